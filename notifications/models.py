@@ -1,0 +1,163 @@
+"""The email outbox, in-app notifications, per-user preferences, and deadline claims.
+
+An email is a row here, written in the same transaction as the change that caused it; Celery delivers rows,
+the row is the record. `dedupe_key` is unique, so one event can never make two emails.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Kind(models.TextChoices):
+    TASK_ASSIGNED = "task_assigned", "A task is assigned to me"
+    TASK_COMPLETED = "task_completed", "A task I created is completed"
+    TASK_COMMENTED = "task_commented", "Someone comments on my task"
+    TASK_OVERDUE = "task_overdue", "My task is overdue"
+    TASK_DUE_SOON = "task_due_soon", "My task is due soon"
+    INVITATION = "invitation", "Team invitation"
+    PASSWORD_RESET = "password_reset", "Password reset"
+
+
+# Kinds a user may switch off. Invitations and password resets are always emailed: the person asked for them.
+SWITCHABLE_KINDS = [
+    Kind.TASK_ASSIGNED,
+    Kind.TASK_COMPLETED,
+    Kind.TASK_COMMENTED,
+    Kind.TASK_OVERDUE,
+    Kind.TASK_DUE_SOON,
+]
+
+
+class OutboxState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed (will retry)"
+    DEAD = "dead", "Dead (gave up)"
+
+
+class OutboxEmail(models.Model):
+    State = OutboxState
+
+    recipient = models.EmailField(max_length=254)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    subject = models.CharField(max_length=255)
+    body_text = models.TextField(blank=True, help_text="Empty until rendered; rendered from kind and context.")
+    body_html = models.TextField(blank=True)
+    context = models.JSONField(default=dict, blank=True, help_text="What the templates of this kind are given.")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    task = models.ForeignKey("tasks.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(help_text="When a worker may next take this row.")
+    claimed_until = models.DateTimeField(null=True, blank=True, help_text="Lease of the worker sending it.")
+    last_error = models.TextField(blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    provider_event = models.CharField(max_length=40, blank=True, help_text="Last tracking event (bounced, ...).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "outbox email"
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=OutboxState.values), name="outbox_status_valid"),
+            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="outbox_kind_valid"),
+            models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False), name="outbox_sent_has_time"),
+        ]
+        indexes = [
+            # The claim and the sweep read only rows still to deliver, oldest due first.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "failed", "sending"]),
+                name="outbox_due",
+            ),
+            models.Index(fields=["status", "kind"], name="outbox_status_kind"),
+            models.Index(fields=["provider_message_id"], name="outbox_provider_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} to {self.recipient} ({self.status})"
+
+
+class Notification(models.Model):
+    """An in-app notification (the bell)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    task = models.ForeignKey("tasks.Task", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    message = models.CharField(max_length=300)
+    url = models.CharField(max_length=300, blank=True)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(kind__in=Kind.values), name="notification_kind_valid")]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_user_recent"),
+            models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notification_user_unread"),
+        ]
+
+    def __str__(self):
+        return self.message
+
+
+class NotificationPreference(models.Model):
+    """A user's choice for one kind. No row means the default: both channels on."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    email = models.BooleanField(default=True)
+    in_app = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["user", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="preference_one_per_user_kind"),
+            models.CheckConstraint(condition=Q(kind__in=SWITCHABLE_KINDS), name="preference_kind_switchable"),
+        ]
+
+    def __str__(self):
+        return f"{self.user}: {self.kind}"
+
+
+class NoticeKind(models.TextChoices):
+    OVERDUE = "overdue", "Overdue"
+    DUE_SOON = "due_soon", "Due soon"
+
+
+class DeadlineNotice(models.Model):
+    """The claim that a task was notified of a deadline: one row per (task, kind, due date), ever.
+
+    The scheduled jobs insert these with ON CONFLICT DO NOTHING in the same transaction as the outbox rows,
+    so however many schedulers and workers run, each task is notified once per due date. A moved due date
+    is a new claim, hence a new notice.
+    """
+
+    NoticeKind = NoticeKind
+
+    task = models.ForeignKey("tasks.Task", on_delete=models.CASCADE, related_name="deadline_notices")
+    kind = models.CharField(max_length=10, choices=NoticeKind.choices)
+    due_date = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "kind", "due_date"], name="deadline_notice_once"),
+            models.CheckConstraint(condition=Q(kind__in=NoticeKind.values), name="deadline_notice_kind_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} notice for task {self.task_id} due {self.due_date}"

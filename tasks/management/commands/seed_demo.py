@@ -1,0 +1,396 @@
+"""Load the demo data (idempotent), and optionally N generated tasks for load and benchmark runs.
+
+    python manage.py seed_demo                # teams, people, templates, ~60 realistic tasks; safe to rerun
+    python manage.py seed_demo --tasks 100000 # plus 100,000 generated tasks with stages (COPY on PostgreSQL)
+
+This is a data loader, like a fixture: it writes rows directly (with a "created" Activity for each demo
+task) rather than through the services, so that loading demo data sends no email to anyone.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+from tqdm import tqdm
+
+from accounts.models import Membership, Role, Team, User
+from tasks.models import Activity, Label, Priority, Project, Stage, Status, Task, Template, TemplateStage
+
+PASSWORD = "aether-demo"  # noqa: S105 -- the documented demo password, for a local demo only
+PEOPLE = [
+    # email, full name, team, role
+    ("alice@example.com", "Alice Martin", "Demo", Role.OWNER),
+    ("bob@example.com", "Bob Okafor", "Demo", Role.MEMBER),
+    ("carol@example.com", "Carol Nguyen", "Demo", Role.VIEWER),
+    ("dave@example.com", "Dave Schmidt", "Other", Role.OWNER),
+]
+TEMPLATES = {
+    "Software Development": [("Design", 8), ("Implementation", 20), ("Testing", 10), ("Release", 4)],
+    "Content Creation": [("Research", 5), ("Drafting", 8), ("Editing", 4), ("Publishing", 2)],
+    "Marketing Campaign": [("Planning", 10), ("Creative production", 15), ("Execution", 12), ("Reporting", 6)],
+    "Product Launch": [("Market research", 12), ("Build and polish", 25), ("Go-to-market", 8), ("Launch review", 10)],
+}
+LABELS = [("bug", "#dc2626"), ("feature", "#2563eb"), ("customer", "#16a34a"), ("blocked", "#9333ea")]
+PROJECTS = {
+    "Demo": [
+        ("Website relaunch", "The new marketing site and blog, from research to launch."),
+        ("Mobile app 2.0", "Offline mode, push notifications and the new onboarding."),
+    ],
+    "Other": [("Internal tools", "Scripts and dashboards for the operations team.")],
+}
+TITLES = {
+    "Software Development": [
+        "Offline sync for task lists",
+        "Push notification service",
+        "Fix login redirect loop",
+        "Dark mode",
+        "Crash on empty board",
+        "Export tasks to CSV",
+        "Faster search index",
+        "Two-factor sign-in",
+        "Rate limiting for the public API",
+        "Accessibility audit fixes",
+        "Upgrade to the new payments SDK",
+        "Onboarding checklist",
+        "Attachment previews",
+        "Keyboard shortcuts",
+        "Recurring tasks",
+        "Calendar integration",
+        "Slow board with many cards",
+        "Webhooks for task events",
+        "Audit log export",
+        "Bulk edit in the list view",
+        "Timezone bug in due dates",
+        "Image upload size limit",
+    ],
+    "Content Creation": [
+        "Blog: how teams plan sprints",
+        "Help centre: getting started",
+        "Case study: Northwind",
+        "Release notes for 2.0",
+        "Video script: product tour",
+        "Newsletter for March",
+        "Docs: API tokens",
+        "Blog: remote retrospectives",
+        "FAQ refresh",
+        "Glossary page",
+        "Tutorial: templates",
+        "Blog: estimating with stages",
+        "Docs: board shortcuts",
+        "Webinar follow-up post",
+    ],
+    "Marketing Campaign": [
+        "Spring webinar series",
+        "Retargeting campaign",
+        "Partner co-marketing",
+        "Conference booth",
+        "Email nurture sequence",
+        "Referral programme",
+        "Social launch teaser",
+        "Customer survey",
+        "Holiday promotion",
+        "Paid search test",
+        "Product Hunt launch day",
+    ],
+    "Product Launch": [
+        "Launch mobile app 2.0",
+        "Pricing page redesign",
+        "Launch the Teams plan",
+        "Press kit",
+        "App store listing",
+        "Launch in Germany",
+        "Launch the integrations gallery",
+        "Beta programme",
+        "Launch in Japan",
+    ],
+}
+OTHER_TITLES = ["Backup monitoring", "On-call rota script", "Inventory dashboard", "Cost report automation"]
+
+
+class Command(BaseCommand):
+    help = "Load the demo data (idempotent); --tasks N adds N generated tasks with stages."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--tasks", type=int, default=0, help="How many generated tasks to add.")
+        parser.add_argument("--seed", type=int, default=42, help="Random seed of the generated tasks.")
+        parser.add_argument("--batch", type=int, default=20000, help="Rows per batch for generated tasks.")
+
+    def handle(self, *args, tasks: int, seed: int, batch: int, **options):
+        if tasks < 0:
+            raise CommandError("--tasks must be zero or more.")
+        if batch < 1:
+            raise CommandError("--batch must be at least 1.")
+        with transaction.atomic():
+            users, teams = self._people()
+            templates = self._templates(teams, users)
+            projects = self._projects(teams)
+            self._labels(teams)
+            created = self._demo_tasks(users, templates, projects)
+        self.stdout.write(f"demo data ready ({created} demo tasks created now)")
+        if tasks:
+            self._generate(tasks, seed=seed, batch=batch, teams=teams, users=users)
+        for email, _, team, role in PEOPLE:
+            self.stdout.write(f"  {email:<20} {role:<7} in {team:<6} password: {PASSWORD}")
+
+    # --- the demo set ---------------------------------------------------------------------------------
+
+    def _people(self):
+        teams = {}
+        for name in ("Demo", "Other"):
+            teams[name], _ = Team.objects.get_or_create(slug=name.lower(), defaults={"name": name})
+        users = {}
+        for email, full_name, team, role in PEOPLE:
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = User.objects.create_user(email=email, password=PASSWORD, full_name=full_name)
+            users[email.split("@")[0]] = user
+            Membership.objects.get_or_create(team=teams[team], user=user, defaults={"role": role})
+        return users, teams
+
+    def _templates(self, teams, users):
+        templates = {}
+        for team in teams.values():
+            for name, stages in TEMPLATES.items():
+                template, created = Template.objects.get_or_create(
+                    team=team, name=name, defaults={"created_by": users["alice" if team.slug == "demo" else "dave"]}
+                )
+                if created:
+                    TemplateStage.objects.bulk_create(
+                        TemplateStage(template=template, order=i, name=n, estimated_hours=Decimal(h))
+                        for i, (n, h) in enumerate(stages, 1)
+                    )
+                templates[(team.slug, name)] = template
+        return templates
+
+    def _projects(self, teams):
+        projects = {}
+        for team_name, specs in PROJECTS.items():
+            for name, description in specs:
+                projects[name], _ = Project.objects.get_or_create(
+                    team=teams[team_name], name=name, defaults={"description": description}
+                )
+        return projects
+
+    def _labels(self, teams):
+        for team in teams.values():
+            for name, color in LABELS:
+                Label.objects.get_or_create(team=team, name=name, defaults={"color": color})
+
+    def _demo_tasks(self, users, templates, projects) -> int:
+        """About 60 tasks in Demo and 4 in Other. Each has a fixed idempotency key, so a rerun adds nothing."""
+        rng = random.Random(7)
+        now = timezone.now()
+        today = timezone.localdate()
+        specs = []
+        demo_projects = [projects["Website relaunch"], projects["Mobile app 2.0"]]
+        for template_name, titles in TITLES.items():
+            for title in titles:
+                specs.append(("demo", template_name, title, demo_projects[len(specs) % 2]))
+        for title in OTHER_TITLES:
+            specs.append(("other", "Software Development", title, projects["Internal tools"]))
+        created = 0
+        for i, (team_slug, template_name, title, project) in enumerate(specs):
+            key = f"seed-demo-{i}"
+            creator = users["alice"] if team_slug == "demo" else users["dave"]
+            if Task.objects.filter(created_by=creator, idempotency_key=key).exists():
+                continue
+            template = templates[(team_slug, template_name)]
+            stage_specs = list(template.stages.order_by("order").values_list("name", "estimated_hours"))
+            # A spread: a third completed, a third in progress, a third pending.
+            fate = i % 3 if team_slug == "demo" else rng.choice([0, 1, 2])
+            created_at = now - timedelta(days=rng.randint(5, 120), hours=rng.randint(0, 23))
+            done = {0: len(stage_specs), 1: rng.randint(1, len(stage_specs) - 1), 2: 0}[fate]
+            stages, t = [], created_at + timedelta(hours=rng.randint(2, 48))
+            for order, (name, est) in enumerate(stage_specs, 1):
+                stage = Stage(order=order, name=name, estimated_hours=est)
+                if order <= done:
+                    actual = (est * Decimal(str(rng.uniform(0.6, 1.7)))).quantize(Decimal("0.5"))
+                    stage.actual_hours = max(actual, Decimal("0.5"))
+                    stage.started_at = t
+                    t = t + timedelta(hours=float(stage.actual_hours) * rng.uniform(1.5, 4))
+                    stage.completed_at = min(t, now - timedelta(minutes=5))
+                    stage.status = Status.COMPLETED
+                elif order == done + 1 and fate == 1:
+                    stage.status = Status.IN_PROGRESS
+                    stage.started_at = min(t, now - timedelta(minutes=5))
+                stages.append(stage)
+            status = {0: Status.COMPLETED, 1: Status.IN_PROGRESS, 2: Status.PENDING}[fate]
+            completed_at = stages[-1].completed_at if fate == 0 else None
+            # Due dates: completed ones around their completion; open ones some overdue, some due soon.
+            if fate == 0:
+                due = (completed_at + timedelta(days=rng.randint(-4, 6))).date()
+            else:
+                due = today + timedelta(days=rng.choice([-9, -3, -1, 0, 1, 2, 5, 12, 20, 30]))
+            assignee = (
+                rng.choice([users["alice"], users["bob"], users["bob"]]) if team_slug == "demo" else users["dave"]
+            )
+            task = Task.objects.create(
+                project=project,
+                title=title,
+                description=f"{title}. Stamped from the {template_name} template.",
+                status=status,
+                priority=rng.choice([Priority.LOW, Priority.MEDIUM, Priority.MEDIUM, Priority.HIGH, Priority.URGENT]),
+                assignee=assignee,
+                created_by=creator,
+                due_date=due if i % 11 else None,
+                started_at=stages[0].started_at,
+                completed_at=completed_at,
+                template=template,
+                idempotency_key=key,
+            )
+            Task.objects.filter(pk=task.pk).update(created_at=created_at)  # auto_now_add cannot be set on create
+            for stage in stages:
+                stage.task = task
+            Stage.objects.bulk_create(stages)
+            label_names = rng.sample([name for name, _ in LABELS], k=rng.randint(0, 2))
+            task.labels.set(Label.objects.filter(team=project.team, name__in=label_names))
+            Activity.objects.create(task=task, actor=creator, verb=Activity.Verb.CREATED, new_value={"title": title})
+            created += 1
+        return created
+
+    # --- generated load -------------------------------------------------------------------------------
+
+    def _generate(self, n: int, *, seed: int, batch: int, teams, users) -> None:
+        """N tasks of 4 stages each, spread over the Demo projects, in batches with a progress bar."""
+        rng = random.Random(seed)
+        projects = list(Project.objects.filter(team=teams["Demo"]).values_list("pk", flat=True))
+        people = [users["alice"].pk, users["bob"].pk]
+        template = Template.objects.get(team=teams["Demo"], name="Software Development")
+        stage_specs = list(template.stages.order_by("order").values_list("name", "estimated_hours"))
+        now = timezone.now()
+        today = timezone.localdate()
+        postgres = connection.vendor == "postgresql"
+        with tqdm(total=n, unit="task", desc="generating tasks", disable=not self.stdout.isatty() and n < 1000) as bar:
+            done = 0
+            while done < n:
+                size = min(batch, n - done)
+                rows = [self._row(rng, now, today, projects, people, template.pk, stage_specs) for _ in range(size)]
+                with transaction.atomic():
+                    if postgres:
+                        self._copy(rows)
+                    else:
+                        self._bulk(rows)
+                done += size
+                bar.update(size)
+        self.stdout.write(f"generated {n} tasks with {n * len(stage_specs)} stages")
+
+    @staticmethod
+    def _row(rng, now, today, projects, people, template_id, stage_specs):
+        created_at = now - timedelta(days=rng.uniform(0, 365))
+        fate = rng.random()
+        stages, t = [], created_at
+        done = len(stage_specs) if fate < 0.55 else (rng.randint(1, 3) if fate < 0.8 else 0)
+        for order, (name, est) in enumerate(stage_specs, 1):
+            if order <= done:
+                actual = (est * Decimal(rng.uniform(0.5, 1.8))).quantize(Decimal("0.01"))
+                start = t
+                t = min(t + timedelta(hours=float(actual) * rng.uniform(1, 3)), now)
+                stages.append((order, name, est, actual, Status.COMPLETED, start, t))
+            elif order == done + 1 and done:
+                stages.append((order, name, est, None, Status.IN_PROGRESS, t, None))
+            else:
+                stages.append((order, name, est, None, Status.PENDING, None, None))
+        status = Status.COMPLETED if done == len(stage_specs) else (Status.IN_PROGRESS if done else Status.PENDING)
+        completed_at = t if status == Status.COMPLETED else None
+        due = (created_at + timedelta(days=rng.randint(3, 60))).date()
+        task = (
+            rng.choice(projects),
+            f"Generated task {rng.getrandbits(40):010x}",
+            status,
+            rng.randint(1, 4),
+            rng.choice(people),
+            people[0],
+            due,
+            stages[0][5],
+            completed_at,
+            template_id,
+            created_at,
+        )
+        return task, stages
+
+    @staticmethod
+    def _bulk(rows) -> None:
+        tasks = Task.objects.bulk_create(
+            [
+                Task(
+                    project_id=p,
+                    title=title,
+                    status=status,
+                    priority=prio,
+                    assignee_id=a,
+                    created_by_id=c,
+                    due_date=due,
+                    started_at=started,
+                    completed_at=completed,
+                    template_id=tpl,
+                )
+                for (p, title, status, prio, a, c, due, started, completed, tpl, _), _ in rows
+            ]
+        )
+        Stage.objects.bulk_create(
+            [
+                Stage(
+                    task=task,
+                    order=o,
+                    name=name,
+                    estimated_hours=est,
+                    actual_hours=act,
+                    status=st,
+                    started_at=sa,
+                    completed_at=ca,
+                )
+                for task, (_, stages) in zip(tasks, rows, strict=True)
+                for (o, name, est, act, st, sa, ca) in stages
+            ]
+        )
+        for task, (row, _) in zip(tasks, rows, strict=True):
+            task.created_at = row[10]
+        Task.objects.bulk_update(tasks, ["created_at"])
+
+    @staticmethod
+    def _copy(rows) -> None:
+        """COPY the batch: ids are reserved from the sequence first, so the stages can point at their tasks."""
+        n = len(rows)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence('tasks_task', 'id')) FROM generate_series(1, %s)", [n]
+            )
+            ids = [r[0] for r in cursor.fetchall()]
+            task_buf, stage_buf = io.StringIO(), io.StringIO()
+            for pk, ((p, title, status, prio, a, c, due, started, completed, tpl, created), stages) in zip(
+                ids, rows, strict=True
+            ):
+                task_buf.write(
+                    "\t".join(
+                        _copy_value(v)
+                        for v in (pk, p, title, "", status, prio, a, c, due, started, completed, tpl, created, created)
+                    )
+                    + "\n"
+                )
+                for o, name, est, act, st, sa, ca in stages:
+                    stage_buf.write("\t".join(_copy_value(v) for v in (pk, o, name, est, act, st, sa, ca)) + "\n")
+            columns = (
+                "id, project_id, title, description, status, priority, assignee_id, created_by_id, due_date, "
+                "started_at, completed_at, template_id, created_at, updated_at"
+            )
+            with cursor.cursor.copy(f"COPY tasks_task ({columns}) FROM STDIN") as copy:
+                copy.write(task_buf.getvalue())
+            stage_columns = 'task_id, "order", name, estimated_hours, actual_hours, status, started_at, completed_at'
+            with cursor.cursor.copy(f"COPY tasks_stage ({stage_columns}) FROM STDIN") as copy:
+                copy.write(stage_buf.getvalue())
+
+
+def _copy_value(value) -> str:
+    if value is None:
+        return r"\N"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat()
+    return str(value).replace("\\", "\\\\").replace("\t", " ").replace("\n", " ")

@@ -1,0 +1,86 @@
+"""Read queries, always scoped to what the user may see. `tasks_visible_to` is the one door to task rows:
+every list and detail view starts from it, so another team's task is simply not found (404)."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from accounts.permissions import team_ids_visible_to
+
+from .models import Activity, Comment, Label, Project, Stage, Status, Task, Template
+
+
+def today_in(time_zone: str | None = None) -> date:
+    """Today's date in a team's time zone (default: the site's)."""
+    return timezone.now().astimezone(zoneinfo.ZoneInfo(time_zone or settings.TIME_ZONE)).date()
+
+
+def projects_visible_to(user) -> QuerySet[Project]:
+    return Project.objects.filter(team__in=team_ids_visible_to(user)).select_related("team")
+
+
+def tasks_visible_to(user, *, include_deleted: bool = False) -> QuerySet[Task]:
+    """Every task of the user's teams (archived ones included; trashed ones only when asked)."""
+    qs = Task.objects.filter(project__team__in=team_ids_visible_to(user))
+    return qs if include_deleted else qs.filter(deleted_at__isnull=True)
+
+
+def with_card_data(qs: QuerySet[Task]) -> QuerySet[Task]:
+    """What a card or list row shows, in a fixed number of queries however many tasks there are."""
+    return (
+        qs.select_related("project", "assignee")
+        .prefetch_related("labels")
+        .annotate(
+            stage_count=Count("stages", distinct=True),
+            stages_done=Count("stages", filter=Q(stages__status=Status.COMPLETED), distinct=True),
+        )
+    )
+
+
+def with_details(qs: QuerySet[Task]) -> QuerySet[Task]:
+    """A task with everything its page or API object shows."""
+    return qs.select_related("project__team", "assignee", "created_by", "template").prefetch_related(
+        "labels", Prefetch("stages", queryset=Stage.objects.order_by("order"))
+    )
+
+
+def task_comments(task: Task) -> QuerySet[Comment]:
+    return task.comments.select_related("author")
+
+
+def task_activity(task: Task) -> QuerySet[Activity]:
+    return task.activities.select_related("actor")
+
+
+def my_work(user, *, today: date | None = None, due_soon_days: int = 2) -> QuerySet[Task]:
+    """My open tasks: overdue first, then due soon, then the rest (each by due date, undated last)."""
+    today = today or today_in()
+    urgency = Case(
+        When(due_date__lt=today, then=Value(0)),
+        When(due_date__lte=today + timedelta(days=due_soon_days), then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    qs = tasks_visible_to(user).active().open().filter(assignee=user)
+    return with_card_data(qs).annotate(urgency=urgency).order_by("urgency", "due_date", "-priority", "id")
+
+
+def trash(user) -> QuerySet[Task]:
+    return tasks_visible_to(user, include_deleted=True).filter(deleted_at__isnull=False).order_by("-deleted_at")
+
+
+def archive(user) -> QuerySet[Task]:
+    return tasks_visible_to(user).filter(archived_at__isnull=False).order_by("-archived_at")
+
+
+def templates_visible_to(user) -> QuerySet[Template]:
+    return Template.objects.filter(team__in=team_ids_visible_to(user)).prefetch_related("stages")
+
+
+def labels_visible_to(user) -> QuerySet[Label]:
+    return Label.objects.filter(team__in=team_ids_visible_to(user))
