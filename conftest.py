@@ -1,12 +1,47 @@
 """Fixtures shared by every app's tests. Factories live in each app's tests/factories.py."""
 
+import os
+import socket
+from urllib.parse import urlsplit
+
 import pytest
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=3):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_configure(config):
+    """Stop at once with a clear message when PostgreSQL or Redis is not there, instead of a wall of errors."""
+    missing = []
+    for name, port in (("DATABASE_URL", 5432), ("REDIS_URL", 6379)):
+        url = os.environ.get(name, "")
+        if url.startswith(("postgres", "redis")) and not _reachable(url, port):
+            missing.append(f"{name}={url}")
+    if missing:
+        raise pytest.UsageError(
+            "The test suite needs PostgreSQL and Redis on localhost; cannot reach " + ", ".join(missing) + "."
+        )
 
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Argon2 is deliberately slow; tests create hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # The manifest storage needs collectstatic; tests render pages without running it.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,92 @@
+"""The task list filters, shared by the HTML list page and the API, so both accept the same parameters and
+answer bad values the same way (a form error naming the parameter)."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from .models import Label, Priority, Project, Status, Task
+from .selectors import today_in
+
+
+class PriorityNameFilter(django_filters.ChoiceFilter):
+    """`priority=high` (the API's names) filters on the stored rank."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("choices", [(p.name.lower(), p.label) for p in Priority])
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value in ("", None):
+            return qs
+        return qs.filter(priority=Priority.from_name(value))
+
+
+class AssigneeField(forms.CharField):
+    def clean(self, value):
+        value = super().clean(value)
+        if value in ("", None, "me"):
+            return value
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ValidationError("Give a user id or “me”.", code="invalid") from None
+
+
+class AssigneeFilter(django_filters.Filter):
+    """`assignee=<id>` or `assignee=me`."""
+
+    field_class = AssigneeField
+
+    def filter(self, qs, value):
+        if value in ("", None):
+            return qs
+        if value == "me":
+            return qs.filter(assignee=self.parent.request.user) if self.parent.request else qs.none()
+        return qs.filter(assignee_id=value)
+
+
+class TaskFilter(django_filters.FilterSet):
+    """Filters and ordering of a task list. Give it a queryset already scoped by `tasks_visible_to(user)`."""
+
+    project = django_filters.ModelChoiceFilter(queryset=Project.objects.none())
+    status = django_filters.ChoiceFilter(choices=Status.choices)
+    priority = PriorityNameFilter()
+    assignee = AssigneeFilter()
+    label = django_filters.ModelChoiceFilter(queryset=Label.objects.none(), field_name="labels")
+    overdue = django_filters.BooleanFilter(method="filter_overdue")
+    due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
+    due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+    ordering = django_filters.OrderingFilter(
+        fields=(("due_date", "due_date"), ("priority", "priority"), ("created_at", "created_at")),
+    )
+
+    class Meta:
+        model = Task
+        fields: list[str] = []
+
+    def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
+        super().__init__(data, queryset, request=request, **kwargs)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            from .selectors import labels_visible_to, projects_visible_to
+
+            self.filters["project"].queryset = projects_visible_to(user)
+            self.filters["label"].queryset = labels_visible_to(user)
+
+    def filter_overdue(self, qs, name, value):
+        if value is None:
+            return qs
+        today = today_in()
+        overdue = Q(due_date__lt=today) & ~Q(status=Status.COMPLETED)
+        return qs.filter(overdue) if value else qs.exclude(overdue)
+
+    def filter_search(self, qs, name, value):
+        value = value.strip()
+        if not value:
+            return qs
+        return qs.filter(Q(title__icontains=value) | Q(description__icontains=value))
