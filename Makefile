@@ -44,7 +44,7 @@ run: install
 	@echo "Sign in as alice@example.com (owner), bob@example.com (member) or carol@example.com (viewer);"
 	@echo "the password of each demo account is aether-demo. Emails are written to var/mail/."
 	@echo ""
-	exec $(BIN)/honcho -f Procfile.dev start -p $(PORT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho -f Procfile.dev start -p $(PORT)
 
 # make test: ruff, migrations check, and the whole pytest suite on PostgreSQL and Redis on localhost.
 test: install-dev browser
