@@ -13,6 +13,27 @@ SCHEDULE = {
         60,
         "Delivers rows whose after-commit message was lost (broker down, worker killed), and retries failures.",
     ),
+    # Every 15 minutes: a task turns overdue at midnight in its team's time zone, and teams span every zone,
+    # so some team crosses midnight every quarter hour (and a due date edited into the past counts at once).
+    # Each (task, due date) is notified once however often this runs.
+    "Overdue detection": (
+        "tasks.notify_overdue",
+        15 * 60,
+        "Notifies the assignee (else the creator) of each task whose due date has passed in its team's time "
+        "zone, once per due date.",
+    ),
+    # Hourly: "due soon" is a day-sized window (AETHER_DUE_SOON_HOURS), so an hour late is still in time.
+    "Due-soon reminders": (
+        "tasks.notify_due_soon",
+        60 * 60,
+        "Reminds the assignee (else the creator) of each task due within AETHER_DUE_SOON_HOURS, once per due date.",
+    ),
+    # Daily: the cut-off is counted in days (AETHER_ARCHIVE_AFTER_DAYS), so a day's delay changes nothing.
+    "Archive completed tasks": (
+        "tasks.archive_completed",
+        24 * 60 * 60,
+        "Archives tasks completed more than AETHER_ARCHIVE_AFTER_DAYS days ago (kept, hidden from default lists).",
+    ),
 }
 
 
@@ -24,6 +45,8 @@ class Command(BaseCommand):
         for name, (task, seconds, why) in SCHEDULE.items():
             interval, _ = IntervalSchedule.objects.get_or_create(every=seconds, period=IntervalSchedule.SECONDS)
             _, created = PeriodicTask.objects.get_or_create(
-                name=name, defaults={"task": task, "interval": interval, "description": why}
+                name=name,
+                # A message still queued after one interval is superseded by the next run: let it expire.
+                defaults={"task": task, "interval": interval, "description": why, "expire_seconds": seconds},
             )
             self.stdout.write(f"{'created' if created else 'kept'}: {name} ({task})")

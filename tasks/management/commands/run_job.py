@@ -1,0 +1,41 @@
+"""Run one scheduled job now, in this process, and print what it did:
+
+    python manage.py run_job overdue     # overdue notices
+    python manage.py run_job due_soon    # due-soon reminders
+    python manage.py run_job archive     # archive old completed tasks
+
+The same services the periodic tasks call; running a job while the scheduler also runs it does no harm.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from notifications import deadlines
+from tasks import archiving
+
+JOBS = {
+    "overdue": lambda: deadlines.overdue_notify(),
+    "due_soon": lambda: deadlines.due_soon_notify(),
+    "archive": lambda: archiving.completed_tasks_archive(),
+}
+
+
+class Command(BaseCommand):
+    help = "Run a scheduled job now: " + ", ".join(JOBS) + "."
+
+    def add_arguments(self, parser):
+        parser.add_argument("job", help="One of: " + ", ".join(JOBS) + ".")
+
+    def handle(self, *args, job: str, **options):
+        if job not in JOBS:
+            raise CommandError(f"Unknown job {job!r}. Choose one of: {', '.join(JOBS)}.")
+        result = JOBS[job]()
+        if isinstance(result, deadlines.DeadlineRun):
+            if result.skipped:
+                self.stdout.write(f"{job}: skipped, another run is in progress")
+            else:
+                self.stdout.write(
+                    f"{job}: {result.claimed} tasks notified "
+                    f"({result.emails} emails queued, {result.in_app} in-app notifications)"
+                )
+        else:
+            self.stdout.write(f"{job}: {result.archived} tasks archived in {result.batches} batches")

@@ -1,0 +1,27 @@
+"""Celery tasks of the scheduled jobs. Thin: each calls one service and is safe to run twice, or twice at once
+(two beats, two workers): the database decides what is done exactly once. Scheduled by
+`manage.py setup_periodic_tasks`; run by hand with `manage.py run_job`."""
+
+from celery import shared_task
+
+from notifications import deadlines
+
+from . import archiving
+
+
+@shared_task(name="tasks.notify_overdue", ignore_result=True)
+def notify_overdue() -> int:
+    """Claim and notify tasks that became overdue. Returns how many were claimed by this run."""
+    return deadlines.overdue_notify().claimed
+
+
+@shared_task(name="tasks.notify_due_soon", ignore_result=True)
+def notify_due_soon() -> int:
+    """Claim and remind tasks that are due soon. Returns how many were claimed by this run."""
+    return deadlines.due_soon_notify().claimed
+
+
+@shared_task(name="tasks.archive_completed", ignore_result=True)
+def archive_completed() -> int:
+    """Archive tasks completed more than AETHER_ARCHIVE_AFTER_DAYS ago. Returns how many were archived."""
+    return archiving.completed_tasks_archive().archived
