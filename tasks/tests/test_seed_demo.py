@@ -106,9 +106,15 @@ def test_generated_tasks_come_with_coherent_stages(batch):
         statuses = [s.status for s in task.stages.all()]
         if task.status == Status.COMPLETED:
             assert set(statuses) == {Status.COMPLETED}
-            assert task.completed_at is not None
+            assert task.completed_at == max(s.completed_at for s in task.stages.all())
         elif task.status == Status.PENDING:
             assert set(statuses) == {Status.PENDING}
+            assert task.started_at is None
+        else:
+            assert Status.IN_PROGRESS in statuses
+            assert task.started_at == task.stages.all()[0].started_at
+        assert task.created_at <= timezone.now()
+        assert all(s.actual_hours is not None for s in task.stages.all() if s.status == Status.COMPLETED)
 
 
 def test_negative_task_count_is_refused():
