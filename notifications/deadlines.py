@@ -154,10 +154,13 @@ def _notify(job: _Job, *, now: datetime, horizon_hours: int, skip_if_busy: bool)
             pairs = [[task_id, str(due)] for task_id, due in cursor.fetchall()]
             claimed, emails, in_app = len(pairs), 0, 0
             if pairs:
+                # changes(), not rowcount: Python's sqlite3 reports -1 for a statement that begins with WITH.
                 cursor.execute(*sql.sqlite_insert("outbox", pairs))
-                emails = cursor.rowcount
+                cursor.execute("SELECT changes()")
+                emails = cursor.fetchone()[0]
                 cursor.execute(*sql.sqlite_insert("in_app", pairs))
-                in_app = cursor.rowcount
+                cursor.execute("SELECT changes()")
+                in_app = cursor.fetchone()[0]
         if emails:
             delivery_enqueue_on_commit()
     run = DeadlineRun(kind=job.notice_kind, claimed=claimed, emails=emails, in_app=in_app)
