@@ -1,86 +1,294 @@
-"""Delivering outbox rows: claim a batch with a lease, send each through Django's email API, record the result.
+"""Delivering outbox rows: claim a batch under a lease, send each through Django's email API, record the result.
 
-Claiming uses SELECT ... FOR UPDATE SKIP LOCKED (where the database has it), so two workers never take the
-same row; a row whose worker died keeps its lease only until `claimed_until`, then any worker may retake it.
+The contract that makes "never lost, never twice for one event" hold:
+
+- Claiming is one short transaction: SELECT ... FOR UPDATE SKIP LOCKED picks due rows no other worker is
+  claiming, and the same transaction marks them `sending` with a lease (`claimed_until`, also written to
+  `next_attempt_at`, so "due" is one index range: status still to deliver and next_attempt_at <= now).
+  Two workers never hold the same row.
+- A worker sends only while its lease has at least half its length left (measured on its own monotonic clock
+  from before the claim, so no clock skew can stretch it); rows it has not reached by then go back to the
+  queue. With EMAIL_TIMEOUT far below half a lease, no row is ever sent by a worker whose lease expired.
+- A row is marked `sent` (with the provider's message id) right after the backend accepted it, one commit per
+  row, so a worker killed at any instant can leave at most the one row it was sending in doubt; that row is
+  retaken when its lease expires and may then be sent twice. That is the only duplicate the design allows.
+- A worker that died holding rows leaves them `sending`; when the lease expires they are due again. Each
+  such loss counts as an attempt, so a row that kills its workers (a poison message) ends up dead, not in an
+  endless loop.
+- A failed send is retried with capped exponential backoff and jitter; after AETHER_OUTBOX_MAX_ATTEMPTS the
+  row is dead, its last error kept. Retry times live in the rows: the periodic sweep finds them.
+
+All times stored or compared are the database's clock (Now()), so workers on several hosts agree.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import time
+from dataclasses import dataclass
 from datetime import timedelta
+from email.utils import make_msgid
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
-from django.db.models import Q
-from django.utils import timezone
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Now
 
-from .models import OutboxEmail
+from .models import OutboxEmail, OutboxState
 from .services import email_render
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=5)
-BATCH = 100
+
+BATCH = 100  # rows per claim: large enough that claims cost little, small enough to spread over workers
+BACKOFF_BASE = 60  # seconds before the first retry (nominal; jitter takes it to 30-60 s)
+BACKOFF_FACTOR = 4  # 1, 4, 16, 60 minutes nominal: a provider outage of an hour or so loses nothing
+BACKOFF_CAP = 60 * 60
+SWEEP_BUDGET = 120  # seconds one sweep task sends before handing the rest to a fresh task (< soft time limit)
+
+# Exceptions that no retry will cure: the address itself is refused. The row goes dead at once.
+try:
+    from anymail.exceptions import AnymailInvalidAddress, AnymailRecipientsRefused
+
+    PERMANENT_ERRORS: tuple[type[Exception], ...] = (AnymailInvalidAddress, AnymailRecipientsRefused)
+except ImportError:  # pragma: no cover - anymail is a dependency; kept importable without it
+    PERMANENT_ERRORS = ()
+
+_STILL_TO_DELIVER = [OutboxState.PENDING, OutboxState.FAILED, OutboxState.SENDING]
 
 
-def _claim(batch: int) -> list[OutboxEmail]:
-    now = timezone.now()
-    due = Q(status__in=[OutboxEmail.State.PENDING, OutboxEmail.State.FAILED], next_attempt_at__lte=now) | Q(
-        status=OutboxEmail.State.SENDING, claimed_until__lt=now
-    )
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    released: int = 0  # claimed but handed back unsent because the lease or the task's budget ran short
+    more: bool = False  # stopped with work perhaps left: the caller may queue another run
+
+    def __iadd__(self, other: DeliveryReport) -> DeliveryReport:
+        self.sent += other.sent
+        self.failed += other.failed
+        self.dead += other.dead
+        self.released += other.released
+        self.more = self.more or other.more
+        return self
+
+
+def lease_seconds() -> int:
+    return settings.AETHER_OUTBOX_LEASE_SECONDS
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failed attempt: exponential, capped, with "equal jitter" (half fixed,
+    half random), so retries of many rows failed together spread out yet each wait is never shorter than the
+    previous one's longest."""
+    nominal = min(BACKOFF_CAP, BACKOFF_BASE * BACKOFF_FACTOR ** max(attempts - 1, 0))
+    return timedelta(seconds=nominal / 2 + random.uniform(0, nominal / 2))
+
+
+def _due() -> Q:
+    return Q(status__in=_STILL_TO_DELIVER, next_attempt_at__lte=Now())
+
+
+def outbox_claim(*, limit: int = BATCH, ids: list[int] | None = None) -> list[OutboxEmail]:
+    """Claim up to `limit` due rows (among `ids` if given) for this worker: mark them `sending` under a lease
+    and return them. A pending row among `ids` is taken even if the writer's clock put it a moment ahead.
+
+    Rows whose previous worker's lease expired count that loss as an attempt; those out of attempts are
+    marked dead here, not returned.
+    """
+    lease = timedelta(seconds=lease_seconds())
+    wanted = _due() if ids is None else Q(pk__in=ids) & (_due() | Q(status=OutboxState.PENDING))
     with transaction.atomic():
-        qs = OutboxEmail.objects.filter(due).order_by("next_attempt_at", "id")
+        qs = OutboxEmail.objects.filter(wanted).order_by("next_attempt_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True)
-        rows = list(qs[:batch])
-        ids = [r.pk for r in rows]
-        OutboxEmail.objects.filter(pk__in=ids).update(status=OutboxEmail.State.SENDING, claimed_until=now + LEASE)
-    return rows
+        # SQLite has no row locks; there the IMMEDIATE transaction (settings) serialises claims instead.
+        rows = list(qs[:limit])
+        if not rows:
+            return []
+        max_attempts = settings.AETHER_OUTBOX_MAX_ATTEMPTS
+        lost = [r for r in rows if r.status == OutboxState.SENDING]
+        for row in lost:
+            row.attempts += 1
+        exhausted = [r.pk for r in lost if r.attempts >= max_attempts]
+        if exhausted:
+            OutboxEmail.objects.filter(pk__in=exhausted).update(
+                status=OutboxState.DEAD,
+                attempts=F("attempts") + 1,
+                claimed_until=None,
+                last_error="The worker sending it was lost (lease expired) too many times.",
+            )
+            log.error("outbox rows %s dead: their workers were lost %s times", exhausted, max_attempts)
+        claimed = [r for r in rows if r.pk not in set(exhausted)]
+        if claimed:
+            OutboxEmail.objects.filter(pk__in=[r.pk for r in claimed]).update(
+                status=OutboxState.SENDING,
+                attempts=Case(
+                    When(status=OutboxState.SENDING, then=F("attempts") + 1),
+                    default=F("attempts"),
+                    output_field=OutboxEmail._meta.get_field("attempts"),
+                ),
+                claimed_until=Now() + Value(lease),
+                next_attempt_at=Now() + Value(lease),
+            )
+    return claimed
 
 
-def _send(row: OutboxEmail, conn) -> str:
-    if not row.body_text:
-        rendered = email_render(kind=row.kind, context=row.context)
-        row.subject, row.body_text, row.body_html = rendered.subject, rendered.text, rendered.html
+def _release(rows: list[OutboxEmail]) -> int:
+    """Hand claimed rows back unsent, due at once (pending if never tried, else failed)."""
+    if not rows:
+        return 0
+    return OutboxEmail.objects.filter(pk__in=[r.pk for r in rows], status=OutboxState.SENDING).update(
+        status=Case(When(attempts=0, then=Value(OutboxState.PENDING)), default=Value(OutboxState.FAILED)),
+        claimed_until=None,
+        next_attempt_at=Now(),
+    )
+
+
+def _message_for(row: OutboxEmail, conn) -> tuple[EmailMultiAlternatives, str]:
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >") or "aether.localhost"
+    message_id = make_msgid(domain=domain)
     msg = EmailMultiAlternatives(
-        row.subject, row.body_text, settings.DEFAULT_FROM_EMAIL, [row.recipient], connection=conn
+        row.subject,
+        row.body_text,
+        settings.DEFAULT_FROM_EMAIL,
+        [row.recipient],
+        connection=conn,
+        headers={"Message-ID": message_id},
     )
     if row.body_html:
         msg.attach_alternative(row.body_html, "text/html")
-    msg.send()
+    return msg, message_id
+
+
+def outbox_send(row: OutboxEmail, conn) -> str:
+    """Send one claimed row (rendering it first if it was written with context only) and return the
+    provider's message id (anymail), or the Message-ID header we set (SMTP and the rest). Raises unless the
+    backend accepted the message."""
+    if not row.body_text:
+        rendered = email_render(kind=row.kind, context=row.context)
+        row.subject, row.body_text, row.body_html = rendered.subject, rendered.text, rendered.html
+        row._rendered_now = True
+    msg, message_id = _message_for(row, conn)
+    if msg.send() != 1:
+        raise RuntimeError("The email backend did not accept the message.")
     status = getattr(msg, "anymail_status", None)
-    return (status.message_id or "") if status else ""
+    if status is not None and status.message_id is not None:
+        return str(status.message_id)
+    return message_id
 
 
-def outbox_deliver_due(batch: int = BATCH) -> int:
-    """Send due rows batch by batch until none is left. Returns how many were sent."""
-    sent = 0
-    conn = get_connection()
-    while rows := _claim(batch):
-        for row in rows:
-            try:
-                message_id = _send(row, conn)
-            except Exception as exc:  # any provider error: retried with backoff, then dead
-                attempts = row.attempts + 1
-                dead = attempts >= settings.AETHER_OUTBOX_MAX_ATTEMPTS
-                OutboxEmail.objects.filter(pk=row.pk).update(
-                    attempts=attempts,
-                    status=OutboxEmail.State.DEAD if dead else OutboxEmail.State.FAILED,
-                    next_attempt_at=timezone.now() + timedelta(seconds=min(3600, 30 * 2**attempts)),
-                    claimed_until=None,
-                    last_error=f"{type(exc).__name__}: {exc}"[:2000],
-                )
-                log.warning("outbox row %s failed (attempt %s): %s", row.pk, attempts, exc)
-                continue
-            OutboxEmail.objects.filter(pk=row.pk).update(
-                status=OutboxEmail.State.SENT,
-                attempts=row.attempts + 1,
-                sent_at=timezone.now(),
-                claimed_until=None,
-                provider_message_id=message_id,
-                subject=row.subject,
-                body_text=row.body_text,
-                body_html=row.body_html,
-            )
-            sent += 1
-    return sent
+def _record_sent(row: OutboxEmail, message_id: str) -> None:
+    fields = {
+        "status": OutboxState.SENT,
+        "attempts": row.attempts + 1,
+        "sent_at": Now(),
+        "claimed_until": None,
+        "provider_message_id": message_id[:255],
+        "last_error": "",
+    }
+    if getattr(row, "_rendered_now", False):  # keep exactly what was sent
+        fields.update(subject=row.subject, body_text=row.body_text, body_html=row.body_html)
+    OutboxEmail.objects.filter(pk=row.pk).update(**fields)
+
+
+def _record_failure(row: OutboxEmail, exc: Exception) -> bool:
+    """Count the failed attempt; schedule the next with backoff, or give up. True if the row is now dead."""
+    attempts = row.attempts + 1
+    dead = attempts >= settings.AETHER_OUTBOX_MAX_ATTEMPTS or isinstance(exc, PERMANENT_ERRORS)
+    OutboxEmail.objects.filter(pk=row.pk).update(
+        attempts=attempts,
+        status=OutboxState.DEAD if dead else OutboxState.FAILED,
+        next_attempt_at=Now() if dead else Now() + Value(retry_delay(attempts)),
+        claimed_until=None,
+        last_error=f"{type(exc).__name__}: {exc}"[:2000],
+    )
+    log.warning("outbox row %s failed (attempt %s%s): %s", row.pk, attempts, ", dead" if dead else "", exc)
+    return dead
+
+
+class _Mailer:
+    """One email connection kept open across a batch (SMTP's handshake is the costly part), reopened after a
+    failure in case the failure broke it."""
+
+    def __init__(self):
+        self.conn = get_connection()
+        self._open()
+
+    def _open(self):
+        try:
+            self.conn.open()
+        except Exception as exc:  # the first send reports it, row by row
+            log.warning("could not open the email connection: %s", exc)
+
+    def reset(self):
+        self.close()
+        self._open()
+
+    def close(self):
+        try:
+            self.conn.close()
+        except Exception:  # closing a broken connection: nothing left to save
+            log.debug("closing the email connection failed", exc_info=True)
+
+
+def _send_claimed(rows: list[OutboxEmail], mailer: _Mailer, stop_at: float) -> DeliveryReport:
+    report = DeliveryReport()
+    for i, row in enumerate(rows):
+        if time.monotonic() >= stop_at:
+            report.released += _release(rows[i:])
+            break
+        try:
+            message_id = outbox_send(row, mailer.conn)
+        except SoftTimeLimitExceeded:
+            _release(rows[i:])
+            raise
+        except Exception as exc:  # any provider or rendering error: retried with backoff, then dead
+            if _record_failure(row, exc):
+                report.dead += 1
+            else:
+                report.failed += 1
+            mailer.reset()
+            continue
+        _record_sent(row, message_id)
+        report.sent += 1
+    return report
+
+
+def outbox_deliver(*, ids: list[int] | None = None, budget: float = SWEEP_BUDGET) -> DeliveryReport:
+    """Deliver rows: the given `ids` (those still due), or, without ids, every due row batch by batch.
+
+    Stops claiming once `budget` seconds have passed (`more` in the report then says work may be left).
+    Safe to run any number of times, anywhere, at once.
+    """
+    report = DeliveryReport()
+    started = time.monotonic()
+    half_lease = lease_seconds() / 2
+    chunks = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)] if ids is not None else None
+    mailer = _Mailer()
+    try:
+        while True:
+            if time.monotonic() - started >= budget:
+                report.more = True
+                break
+            claim_started = time.monotonic()
+            if chunks is not None:
+                if not chunks:
+                    break
+                rows = outbox_claim(ids=chunks.pop(0))
+            else:
+                rows = outbox_claim()
+                if not rows:
+                    break
+            report += _send_claimed(rows, mailer, min(claim_started + half_lease, started + budget))
+    finally:
+        mailer.close()
+    report.more = report.more or report.released > 0
+    if report.sent or report.failed or report.dead:
+        log.info(
+            "outbox: %s sent, %s failed, %s dead, %s released", report.sent, report.failed, report.dead, report.released
+        )
+    return report

@@ -1,19 +1,30 @@
-"""Writing notifications: outbox rows and in-app rows, in the caller's transaction.
+"""Writing notifications: outbox rows and in-app rows, in the caller's transaction; reading them as read;
+preferences; the outbox operations of the admin; provider tracking events.
 
 Callers (task services, account services, scheduled jobs) describe an event; this module decides who hears of
-it by which channel (preferences), renders the email, and writes the rows. Delivery happens after commit.
+it by which channel (preferences), renders the email, and writes the rows. Delivery happens after commit
+(notifications/delivery.py, driven by notifications/tasks.py).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.models import Value
+from django.db.models.functions import Concat, Now
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .models import SWITCHABLE_KINDS, Kind, Notification, NotificationPreference, OutboxEmail
+from .models import SWITCHABLE_KINDS, Kind, Notification, NotificationPreference, OutboxEmail, OutboxState
+
+log = logging.getLogger(__name__)
+
+# A web request must not wait long on a broker that is down: one quick retry, then the sweep's turn.
+_KICK_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
 
 
 @dataclass(frozen=True)
@@ -35,57 +46,150 @@ def email_render(*, kind: str, context: dict) -> RenderedEmail:
 
 
 def channels_for(*, user, kind: str) -> tuple[bool, bool]:
-    """(email, in_app) for this user and kind; no stored preference means both on."""
+    """(email, in_app) for this user and kind; no stored preference means both on.
+
+    Invitations and password resets are not switchable: always emailed, never in-app (the person asked)."""
     if kind not in SWITCHABLE_KINDS:
         return True, False
     pref = NotificationPreference.objects.filter(user=user, kind=kind).values_list("email", "in_app").first()
     return pref if pref else (True, True)
 
 
-def delivery_enqueue_on_commit() -> None:
-    """Ask a worker to deliver what is due, once the current transaction commits.
+# --- delivery kicks -------------------------------------------------------------------------------------
+
+
+def delivery_enqueue_on_commit(ids: Iterable[int] | None = None) -> None:
+    """Once the current transaction commits, ask a worker to deliver the rows `ids` (or, without ids, every
+    row that is due).
 
     Never a bare .delay() inside a transaction: the worker could look before the rows exist, and a rolled
-    back change must not send anything. If the broker is down the rows wait for the sweep.
+    back change must not send anything. If the broker is down the message is dropped with a warning: the rows
+    are committed, and the periodic sweep (notifications.deliver_outbox) delivers them.
     """
+    ids = sorted(set(ids)) if ids is not None else None
 
     def _kick():
-        from .tasks import deliver_outbox
+        from .tasks import deliver_outbox, deliver_outbox_emails
 
         try:
-            deliver_outbox.delay()
-        except Exception:  # broker unreachable: the periodic sweep delivers the rows later
-            import logging
-
-            logging.getLogger(__name__).warning("could not reach the broker; the outbox sweep will deliver")
+            if ids:
+                deliver_outbox_emails.apply_async(args=[ids], retry=True, retry_policy=_KICK_RETRY_POLICY)
+            elif ids is None:
+                deliver_outbox.apply_async(retry=True, retry_policy=_KICK_RETRY_POLICY)
+        except Exception as exc:  # broker unreachable: the periodic sweep delivers the rows later
+            log.warning("could not reach the broker (%s); the outbox sweep will deliver %s", exc, ids or "them")
 
     transaction.on_commit(_kick)
 
 
+# --- the outbox -----------------------------------------------------------------------------------------
+
+
+def _insert_unless_duplicate(row: OutboxEmail) -> int | None:
+    """INSERT the row unless its dedupe key exists; its new id, or None for a duplicate. One statement.
+
+    Django's bulk_create(ignore_conflicts=True) can say neither whether the row was new nor its id, and a
+    savepoint around create() costs three round trips; ON CONFLICT DO NOTHING RETURNING (PostgreSQL, and
+    SQLite >= 3.35) answers both. A concurrent, uncommitted insert of the same key makes this one wait for
+    that transaction, then skip: two transactions can never both write an event's email.
+    """
+    meta = OutboxEmail._meta
+    conn = connections[router.db_for_write(OutboxEmail)]
+    qn = conn.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(row, True), conn) for f in fields]
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608 -- model metadata only
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({qn(meta.get_field('dedupe_key').column)}) DO NOTHING RETURNING {qn(meta.pk.column)}"
+    )
+    with conn.cursor() as cursor:
+        cursor.execute(sql, values)
+        got = cursor.fetchone()
+    return got[0] if got else None
+
+
 def email_enqueue(*, kind: str, recipient: str, dedupe_key: str, context: dict, user=None, task=None) -> bool:
-    """Write one outbox row (rendered now) unless one with this dedupe key exists. True if it was written."""
+    """Write one outbox row, rendered now, in the caller's transaction, unless a row with this dedupe key
+    exists. True if it was written; the row is delivered after commit (a rollback leaves nothing)."""
     rendered = email_render(kind=kind, context=context)
-    created = bool(
-        OutboxEmail.objects.bulk_create(
-            [
-                OutboxEmail(
-                    recipient=recipient,
-                    user=user,
-                    subject=rendered.subject,
-                    body_text=rendered.text,
-                    body_html=rendered.html,
-                    context=context,
-                    kind=kind,
-                    task=task,
-                    dedupe_key=dedupe_key[:200],
-                    next_attempt_at=timezone.now(),
-                )
-            ],
-            ignore_conflicts=True,
+    row_id = _insert_unless_duplicate(
+        OutboxEmail(
+            recipient=recipient,
+            user=user,
+            subject=rendered.subject,
+            body_text=rendered.text,
+            body_html=rendered.html,
+            context=context,
+            kind=kind,
+            task=task,
+            dedupe_key=dedupe_key[:200],
+            status=OutboxState.PENDING,
+            next_attempt_at=timezone.now(),
         )
     )
-    delivery_enqueue_on_commit()
-    return created
+    if row_id is None:
+        return False
+    delivery_enqueue_on_commit([row_id])
+    return True
+
+
+def outbox_send_again(*, actor, ids: Iterable[int]) -> int:
+    """Queue rows to be sent once more (admin): a fresh set of attempts, due now. A row a worker holds right
+    now (sending) is left alone. Returns how many rows were queued."""
+    with transaction.atomic():
+        rows = OutboxEmail.objects.filter(pk__in=list(ids)).exclude(status=OutboxState.SENDING)
+        queued = list(rows.values_list("pk", flat=True))
+        rows.update(
+            status=OutboxState.PENDING,
+            attempts=0,
+            next_attempt_at=Now(),
+            claimed_until=None,
+            sent_at=None,
+            provider_message_id="",
+            provider_event="",
+            last_error="",
+        )
+        if queued:
+            log.info("outbox rows %s queued again by %s", queued, getattr(actor, "email", actor))
+            delivery_enqueue_on_commit(queued)
+    return len(queued)
+
+
+def outbox_mark_dead(*, actor, ids: Iterable[int]) -> int:
+    """Give up on rows not yet sent (admin). Sent rows and rows a worker holds right now are left alone.
+    The reason names who gave up; an earlier error is kept after it."""
+    rows = OutboxEmail.objects.filter(pk__in=list(ids), status__in=[OutboxState.PENDING, OutboxState.FAILED])
+    return rows.update(
+        status=OutboxState.DEAD,
+        claimed_until=None,
+        last_error=Concat(Value(f"Marked dead by {getattr(actor, 'email', actor)}. "), "last_error"),
+    )
+
+
+# Tracking events that say the email did not (or should no longer) reach the person.
+_BAD_EVENTS = {"bounced", "complained", "rejected", "failed", "unsubscribed"}
+# Events worth recording; queued/sent only repeat what the row already says.
+_RECORDED_EVENTS = _BAD_EVENTS | {"delivered", "deferred", "opened", "clicked"}
+
+
+def outbox_record_tracking(*, event_type: str, message_id: str | None, description: str = "") -> int:
+    """Record a provider's tracking event (from anymail's webhook) on the row with this provider message id.
+
+    A bounce or complaint is kept, with the provider's description as the last error; a later, milder event
+    (delivered, opened) never hides it. Returns how many rows were marked.
+    """
+    if not message_id or event_type not in _RECORDED_EVENTS:
+        return 0
+    rows = OutboxEmail.objects.filter(provider_message_id=message_id)
+    if event_type in _BAD_EVENTS:
+        marked = rows.update(provider_event=event_type, last_error=f"{event_type}: {description}"[:2000])
+        log.warning("outbox email %s %s: %s", message_id, event_type, description)
+        return marked
+    return rows.exclude(provider_event__in=_BAD_EVENTS).update(provider_event=event_type)
+
+
+# --- in-app notifications -------------------------------------------------------------------------------
 
 
 def notify(*, kind: Kind, user, actor, event: str, message: str, task=None, url: str = "", context=None) -> None:
@@ -128,3 +232,39 @@ def notify(*, kind: Kind, user, actor, event: str, message: str, task=None, url:
                 **(context or {}),
             },
         )
+
+
+def notification_mark_read(*, actor, notification: Notification) -> bool:
+    """Mark one of the actor's notifications read. True if it was unread. Someone else's is refused with
+    Notification.DoesNotExist (callers fetch through selectors, so this is a second lock on the door)."""
+    if notification.user_id != actor.pk:
+        raise Notification.DoesNotExist
+    marked = Notification.objects.filter(pk=notification.pk, user=actor, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    if marked:
+        notification.read_at = timezone.now()
+    return bool(marked)
+
+
+def notifications_mark_all_read(*, actor) -> int:
+    """Mark every unread notification of the actor read; returns how many."""
+    return Notification.objects.filter(user=actor, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def preferences_update(*, actor, choices: Mapping[str, tuple[bool, bool]]) -> None:
+    """Store the actor's (email, in_app) choice for each given switchable kind, in one statement.
+
+    A kind that is not switchable is refused (ValueError); kinds not given keep their current choice."""
+    unknown = set(choices) - set(SWITCHABLE_KINDS)
+    if unknown:
+        raise ValueError(f"Not a switchable kind: {', '.join(sorted(unknown))}")
+    NotificationPreference.objects.bulk_create(
+        [
+            NotificationPreference(user=actor, kind=kind, email=bool(email), in_app=bool(in_app))
+            for kind, (email, in_app) in choices.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["user", "kind"],
+        update_fields=["email", "in_app"],
+    )
