@@ -164,6 +164,8 @@ else:
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=EMAIL_BACKEND)
 
 # --- Cache ----------------------------------------------------------------------------------------------
+# A hung SMTP server must not hold an outbox lease for ever: each send gives up after this many seconds.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -184,10 +186,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Redis redelivers an unacknowledged message only after this; it must outlast the longest
-        # countdown/ETA we ever schedule, or a delayed retry would be delivered twice.
+        # countdown/ETA we ever schedule (the outbox schedules none: retry times live in the rows, the sweep
+        # finds them) and the longest task run (TASK_TIME_LIMIT below), or a running task would be started
+        # twice. A message lost with a dead worker waits this long, but the outbox sweep does not wait for it.
         "visibility_timeout": 60 * 60 * 2,
     }
 CELERY_TASK_IGNORE_RESULT = True  # no task result is read; the outbox row is the record
+        # A black-holed Redis must fail a web request's after-commit publish quickly (the sweep delivers
+        # later), not hang it on the kernel's connect timeout.
+        "socket_connect_timeout": 5,
 # A task is acknowledged only after it ran, so a worker killed mid-task leaves it to be redelivered ...
 CELERY_TASK_ACKS_LATE = True
 # ... including when the worker process is killed by the OS (SIGKILL, OOM) rather than raising.
@@ -196,6 +203,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
+# A task that raised is acknowledged, not redelivered in a loop: the outbox row records the failure and its
+# next attempt time, so the retry belongs to the row (with backoff), not to the broker.
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
+# On a lost broker connection, let running tasks finish rather than killing them mid-send (a killed send can
+# become a duplicate email); their messages are redelivered, and the rerun finds its rows sent or leased.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
@@ -207,6 +220,8 @@ AETHER_DUE_SOON_HOURS = env.int("AETHER_DUE_SOON_HOURS", default=24)
 AETHER_OUTBOX_MAX_ATTEMPTS = env.int("AETHER_OUTBOX_MAX_ATTEMPTS", default=5)
 
 # --- API ------------------------------------------------------------------------------------------------
+# How long a worker holds the outbox rows it claimed; a dead worker's rows are retaken after this.
+AETHER_OUTBOX_LEASE_SECONDS = env.int("AETHER_OUTBOX_LEASE_SECONDS", default=300)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
