@@ -8,5 +8,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("", include("tasks.urls")),
+    path("api/v1/", include("aether.api_urls")),
     path("admin/", admin.site.urls),
 ]

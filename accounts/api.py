@@ -1,0 +1,104 @@
+"""JWT sign-in, refresh, sign-out, and who am I. Tokens are simplejwt's; the rules are in settings.SIMPLE_JWT
+(15-minute access, 7-day refresh, one algorithm, issuer and audience set and checked, the password hash
+claim so that a password change revokes every token)."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, prefetch_related_objects
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from aether.api import ERROR_DESCRIPTIONS, ErrorSerializer, TokenAccountThrottle, TokenAddressThrottle
+
+from .models import Membership
+from .serializers import (
+    MeSerializer,
+    RefreshSerializer,
+    TokenObtainSerializer,
+    TokenPairSerializer,
+    rotate_refresh_token,
+)
+
+BAD_TOKEN = OpenApiResponse(ErrorSerializer, description="The refresh token is expired, used, revoked or malformed.")
+
+
+def _errors(*codes: str) -> dict:
+    return {int(code): OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code]) for code in codes}
+
+
+class _PublicAuthView(APIView):
+    """Reached without an access token (the credentials are in the body), yet answering 401, not 403, when
+    they are wrong: DRF answers 401 only for views that name an authentication scheme."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class TokenObtainView(_PublicAuthView):
+    throttle_classes = [TokenAddressThrottle, TokenAccountThrottle]
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Sign in: exchange email and password for an access and a refresh token",
+        description="Attempts are limited per account and per client address.",
+        request=TokenObtainSerializer,
+        responses={
+            200: TokenPairSerializer,
+            401: OpenApiResponse(ErrorSerializer, description="Wrong email or password, or an inactive account."),
+            403: OpenApiResponse(ErrorSerializer, description="Locked out after repeated failures."),
+            **_errors("400", "429"),
+        },
+    )
+    def post(self, request):
+        serializer = TokenObtainSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        refresh = RefreshToken.for_user(serializer.validated_data["user"])
+        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
+
+
+class TokenRefreshView(_PublicAuthView):
+    @extend_schema(
+        tags=["auth"],
+        summary="Exchange a refresh token for a new pair; the presented one is spent",
+        description="Presenting a spent, signed-out or revoked refresh token (after a password change or a "
+        "deactivation) is a 401.",
+        request=RefreshSerializer,
+        responses={200: TokenPairSerializer, 401: BAD_TOKEN, **_errors("400", "429")},
+    )
+    def post(self, request):
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        refresh, _user = rotate_refresh_token(serializer.validated_data["refresh"])
+        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
+
+
+class LogoutView(_PublicAuthView):
+    """The refresh token is the credential here, so a client whose access token has expired can still sign out."""
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Sign out: the refresh token is refused from now on",
+        description="Needs no access token: the refresh token is the credential.",
+        request=RefreshSerializer,
+        responses={204: OpenApiResponse(description="Signed out."), 401: BAD_TOKEN, **_errors("400", "429")},
+    )
+    def post(self, request):
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        RefreshSerializer.decode(serializer.validated_data["refresh"]).blacklist()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    @extend_schema(tags=["me"], summary="The signed-in user and their teams", responses=MeSerializer)
+    def get(self, request):
+        user = request.user
+        prefetch_related_objects([user], Prefetch("memberships", queryset=Membership.objects.select_related("team")))
+        return Response(MeSerializer(user).data)

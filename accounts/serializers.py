@@ -1,0 +1,85 @@
+"""JSON shapes of the auth and `me` endpoints."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.db import transaction
+from rest_framework import exceptions, serializers
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
+
+from .models import Role, User
+
+
+class InvalidRefreshToken(exceptions.AuthenticationFailed):
+    default_detail = "This refresh token is not valid: expired, used, revoked or malformed."
+    default_code = "token_not_valid"
+
+
+class TokenObtainSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=254, write_only=True)
+    # Bounded so that nobody makes the server hash megabytes.
+    password = serializers.CharField(max_length=1024, write_only=True, trim_whitespace=False)
+
+    def validate(self, attrs):
+        # `username=` (not `email=`) so django-axes sees the same credentials as on the sign-in page.
+        user = authenticate(self.context["request"]._request, username=attrs["email"], password=attrs["password"])
+        if user is None or not user.is_active:
+            raise exceptions.AuthenticationFailed("No active account with this email and password.")
+        return {"user": user}
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(help_text="Send as `Authorization: Bearer <access>`; lives 15 minutes.")
+    refresh = serializers.CharField(help_text="Exchange at /api/v1/auth/token/refresh/; lives 7 days, used once.")
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+    @staticmethod
+    def decode(raw: str) -> RefreshToken:
+        try:
+            return RefreshToken(raw)  # signature, algorithm, issuer, audience, expiry, type, blacklist
+        except TokenError:
+            raise InvalidRefreshToken() from None
+
+
+def rotate_refresh_token(raw: str) -> tuple[RefreshToken, User]:
+    """Blacklist the presented refresh token and return a new one for its user.
+
+    Unlike simplejwt's stock serializer this refuses a token whose user is gone, inactive or has changed
+    password since, and holds the token's row lock so two concurrent refreshes of the same token cannot both
+    succeed (a replayed token yields at most one successor).
+    """
+    token = RefreshSerializer.decode(raw)
+    jti = token[jwt_settings.JTI_CLAIM]
+    with transaction.atomic():
+        outstanding = OutstandingToken.objects.select_for_update().filter(jti=jti).first()
+        if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
+            raise InvalidRefreshToken()
+        user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM)).first()
+        if (
+            user is None
+            or not user.is_active
+            or token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password)
+        ):
+            raise InvalidRefreshToken()
+        BlacklistedToken.objects.create(token=outstanding)
+    return RefreshToken.for_user(user), user
+
+
+class TeamRoleSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="team_id")
+    name = serializers.CharField(source="team.name")
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    full_name = serializers.CharField()
+    teams = TeamRoleSerializer(source="memberships", many=True)

@@ -1,0 +1,224 @@
+"""Pieces every API view shares: the one error shape, pagination and throttles. (The schema generator and the
+docs page are in aether/api_schema.py: drf-spectacular imports DRF's generic views, which import this module
+through settings.)
+
+Every error answer of /api/v1/ has one JSON shape (`ErrorSerializer`):
+
+    {"code": "invalid", "detail": "Some fields are not valid.",
+     "errors": [{"field": "title", "code": "max_length", "message": "Ensure this field has no more than 200 ..."}]}
+
+`code` is machine-readable (invalid, parse_error, not_authenticated, authentication_failed, token_not_valid,
+permission_denied, not_found, method_not_allowed, unsupported_media_type, throttled, ...). `errors` lists
+field errors for a 400 (empty otherwise); `field` is a dotted path into the request (`stages.0.name`, a
+query parameter such as `due_before`, or the `Idempotency-Key` header as `idempotency_key`), or null when
+the error concerns the request as a whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, serializers
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import exception_handler as drf_exception_handler
+
+# --- the error shape ------------------------------------------------------------------------------------
+
+
+class FieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(allow_null=True, help_text="Dotted path of the offending input, or null.")
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable error code.")
+    detail = serializers.CharField(help_text="A sentence for humans.")
+    errors = FieldErrorSerializer(many=True, help_text="Field errors of a 400; empty for other errors.")
+
+
+VALIDATION_SUMMARY = "Some fields are not valid."
+
+
+def _flatten(detail, path: str | None) -> list[dict[str, Any]]:
+    """DRF's nested error detail (dicts of lists of ErrorDetail, lists of dicts for many=True) as a flat list."""
+    if isinstance(detail, dict):
+        out = []
+        for key, value in detail.items():
+            if key in (api_settings.NON_FIELD_ERRORS_KEY, NON_FIELD_ERRORS):
+                out += _flatten(value, path)
+            else:
+                out += _flatten(value, f"{path}.{key}" if path else str(key))
+        return out
+    if isinstance(detail, list):
+        out = []
+        for i, item in enumerate(detail):
+            if isinstance(item, (dict, list)):
+                out += _flatten(item, f"{path}.{i}" if path else str(i))
+            else:
+                out += _flatten(item, path)
+        return out
+    return [{"field": path, "code": getattr(detail, "code", None) or "invalid", "message": str(detail)}]
+
+
+def _django_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
+    """A service's ValidationError (a field dict, or a message about the whole request) as DRF's."""
+    if hasattr(exc, "error_dict"):
+        detail = {
+            field: [exceptions.ErrorDetail(m, code=e.code or "invalid") for e in errors for m in e.messages]
+            for field, errors in exc.error_dict.items()
+        }
+    else:
+        detail = [exceptions.ErrorDetail(m, code=e.code or "invalid") for e in exc.error_list for m in e.messages]
+    return exceptions.ValidationError(detail)
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler (status, WWW-Authenticate, Retry-After, rollback), answering in the one error shape."""
+    if isinstance(exc, DjangoValidationError):
+        exc = _django_to_drf(exc)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: let Django's 500 handling log it
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"code": "invalid", "detail": VALIDATION_SUMMARY, "errors": _flatten(exc.detail, None)}
+        return response
+    detail = getattr(exc, "detail", "")
+    code = getattr(exc, "default_code", "error")
+    if isinstance(detail, dict):  # simplejwt's InvalidToken: {"detail", "code", "messages"}
+        code = str(detail.get("code") or code)
+        detail = detail.get("detail", "")
+    elif isinstance(detail, exceptions.ErrorDetail):
+        code = detail.code or code
+    response.data = {"code": str(code), "detail": str(detail), "errors": []}
+    return response
+
+
+# --- pagination -----------------------------------------------------------------------------------------
+
+
+class PagePagination(BasePagination):
+    """`?page=N&page_size=M` (at most 100), answered as {"next", "previous", "results"}.
+
+    No total count: counting a million rows costs more than the page itself, and a mobile list only needs
+    "is there more". One row past the page tells that, so every page costs the same number of queries.
+    """
+
+    page_query_param = "page"
+    page_size_query_param = "page_size"
+    default_page_size = 25
+    max_page_size = 100
+    max_page = 100_000
+
+    def _int_param(self, request, name: str, default: int, maximum: int) -> int:
+        raw = request.query_params.get(name)
+        if raw in (None, ""):
+            return default
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            value = 0
+        if not 1 <= value <= maximum:
+            raise exceptions.ValidationError({name: [f"Give a whole number from 1 to {maximum}."]})
+        return value
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.page = self._int_param(request, self.page_query_param, 1, self.max_page)
+        self.page_size = self._int_param(
+            request, self.page_size_query_param, self.default_page_size, self.max_page_size
+        )
+        offset = (self.page - 1) * self.page_size
+        rows = list(queryset[offset : offset + self.page_size + 1])
+        self.has_next = len(rows) > self.page_size
+        return rows[: self.page_size]
+
+    def get_next_link(self) -> str | None:
+        if not self.has_next:
+            return None
+        return replace_query_param(self.request.build_absolute_uri(), self.page_query_param, self.page + 1)
+
+    def get_previous_link(self) -> str | None:
+        if self.page <= 1:
+            return None
+        url = self.request.build_absolute_uri()
+        if self.page == 2:
+            return remove_query_param(url, self.page_query_param)
+        return replace_query_param(url, self.page_query_param, self.page - 1)
+
+    def get_paginated_response(self, data):
+        return Response(
+            OrderedDict([("next", self.get_next_link()), ("previous", self.get_previous_link()), ("results", data)])
+        )
+
+    def get_paginated_response_schema(self, schema):
+        link = {"type": "string", "format": "uri", "nullable": True}
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {"next": link, "previous": link, "results": schema},
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.page_query_param,
+                "in": "query",
+                "required": False,
+                "description": "Page number, from 1.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page},
+            },
+            {
+                "name": self.page_size_query_param,
+                "in": "query",
+                "required": False,
+                "description": f"Rows per page (default {self.default_page_size}, at most {self.max_page_size}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
+        ]
+
+
+# --- throttles ------------------------------------------------------------------------------------------
+
+
+class TokenAddressThrottle(SimpleRateThrottle):
+    """Sign-in attempts per client address (rate `token_address`)."""
+
+    scope = "token_address"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class TokenAccountThrottle(SimpleRateThrottle):
+    """Sign-in attempts per account, whatever the address (rate `token_account`): slows password guessing
+    spread over many addresses. The address is hashed so the cache holds no email addresses."""
+
+    scope = "token_account"
+
+    def get_cache_key(self, request, view):
+        data = request.data
+        email = data.get("email") if isinstance(data, dict) else None
+        if not isinstance(email, str) or not email.strip():
+            return None  # nothing to count against; the serializer answers 400
+        ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+# --- what each error answer means (for the schema) -----------------------------------------------------
+
+ERROR_DESCRIPTIONS = {
+    "400": "Invalid input: `errors` names each field (body field, query parameter or header).",
+    "401": "No valid access token (missing, malformed, expired, revoked, or the account is inactive).",
+    "403": "Your role in the team does not allow this.",
+    "404": "No such object among those you may see.",
+    "429": "Too many requests; retry after the number of seconds in the Retry-After header.",
+}

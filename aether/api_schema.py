@@ -1,0 +1,36 @@
+"""The schema generator of /api/v1/ (settings.REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]): drf-spectacular's, also
+documenting every operation's error answers. The docs page is in aether/api_docs.py: drf-spectacular's views
+module imports the schema class through settings, so it cannot be imported from here."""
+
+from __future__ import annotations
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.permissions import IsAuthenticated
+
+from .api import ERROR_DESCRIPTIONS, ErrorSerializer
+
+
+def id_path_parameter(description: str) -> OpenApiParameter:
+    return OpenApiParameter("id", int, OpenApiParameter.PATH, description=description)
+
+
+class AetherAutoSchema(AutoSchema):
+    """drf-spectacular's generator, adding the error answers every operation can give, in the error shape."""
+
+    def _error_codes(self) -> list[str]:
+        codes = ["400", "429"]
+        if any(isinstance(p, IsAuthenticated) for p in self.view.get_permissions()):
+            codes += ["401", "403"]
+        if "{" in self.path:
+            codes.append("404")
+        return codes
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for code in self._error_codes():
+            if code not in responses:
+                response = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+                response["description"] = ERROR_DESCRIPTIONS[code]
+                responses[code] = response
+        return dict(sorted(responses.items()))

@@ -1,0 +1,27 @@
+"""The /api/v1/ urlconf: one path per endpoint, in the order of the API's documentation."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from accounts import api as accounts_api
+from aether.api_docs import ApiDocsView
+from tasks import api as tasks_api
+
+urlpatterns = [
+    path("auth/token/", accounts_api.TokenObtainView.as_view(), name="api-token"),
+    path("auth/token/refresh/", accounts_api.TokenRefreshView.as_view(), name="api-token-refresh"),
+    path("auth/logout/", accounts_api.LogoutView.as_view(), name="api-logout"),
+    path("me/", accounts_api.MeView.as_view(), name="api-me"),
+    path("projects/", tasks_api.ProjectListView.as_view(), name="api-projects"),
+    path("projects/<int:id>/", tasks_api.ProjectDetailView.as_view(), name="api-project"),
+    path("tasks/", tasks_api.TaskListView.as_view(), name="api-tasks"),
+    path("tasks/<int:id>/", tasks_api.TaskDetailView.as_view(), name="api-task"),
+    path("tasks/<int:id>/restore/", tasks_api.TaskRestoreView.as_view(), name="api-task-restore"),
+    path("tasks/<int:id>/stages/", tasks_api.TaskStagesView.as_view(), name="api-task-stages"),
+    path("tasks/<int:id>/comments/", tasks_api.TaskCommentsView.as_view(), name="api-task-comments"),
+    path("tasks/<int:id>/activity/", tasks_api.TaskActivityView.as_view(), name="api-task-activity"),
+    path("stages/<int:id>/", tasks_api.StageDetailView.as_view(), name="api-stage"),
+    path("templates/", tasks_api.TemplateListView.as_view(), name="api-templates"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+]

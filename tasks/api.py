@@ -1,0 +1,359 @@
+"""The task API: projects, tasks, stages, comments, activity, templates.
+
+Views stay thin: reads start from the selectors (so another team's object is a 404), writes call
+tasks/services.py (which checks roles again and records Activity). Each write view asks
+accounts.permissions first, so a viewer's write is a 403 before its input is even looked at. Bad input is a
+400 in the one error shape of aether/api.py; a service's ValidationError is turned into the same shape.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from accounts.permissions import Action, require
+from aether.api import PagePagination
+from aether.api_schema import id_path_parameter
+
+from . import selectors, services
+from .filters import TaskFilter
+from .models import Status, Task
+from .serializers import (
+    PRIORITY_NAMES,
+    ActivitySerializer,
+    CommentCreateSerializer,
+    CommentSerializer,
+    ProjectCreateSerializer,
+    ProjectSerializer,
+    ProjectUpdateSerializer,
+    StageSerializer,
+    StageSpecSerializer,
+    StageUpdateSerializer,
+    TaskCreateSerializer,
+    TaskSerializer,
+    TaskUpdateSerializer,
+    TemplateCreateSerializer,
+    TemplateSerializer,
+)
+
+NO_CONTENT = OpenApiResponse(description="Done; no body.")
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 64},
+    OpenApiParameter.HEADER,
+    description="Any 1 to 64 characters of your choosing. The same key from the same user returns the task the "
+    "first request created (200) and creates nothing.",
+)
+
+
+def _parse(serializer_class, request, **kwargs):
+    serializer = serializer_class(data=request.data, context={"request": request}, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _task(request, id: int, *, include_deleted: bool = False) -> Task:
+    qs = selectors.tasks_visible_to(request.user, include_deleted=include_deleted)
+    return get_object_or_404(selectors.with_details(qs), pk=id)
+
+
+def _task_response(request, id: int, code: int = status.HTTP_200_OK) -> Response:
+    """The task as it is now (re-read, so stages and status reflect every change a service made)."""
+    task = _task(request, id, include_deleted=True)
+    return Response(TaskSerializer(task, context={"request": request}).data, status=code)
+
+
+class _ListView(mixins.ListModelMixin, generics.GenericAPIView):
+    pagination_class = PagePagination
+
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular only wants the model
+            return self.serializer_class.Meta.model.objects.none()
+        return self.rows()
+
+
+# --- me is in accounts/api.py; projects -----------------------------------------------------------------
+
+
+@extend_schema_view(
+    get=extend_schema(tags=["projects"], summary="Projects of your teams"),
+    post=extend_schema(
+        tags=["projects"],
+        summary="Create a project (team admins)",
+        request=ProjectCreateSerializer,
+        responses={201: ProjectSerializer},
+    ),
+)
+class ProjectListView(_ListView):
+    serializer_class = ProjectSerializer
+
+    def rows(self):
+        return selectors.projects_visible_to(self.request.user).order_by("name", "id")
+
+    def post(self, request):
+        data = _parse(ProjectCreateSerializer, request)
+        project = services.project_create(actor=request.user, **data)
+        return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["projects"], parameters=[id_path_parameter("A project id.")])
+@extend_schema_view(
+    get=extend_schema(summary="A project"),
+    patch=extend_schema(summary="Rename or describe a project (team admins)", request=ProjectUpdateSerializer),
+    delete=extend_schema(
+        summary="Delete a project (team admins); refused while it has tasks outside the trash",
+        responses={204: NO_CONTENT},
+    ),
+)
+class ProjectDetailView(generics.GenericAPIView):
+    serializer_class = ProjectSerializer
+
+    def _project(self, id):
+        return get_object_or_404(selectors.projects_visible_to(self.request.user), pk=id)
+
+    def get(self, request, id: int):
+        return Response(ProjectSerializer(self._project(id)).data)
+
+    def patch(self, request, id: int):
+        project = self._project(id)
+        require(request.user, Action.MANAGE, project.team_id)
+        data = _parse(ProjectUpdateSerializer, request)
+        project = services.project_update(actor=request.user, project=project, data=data)
+        return Response(ProjectSerializer(project).data)
+
+    def delete(self, request, id: int):
+        project = self._project(id)
+        services.project_delete(actor=request.user, project=project)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- tasks ----------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["tasks"],
+        summary="Tasks of your teams (not trashed, not archived), with their stages",
+        description="Filters combine. `assignee` is a user id or `me`. `ordering` is one of due_date, priority, "
+        "created_at, each also with a leading `-`; the default is newest first. An invalid filter value is a "
+        "400 naming the parameter.",
+        parameters=[
+            # What django-filter's introspection cannot tell: these take names, or an id or `me`.
+            OpenApiParameter(
+                "assignee", {"type": "string", "pattern": "^(me|[0-9]+)$"}, description="A user id or `me`."
+            ),
+            OpenApiParameter("priority", {"type": "string", "enum": PRIORITY_NAMES}),
+            OpenApiParameter(
+                "search", {"type": "string", "maxLength": 200}, description="Words in title or description."
+            ),
+            OpenApiParameter("overdue", bool, description="true: open and past the due date; false: the others."),
+        ],
+    ),
+    post=extend_schema(
+        tags=["tasks"],
+        summary="Create a task, with stages from a template or from a list",
+        request=TaskCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: TaskSerializer,
+            200: OpenApiResponse(TaskSerializer, description="The task an earlier request with this key created."),
+        },
+    ),
+)
+class TaskListView(_ListView):
+    serializer_class = TaskSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = TaskFilter
+
+    def rows(self):
+        return selectors.with_details(selectors.tasks_visible_to(self.request.user).active())
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if queryset.query.order_by:
+            # due_date or priority alone leaves ties; the id keeps pages from repeating or skipping rows.
+            queryset = queryset.order_by(*queryset.query.order_by, "-id")
+        return queryset
+
+    def post(self, request):
+        data = _parse(TaskCreateSerializer, request)
+        key = request.headers.get("Idempotency-Key")
+        task, created = services.task_create(actor=request.user, idempotency_key=key, **data)
+        return _task_response(request, task.pk, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+@extend_schema(tags=["tasks"], parameters=[id_path_parameter("A task id.")])
+@extend_schema_view(
+    get=extend_schema(summary="A task with its stages"),
+    patch=extend_schema(summary="Change a task's fields or status", request=TaskUpdateSerializer),
+    delete=extend_schema(summary="Move a task to the trash", responses={204: NO_CONTENT}),
+)
+class TaskDetailView(generics.GenericAPIView):
+    serializer_class = TaskSerializer
+
+    def get(self, request, id: int):
+        return Response(TaskSerializer(_task(request, id), context={"request": request}).data)
+
+    def patch(self, request, id: int):
+        task = _task(request, id)
+        require(request.user, Action.WORK, task.project.team_id)
+        data = _parse(TaskUpdateSerializer, request)
+        new_status = data.pop("status", None)
+        with transaction.atomic():
+            if data:
+                services.task_update(actor=request.user, task=task, data=data)
+            if new_status is not None:
+                services.task_set_status(actor=request.user, task=task, status=new_status)
+        return _task_response(request, id)
+
+    def delete(self, request, id: int):
+        services.task_delete(actor=request.user, task=_task(request, id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(
+    tags=["tasks"],
+    summary="Bring a task back from the trash",
+    parameters=[id_path_parameter("A task id, trashed or not.")],
+    request=None,
+    responses={200: TaskSerializer},
+)
+class TaskRestoreView(generics.GenericAPIView):
+    serializer_class = TaskSerializer
+
+    def post(self, request, id: int):
+        services.task_restore(actor=request.user, task=_task(request, id, include_deleted=True))
+        return _task_response(request, id)
+
+
+# --- stages ---------------------------------------------------------------------------------------------
+
+
+@extend_schema(
+    tags=["stages"],
+    summary="Append a stage to a task",
+    parameters=[id_path_parameter("A task id.")],
+    request=StageSpecSerializer,
+    responses={201: StageSerializer},
+)
+class TaskStagesView(generics.GenericAPIView):
+    serializer_class = StageSerializer
+
+    def post(self, request, id: int):
+        task = _task(request, id)
+        require(request.user, Action.WORK, task.project.team_id)
+        data = _parse(StageSpecSerializer, request)
+        stage = services.stage_add(actor=request.user, task=task, **data)
+        return Response(StageSerializer(stage).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["stages"], parameters=[id_path_parameter("A stage id.")])
+@extend_schema_view(
+    patch=extend_schema(
+        summary="Change a stage, or start, complete or reopen it through `status`",
+        description="`status: completed` needs `actual_hours`, in the same request or recorded before; without "
+        "them the answer is a 400 naming `actual_hours`. The task's status follows its stages.",
+        request=StageUpdateSerializer,
+    ),
+    delete=extend_schema(summary="Delete a stage; the later ones move up", responses={204: NO_CONTENT}),
+)
+class StageDetailView(generics.GenericAPIView):
+    serializer_class = StageSerializer
+
+    def _stage(self, id):
+        return get_object_or_404(selectors.stages_visible_to(self.request.user), pk=id)
+
+    def patch(self, request, id: int):
+        stage = self._stage(id)
+        require(request.user, Action.WORK, stage.task.project.team_id)
+        data = _parse(StageUpdateSerializer, request)
+        new_status = data.pop("status", None)
+        actor = request.user
+        with transaction.atomic():
+            if new_status == Status.COMPLETED and stage.status != Status.COMPLETED:
+                hours = data.pop("actual_hours", None)
+                if data:
+                    services.stage_update(actor=actor, stage=stage, data=data)
+                services.stage_complete(actor=actor, stage=stage, actual_hours=hours)
+            else:
+                if new_status == Status.IN_PROGRESS and stage.status == Status.PENDING:
+                    services.stage_start(actor=actor, stage=stage)
+                elif new_status == Status.IN_PROGRESS and stage.status == Status.COMPLETED:
+                    services.stage_reopen(actor=actor, stage=stage)
+                elif new_status == Status.PENDING and stage.status != Status.PENDING:
+                    raise ValidationError({"status": ["A started stage cannot go back to pending."]})
+                if data:
+                    services.stage_update(actor=actor, stage=stage, data=data)
+        stage.refresh_from_db()
+        return Response(StageSerializer(stage).data)
+
+    def delete(self, request, id: int):
+        services.stage_delete(actor=request.user, stage=self._stage(id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- comments and activity ------------------------------------------------------------------------------
+
+
+@extend_schema(tags=["comments"], parameters=[id_path_parameter("A task id.")])
+@extend_schema_view(
+    get=extend_schema(summary="A task's comments, oldest first"),
+    post=extend_schema(
+        summary="Comment on a task", request=CommentCreateSerializer, responses={201: CommentSerializer}
+    ),
+)
+class TaskCommentsView(_ListView):
+    serializer_class = CommentSerializer
+
+    def rows(self):
+        return selectors.task_comments(_task(self.request, self.kwargs["id"]))
+
+    def post(self, request, id: int):
+        task = _task(request, id)
+        require(request.user, Action.WORK, task.project.team_id)
+        data = _parse(CommentCreateSerializer, request)
+        comment = services.comment_create(actor=request.user, task=task, **data)
+        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    tags=["activity"], summary="A task's history, oldest first", parameters=[id_path_parameter("A task id.")]
+)
+class TaskActivityView(_ListView):
+    serializer_class = ActivitySerializer
+
+    def rows(self):
+        return selectors.task_activity(_task(self.request, self.kwargs["id"]))
+
+
+# --- templates ------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    get=extend_schema(tags=["templates"], summary="Your teams' templates with their stages"),
+    post=extend_schema(
+        tags=["templates"],
+        summary="Create a template (team admins)",
+        request=TemplateCreateSerializer,
+        responses={201: TemplateSerializer},
+    ),
+)
+class TemplateListView(_ListView):
+    serializer_class = TemplateSerializer
+
+    def rows(self):
+        return selectors.templates_visible_to(self.request.user).order_by("name", "id")
+
+    def post(self, request):
+        data = _parse(TemplateCreateSerializer, request)
+        template = services.template_save(actor=request.user, **data)
+        template = selectors.templates_visible_to(request.user).get(pk=template.pk)
+        return Response(TemplateSerializer(template).data, status=status.HTTP_201_CREATED)

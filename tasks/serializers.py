@@ -1,0 +1,246 @@
+"""JSON shapes of the task API. Output serializers render rows; input serializers only parse and check types
+and limits (the rules themselves are in tasks/services.py, which the views call).
+
+Input serializers that take ids get `request` in their context: each id field only accepts objects the
+requesting user may see, so another team's id is answered like an unknown one (400 naming the field).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import Team, User
+from accounts.permissions import team_ids_visible_to
+
+from . import selectors
+from .models import HOURS, Activity, ActivityVerb, Comment, Label, Priority, Project, Stage, Status, Task, Template
+from .services import MAX_STAGES
+
+PRIORITY_NAMES = [p.name.lower() for p in Priority]
+HOURS_FIELD = {"max_digits": HOURS["max_digits"], "decimal_places": HOURS["decimal_places"]}
+# The hours columns are DECIMAL(7, 2): below 100000.
+MAX_HOURS = Decimal("99999.99")
+
+
+class PriorityField(serializers.ChoiceField):
+    """The stored rank (1..4) shown and accepted as its name: low, medium, high, urgent."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=PRIORITY_NAMES, **kwargs)
+
+    def to_representation(self, value):
+        return Priority(value).name.lower()
+
+    def to_internal_value(self, data):
+        return Priority.from_name(super().to_internal_value(data))
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    full_name = serializers.CharField()
+
+
+# --- output ---------------------------------------------------------------------------------------------
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Label
+        fields = ["id", "name", "color"]
+        read_only_fields = fields
+
+
+class StageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Stage
+        fields = ["id", "name", "order", "estimated_hours", "actual_hours", "status", "started_at", "completed_at"]
+        read_only_fields = fields
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    priority = PriorityField(read_only=True)
+    is_overdue = serializers.SerializerMethodField()
+    labels = LabelSerializer(many=True, read_only=True)
+    stages = StageSerializer(many=True, read_only=True, help_text="In order.")
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "project",
+            "title",
+            "description",
+            "status",
+            "priority",
+            "assignee",
+            "created_by",
+            "due_date",
+            "started_at",
+            "completed_at",
+            "is_overdue",
+            "labels",
+            "stages",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_is_overdue(self, task) -> bool:
+        """Open and past its due date, judged in the team's time zone."""
+        today_by_zone = self.context.setdefault("_today_by_zone", {})
+        zone = task.project.team.time_zone
+        if zone not in today_by_zone:
+            today_by_zone[zone] = selectors.today_in(zone)
+        return task.is_overdue_on(today_by_zone[zone])
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Project
+        fields = ["id", "team", "name", "description"]
+        read_only_fields = fields
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = UserBriefSerializer(read_only=True)
+
+    class Meta:
+        model = Comment
+        fields = ["id", "author", "body", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    actor = UserBriefSerializer(read_only=True, allow_null=True, help_text="Null for the system (scheduled jobs).")
+    verb = serializers.ChoiceField(choices=ActivityVerb.choices, read_only=True)
+    old_value = serializers.JSONField(read_only=True, allow_null=True)
+    new_value = serializers.JSONField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Activity
+        fields = ["id", "actor", "verb", "field", "old_value", "new_value", "created_at"]
+        read_only_fields = fields
+
+
+class TemplateStageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    order = serializers.IntegerField()
+    name = serializers.CharField()
+    estimated_hours = serializers.DecimalField(**HOURS_FIELD)
+
+
+class TemplateSerializer(serializers.ModelSerializer):
+    stages = TemplateStageSerializer(many=True, read_only=True, help_text="In order.")
+
+    class Meta:
+        model = Template
+        fields = ["id", "team", "name", "description", "stages", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+# --- input ----------------------------------------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """An id among the rows `scope(user)` returns for the requesting user."""
+
+    def __init__(self, scope, **kwargs):
+        self.scope = scope
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.scope(self.context["request"].user)
+
+
+def _teams_of(user):
+    return Team.objects.filter(pk__in=team_ids_visible_to(user))
+
+
+def _people_of_my_teams(user):
+    return User.objects.filter(memberships__team__in=team_ids_visible_to(user)).distinct()
+
+
+class StageSpecSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    estimated_hours = serializers.DecimalField(**HOURS_FIELD, min_value=Decimal("0.01"), max_value=MAX_HOURS)
+
+
+class TaskCreateSerializer(serializers.Serializer):
+    project = ScopedPrimaryKeyField(selectors.projects_visible_to)
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=20000, allow_blank=True, trim_whitespace=False, required=False)
+    priority = PriorityField(required=False)
+    assignee = ScopedPrimaryKeyField(_people_of_my_teams, allow_null=True, required=False)
+    due_date = serializers.DateField(allow_null=True, required=False)
+    labels = ScopedPrimaryKeyField(selectors.labels_visible_to, many=True, required=False)
+    template = ScopedPrimaryKeyField(
+        selectors.templates_visible_to, allow_null=True, required=False, help_text="Copy this template's stages."
+    )
+    stages = StageSpecSerializer(
+        many=True, required=False, max_length=MAX_STAGES, help_text="The task's stages, when no template is given."
+    )
+
+    def validate(self, attrs):
+        if attrs.get("template") is not None and attrs.get("stages"):
+            raise serializers.ValidationError({"stages": ["Give either a template or a list of stages, not both."]})
+        return attrs
+
+
+class TaskUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=20000, allow_blank=True, trim_whitespace=False, required=False)
+    priority = PriorityField(required=False)
+    assignee = ScopedPrimaryKeyField(_people_of_my_teams, allow_null=True, required=False)
+    due_date = serializers.DateField(allow_null=True, required=False)
+    labels = ScopedPrimaryKeyField(selectors.labels_visible_to, many=True, required=False)
+    status = serializers.ChoiceField(
+        choices=Status.choices,
+        required=False,
+        help_text="Move the task as the board does. A task with stages follows them: in_progress starts its first "
+        "pending stage (or reopens the last one of a completed task); it completes when its last stage does.",
+    )
+
+
+class StageUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    estimated_hours = serializers.DecimalField(
+        **HOURS_FIELD, min_value=Decimal("0.01"), max_value=MAX_HOURS, required=False
+    )
+    actual_hours = serializers.DecimalField(
+        **HOURS_FIELD, min_value=Decimal("0"), max_value=MAX_HOURS, allow_null=True, required=False
+    )
+    status = serializers.ChoiceField(
+        choices=Status.choices,
+        required=False,
+        help_text="in_progress starts a pending stage or reopens a completed one; completed completes it and needs "
+        "actual_hours (in this request or already recorded).",
+    )
+
+
+class CommentCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=10000)
+
+
+class ProjectCreateSerializer(serializers.Serializer):
+    team = ScopedPrimaryKeyField(_teams_of)
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(max_length=5000, allow_blank=True, trim_whitespace=False, required=False)
+
+
+class ProjectUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    description = serializers.CharField(max_length=5000, allow_blank=True, trim_whitespace=False, required=False)
+
+
+class TemplateCreateSerializer(serializers.Serializer):
+    team = ScopedPrimaryKeyField(_teams_of)
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(max_length=5000, allow_blank=True, trim_whitespace=False, required=False)
+    stages = StageSpecSerializer(many=True, min_length=1, max_length=MAX_STAGES)
