@@ -162,10 +162,10 @@ else:
     # One file per message under var/mail/, so a developer can open exactly what a user would receive.
     EMAIL_BACKEND = "notifications.backends.FilePerMessageEmailBackend"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=EMAIL_BACKEND)
-
-# --- Cache ----------------------------------------------------------------------------------------------
 # A hung SMTP server must not hold an outbox lease for ever: each send gives up after this many seconds.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+
+# --- Cache ----------------------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -190,25 +190,25 @@ else:
         # finds them) and the longest task run (TASK_TIME_LIMIT below), or a running task would be started
         # twice. A message lost with a dead worker waits this long, but the outbox sweep does not wait for it.
         "visibility_timeout": 60 * 60 * 2,
-    }
-CELERY_TASK_IGNORE_RESULT = True  # no task result is read; the outbox row is the record
         # A black-holed Redis must fail a web request's after-commit publish quickly (the sweep delivers
         # later), not hang it on the kernel's connect timeout.
         "socket_connect_timeout": 5,
+    }
+CELERY_TASK_IGNORE_RESULT = True  # no task result is read; the outbox row is the record
 # A task is acknowledged only after it ran, so a worker killed mid-task leaves it to be redelivered ...
 CELERY_TASK_ACKS_LATE = True
 # ... including when the worker process is killed by the OS (SIGKILL, OOM) rather than raising.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Take one message at a time: a prefetched message is held hostage by a busy or dying worker.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = 5 * 60
-CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 # A task that raised is acknowledged, not redelivered in a loop: the outbox row records the failure and its
 # next attempt time, so the retry belongs to the row (with backoff), not to the broker.
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
 # On a lost broker connection, let running tasks finish rather than killing them mid-send (a killed send can
 # become a duplicate email); their messages are redelivered, and the rerun finds its rows sent or leased.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_TASK_TIME_LIMIT = 5 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
@@ -218,16 +218,21 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 AETHER_ARCHIVE_AFTER_DAYS = env.int("AETHER_ARCHIVE_AFTER_DAYS", default=30)
 AETHER_DUE_SOON_HOURS = env.int("AETHER_DUE_SOON_HOURS", default=24)
 AETHER_OUTBOX_MAX_ATTEMPTS = env.int("AETHER_OUTBOX_MAX_ATTEMPTS", default=5)
-
-# --- API ------------------------------------------------------------------------------------------------
 # How long a worker holds the outbox rows it claimed; a dead worker's rows are retaken after this.
 AETHER_OUTBOX_LEASE_SECONDS = env.int("AETHER_OUTBOX_LEASE_SECONDS", default=300)
+
+# --- API ------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "aether.api_schema.AetherAutoSchema",  # documents every operation's error answers
+    "EXCEPTION_HANDLER": "aether.api.api_exception_handler",  # one JSON error shape, services' errors included
+    "DEFAULT_PAGINATION_CLASS": "aether.api.PagePagination",
+    # Proxies in front of the app: the address throttle takes the client address they append to
+    # X-Forwarded-For; with 0 the header is ignored (a client could otherwise write its own).
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
@@ -260,6 +265,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # No badge from the public online validator: the docs page's CSP allows nothing off-site.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # --- Security -------------------------------------------------------------------------------------------
