@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
-from .models import Membership, Role, Team, User
+from notifications.models import Kind
+from notifications.services import email_enqueue
+
+from .models import Invitation, Membership, Role, Team, User
 from .permissions import ROLE_RANK, Action, require, role_in
 
 
@@ -71,3 +84,133 @@ def membership_remove(*, actor: User, team: Team, user: User) -> None:
     if membership.role == Role.OWNER and Membership.objects.filter(team=team, role=Role.OWNER).count() <= 1:
         raise ValidationError({"user": ["A team needs at least one owner."]})
     membership.delete()
+
+
+# --- invitations ----------------------------------------------------------------------------------------
+
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+def _invitation_url(invitation: Invitation) -> str:
+    return reverse("accounts:invitation_accept", args=[invitation.token])
+
+
+@transaction.atomic
+def invitation_create(*, actor: User, team: Team, email: str, role: str = Role.MEMBER) -> Invitation:
+    """Invite an email address to the team and queue the invitation email in the same transaction.
+
+    Admins invite members and viewers; only owners invite admins and owners. Inviting an address that already
+    has an open invitation to the team sends a fresh link (new token, new expiry) and retires the old one.
+    """
+    require(actor, Action.MANAGE, team.pk)
+    if role not in Role.values:
+        raise ValidationError({"role": [f"Choose one of: {', '.join(Role.values)}."]})
+    if ROLE_RANK[Role(role)] >= ROLE_RANK[Role.ADMIN] and role_in(actor, team.pk) != Role.OWNER:
+        raise ValidationError({"role": ["Only an owner can invite an admin or an owner."]})
+    email = User.objects.normalize_email((email or "").strip()).lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": ["Enter a valid email address."]}) from None
+    if Membership.objects.filter(team=team, user__email=email).exists():
+        raise ValidationError({"email": ["This person is already a member of the team."]})
+    invitation = Invitation.objects.select_for_update().filter(team=team, email=email, accepted_at__isnull=True).first()
+    if invitation is None:
+        invitation = Invitation(team=team, email=email)
+    invitation.role = role
+    invitation.invited_by = actor
+    invitation.token = secrets.token_urlsafe(32)
+    invitation.expires_at = timezone.now() + INVITATION_LIFETIME
+    invitation.save()
+    existing = User.objects.filter(email=email).first()
+    email_enqueue(
+        kind=Kind.INVITATION,
+        recipient=email,
+        user=existing,
+        dedupe_key=f"invitation:{invitation.pk}:{invitation.token[:16]}",
+        context={
+            "recipient_name": existing.get_short_name() if existing else email,
+            "actor_name": actor.get_full_name(),
+            "team_name": team.name,
+            "message": (
+                f"{actor.get_full_name()} invited you to join {team.name} on Aether as {Role(role).label.lower()}. "
+                f"The link works until {invitation.expires_at:%d %B %Y}."
+            ),
+            "url": _invitation_url(invitation),
+        },
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, actor: User, invitation: Invitation) -> None:
+    require(actor, Action.MANAGE, invitation.team_id)
+    if invitation.accepted_at is not None:
+        raise ValidationError({"invitation": ["This invitation was already accepted."]})
+    invitation.delete()
+
+
+@transaction.atomic
+def invitation_accept(
+    *, token: str, user: User | None = None, password: str | None = None, full_name: str = ""
+) -> tuple[User, Membership]:
+    """Accept an invitation: join its team with its role.
+
+    A signed-in `user` joins as themselves (their address must be the invited one). Without a user, a new
+    account is made for the invited address with `password` (checked by the password validators).
+    """
+    invitation = Invitation.objects.select_for_update().select_related("team").filter(token=token).first()
+    if invitation is None or not invitation.is_usable:
+        raise ValidationError({"token": ["This invitation link is no longer valid. Ask for a new one."]})
+    if user is None:
+        if User.objects.filter(email=invitation.email).exists():
+            raise ValidationError({"email": ["An account with this address exists: sign in to accept."]})
+        candidate = User(email=invitation.email, full_name=(full_name or "").strip())
+        try:
+            validate_password(password or "", user=candidate)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from None
+        user = user_create(email=invitation.email, password=password, full_name=full_name)
+    elif user.email.lower() != invitation.email:
+        raise ValidationError({"email": [f"This invitation is for {invitation.email}; sign in with that address."]})
+    membership, _ = Membership.objects.get_or_create(
+        team=invitation.team, user=user, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    user.__dict__.pop("_aether_roles", None)
+    return user, membership
+
+
+# --- password reset -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def password_reset_request(*, email: str) -> int:
+    """Queue a reset link to each active account with this address. Returns how many were queued.
+
+    The caller tells the person the same thing whether or not an account exists, so that the form does not
+    reveal who has one.
+    """
+    email = (email or "").strip().lower()
+    queued = 0
+    for user in User.objects.filter(email=email, is_active=True):
+        if not user.has_usable_password():
+            continue
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        token = default_token_generator.make_token(user)
+        queued += email_enqueue(
+            kind=Kind.PASSWORD_RESET,
+            recipient=user.email,
+            user=user,
+            dedupe_key=f"password_reset:{user.pk}:{token}",
+            context={
+                "recipient_name": user.get_short_name(),
+                "message": (
+                    "Someone (hopefully you) asked to reset your Aether password. Follow the link to choose a new "
+                    "one; it works once, for a day. If you did not ask, ignore this email."
+                ),
+                "url": reverse("accounts:password_reset_confirm", kwargs={"uidb64": uid, "token": token}),
+            },
+        )
+    return queued

@@ -124,6 +124,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False
+# A page that says the sign-in is paused, for how long, and offers the password reset (429).
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 
 # --- Internationalisation -------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -84,3 +84,53 @@ def templates_visible_to(user) -> QuerySet[Template]:
 
 def labels_visible_to(user) -> QuerySet[Label]:
     return Label.objects.filter(team__in=team_ids_visible_to(user))
+
+
+# --- pages of the web UI --------------------------------------------------------------------------------
+
+
+def projects_with_counts(user) -> QuerySet[Project]:
+    """The user's projects with how many active tasks each has, open and in all (one query)."""
+    active = Q(tasks__deleted_at__isnull=True, tasks__archived_at__isnull=True)
+    return (
+        projects_visible_to(user)
+        .annotate(
+            task_count=Count("tasks", filter=active),
+            open_count=Count("tasks", filter=active & ~Q(tasks__status=Status.COMPLETED)),
+        )
+        .order_by("team__name", "name")
+    )
+
+
+def project_tasks(user, project: Project) -> QuerySet[Task]:
+    """A project's active tasks (not trashed, not archived) with their card data, for the board and the list."""
+    return with_card_data(tasks_visible_to(user).active().filter(project=project))
+
+
+def board_columns(user, project: Project) -> dict[str, list[Task]]:
+    """The project's active tasks by status, most urgent first (one query, plus one for their labels)."""
+    columns: dict[str, list[Task]] = {status: [] for status in Status.values}
+    for task in project_tasks(user, project).order_by("-priority", "due_date", "-created_at", "-id"):
+        columns[task.status].append(task)
+    return columns
+
+
+def stages_visible_to(user) -> QuerySet[Stage]:
+    """Stages of the user's live tasks, with their task and project (for the permission check)."""
+    return Stage.objects.filter(task__in=tasks_visible_to(user)).select_related("task__project")
+
+
+def trash_page(user) -> QuerySet[Task]:
+    return trash(user).select_related("project", "assignee")
+
+
+def archive_page(user) -> QuerySet[Task]:
+    return archive(user).select_related("project", "assignee")
+
+
+def users_by_id(ids) -> dict:
+    """People named in activity rows (assignees), by id, for describing the history."""
+    from accounts.models import User
+
+    ids = {i for i in ids if isinstance(i, int)}
+    return {u.pk: u for u in User.objects.filter(pk__in=ids)} if ids else {}

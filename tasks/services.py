@@ -639,7 +639,8 @@ def template_save(
     template = template or Template(team=team, created_by=actor)
     template.name = (name or "").strip()
     template.description = description or ""
-    template.full_clean(validate_unique=False, validate_constraints=False)
+    # created_by is NULL once its author's account is gone; the template stays editable.
+    template.full_clean(exclude=["created_by"], validate_unique=False, validate_constraints=False)
     _save_unique(template, "name", "This team already has a template of that name.")
     template.stages.all().delete()
     TemplateStage.objects.bulk_create(

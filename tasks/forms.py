@@ -1,0 +1,170 @@
+"""Forms of the task pages. They parse and describe input; the services in tasks/services.py decide and write,
+and their ValidationErrors are put back next to the field they name (accounts.forms.add_service_errors)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django import forms
+
+from accounts.models import User
+
+from .models import Label, Priority, Status, Template
+
+HOURS = {"max_digits": 7, "decimal_places": 2, "min_value": Decimal("0")}
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name()
+
+
+class TaskForm(forms.Form):
+    """Title, description, priority, assignee, due date and labels: the editable fields of a task."""
+
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 5}))
+    priority = forms.TypedChoiceField(choices=Priority.choices, coerce=int, initial=Priority.MEDIUM)
+    assignee = MemberChoiceField(queryset=User.objects.none(), required=False, empty_label="Nobody")
+    due_date = forms.DateField(required=False, widget=DateInput())
+    labels = forms.ModelMultipleChoiceField(
+        queryset=Label.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, team_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = User.objects.filter(memberships__team_id=team_id, is_active=True).order_by(
+            "full_name", "email"
+        )
+        self.fields["labels"].queryset = Label.objects.filter(team_id=team_id)
+        if not self.fields["labels"].queryset.exists():
+            del self.fields["labels"]
+
+
+class TaskCreateForm(TaskForm):
+    """A new task, blank or stamped from one of the team's templates. The idempotency key, made when the form
+    is shown, makes a double submit create one task."""
+
+    template = forms.ModelChoiceField(
+        queryset=Template.objects.none(),
+        required=False,
+        empty_label="Blank task (no stages)",
+        help_text="A template gives the task its stages.",
+    )
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+
+    def __init__(self, *args, team_id: int, **kwargs):
+        super().__init__(*args, team_id=team_id, **kwargs)
+        self.fields["template"].queryset = Template.objects.filter(team_id=team_id).order_by("name")
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+        self.order_fields(["title", "template"])
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Status.choices)
+
+
+class StageForm(forms.Form):
+    name = forms.CharField(max_length=120, label="Stage name")
+    estimated_hours = forms.DecimalField(label="Estimated hours", **HOURS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["estimated_hours"].widget.attrs.update(step="0.25", min="0.25", inputmode="decimal")
+
+
+class StageCompleteForm(forms.Form):
+    actual_hours = forms.DecimalField(label="Actual hours", **HOURS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["actual_hours"].widget.attrs.update(step="0.25", min="0", inputmode="decimal")
+
+
+class StageMoveForm(forms.Form):
+    direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(label="Comment", max_length=10000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class LabelForm(forms.Form):
+    name = forms.CharField(max_length=40, label="New label")
+    color = forms.RegexField(
+        regex=r"^#[0-9a-fA-F]{6}$",
+        initial="#6b7280",
+        label="Colour",
+        error_messages={"invalid": "Enter a colour such as #3b82f6."},
+        widget=forms.TextInput(attrs={"type": "color"}),
+    )
+
+
+class ProjectForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ProjectCreateForm(ProjectForm):
+    team = forms.TypedChoiceField(coerce=int, choices=())
+
+    def __init__(self, *args, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = [(t.pk, t.name) for t in teams]
+        if len(teams) == 1:
+            self.fields["team"].widget = forms.HiddenInput()
+            self.initial.setdefault("team", teams[0].pk)
+        self.order_fields(["team", "name", "description"])
+
+
+class TemplateForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class TemplateCreateForm(TemplateForm):
+    team = forms.TypedChoiceField(coerce=int, choices=())
+
+    def __init__(self, *args, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = [(t.pk, t.name) for t in teams]
+        if len(teams) == 1:
+            self.fields["team"].widget = forms.HiddenInput()
+            self.initial.setdefault("team", teams[0].pk)
+        self.order_fields(["team", "name", "description"])
+
+
+class TemplateStageRow(forms.Form):
+    """One row of a template's stages; a row left blank is ignored."""
+
+    name = forms.CharField(max_length=120, required=False, label="Stage")
+    estimated_hours = forms.DecimalField(required=False, label="Estimated hours", **HOURS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["estimated_hours"].widget.attrs.update(step="0.25", min="0.25", inputmode="decimal")
+
+    def clean(self):
+        cleaned = super().clean()
+        name, hours = cleaned.get("name"), cleaned.get("estimated_hours")
+        if name and hours is None and "estimated_hours" not in self.errors:
+            self.add_error("estimated_hours", "Give an estimate for this stage.")
+        if hours is not None and not name:
+            self.add_error("name", "Give this stage a name.")
+        return cleaned
+
+
+TemplateStageFormSet = forms.formset_factory(TemplateStageRow, extra=3, max_num=50, validate_max=True)
+
+
+class TemplateUseForm(forms.Form):
+    project = forms.TypedChoiceField(coerce=int, choices=(), label="In project")
