@@ -25,8 +25,15 @@ class TokenObtainSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=1024, write_only=True, trim_whitespace=False)
 
     def validate(self, attrs):
-        # `username=` (not `email=`) so django-axes sees the same credentials as on the sign-in page.
-        user = authenticate(self.context["request"]._request, username=attrs["email"], password=attrs["password"])
+        # `username=` (not `email=`) so django-axes counts the same credentials as on the sign-in page. It gets
+        # DRF's request, not Django's, so the flag it sets on a lockout stays here: its middleware then leaves
+        # this JSON answer alone instead of replacing it with the HTML lockout page.
+        request = self.context["request"]
+        user = authenticate(request, username=attrs["email"], password=attrs["password"])
+        if getattr(request, "axes_locked_out", False):
+            raise exceptions.PermissionDenied(
+                "Too many failed sign-ins for this account from this address; try again later.", code="locked_out"
+            )
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed("No active account with this email and password.")
         return {"user": user}
@@ -58,7 +65,7 @@ def rotate_refresh_token(raw: str) -> tuple[RefreshToken, User]:
     token = RefreshSerializer.decode(raw)
     jti = token[jwt_settings.JTI_CLAIM]
     with transaction.atomic():
-        outstanding = OutstandingToken.objects.select_for_update().filter(jti=jti).first()
+        outstanding = OutstandingToken.objects.select_for_update().filter(jti=jti).order_by().first()
         if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
             raise InvalidRefreshToken()
         user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM)).first()

@@ -25,6 +25,26 @@ class PriorityNameFilter(django_filters.ChoiceFilter):
         return qs.filter(priority=Priority.from_name(value))
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """true or false (1 or 0); empty means either. Anything else is an error, not a silent "either"."""
+
+    widget = forms.TextInput  # the select widget would turn an unknown value into "either" before we see it
+
+    def to_python(self, value):
+        text = str(value).strip().lower() if value is not None else ""
+        if text in ("", "unknown"):
+            return None
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise ValidationError("Give true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 class AssigneeField(forms.CharField):
     def clean(self, value):
         value = super().clean(value)
@@ -57,7 +77,7 @@ class TaskFilter(django_filters.FilterSet):
     priority = PriorityNameFilter()
     assignee = AssigneeFilter()
     label = django_filters.ModelChoiceFilter(queryset=Label.objects.none(), field_name="labels")
-    overdue = django_filters.BooleanFilter(method="filter_overdue")
+    overdue = StrictBooleanFilter(method="filter_overdue")
     due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
     due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
