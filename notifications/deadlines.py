@@ -20,6 +20,9 @@ On PostgreSQL the three inserts are one statement (data-modifying CTEs), so no t
 and memory does not grow with the number of tasks. SQLite has no data-modifying CTEs: there the claimed
 (task, due date) pairs come back to Python and are handed to the two inserts as one JSON parameter; the
 embedded SQLite set-up is small, and its IMMEDIATE transactions serialise writers anyway.
+
+Rows are stamped with the database's clock, as the outbox worker compares them with it (notifications/
+delivery.py); the caller's `now` only decides which day it is in each time zone.
 """
 
 from __future__ import annotations
@@ -88,12 +91,14 @@ _DIALECT = {
         "date_text": "to_char({}, 'YYYY-MM-DD')",
         "strpos": "strpos({}, {})",
         "json_object": "jsonb_build_object",
+        "now": "now()",
     },
     "sqlite": {
         "date_param": "%s",  # dates are ISO text in SQLite; CAST(... AS date) would make them numbers
         "date_text": "{}",
         "strpos": "instr({}, {})",
         "json_object": "json_object",
+        "now": "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')",  # what Django's Now() is on SQLite
     },
 }
 
@@ -177,7 +182,7 @@ class _Sql:
         self.job = job
         self.zones = zones
         self.d = _DIALECT["sqlite" if connection.vendor == "sqlite" else "postgresql"]
-        self.stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+        self.now = self.d["now"]
         sentinel = "987654321"
         self.url_prefix, self.url_suffix = reverse("tasks:task_detail", args=[sentinel]).split(sentinel)
 
@@ -195,7 +200,7 @@ class _Sql:
         # of deadlocking; NOT EXISTS spares the insert attempt for the usual, long since claimed task.
         sql = f"""
             INSERT INTO notifications_deadlinenotice (task_id, kind, due_date, created_at)
-            SELECT t.id, %s, t.due_date, %s
+            SELECT t.id, %s, t.due_date, {self.now}
             FROM tasks_task t
             JOIN tasks_project p ON p.id = t.project_id
             JOIN accounts_team tm ON tm.id = p.team_id
@@ -210,7 +215,7 @@ class _Sql:
             ON CONFLICT (task_id, kind, due_date) DO NOTHING
             RETURNING task_id, due_date
         """  # noqa: S608 -- constant fragments of this module; every value is a parameter
-        return sql, [self.job.notice_kind, self.stamp, Status.COMPLETED, self.job.notice_kind]
+        return sql, [self.job.notice_kind, Status.COMPLETED, self.job.notice_kind]
 
     def _outgoing(self) -> tuple[str, list]:
         """`recipients`: per claimed task, its recipient (the assignee, else the creator; active users only)
@@ -252,21 +257,21 @@ class _Sql:
                 attempts, next_attempt_at, claimed_until, last_error, provider_message_id, provider_event,
                 created_at, sent_at)
             SELECT email, user_id, %s || title, '', '', {context}, %s, task_id, dedupe_key, %s,
-                   0, %s, NULL, '', '', '', %s, NULL
+                   0, {self.now}, NULL, '', '', '', {self.now}, NULL
             FROM outgoing WHERE email_on
             ON CONFLICT (dedupe_key) DO NOTHING
         """  # noqa: S608 -- constant fragments of this module; every value is a parameter
-        return sql, [subject, self.job.kind, OutboxState.PENDING, self.stamp, self.stamp]
+        return sql, [subject, self.job.kind, OutboxState.PENDING]
 
     def _in_app(self) -> tuple[str, list]:
-        sql = """
+        sql = f"""
             INSERT INTO notifications_notification (
                 user_id, kind, task_id, actor_id, message, url, dedupe_key, created_at, read_at)
-            SELECT user_id, %s, task_id, NULL, message, url, dedupe_key, %s, NULL
+            SELECT user_id, %s, task_id, NULL, message, url, dedupe_key, {self.now}, NULL
             FROM outgoing WHERE in_app_on
             ON CONFLICT (dedupe_key) DO NOTHING
-        """
-        return sql, [self.job.kind, self.stamp]
+        """  # noqa: S608 -- constant fragments of this module; every value is a parameter
+        return sql, [self.job.kind]
 
     # --- whole statements ---------------------------------------------------------------------------------
 
