@@ -58,28 +58,61 @@ def channels_for(*, user, kind: str) -> tuple[bool, bool]:
 # --- delivery kicks -------------------------------------------------------------------------------------
 
 
+def _kick(ids: list[int] | None) -> None:
+    from .tasks import deliver_outbox, deliver_outbox_emails
+
+    try:
+        if ids is None:
+            deliver_outbox.apply_async(retry=True, retry_policy=_KICK_RETRY_POLICY)
+        elif ids:
+            deliver_outbox_emails.apply_async(args=[ids], retry=True, retry_policy=_KICK_RETRY_POLICY)
+    except Exception as exc:  # broker unreachable: the periodic sweep delivers the rows later
+        log.warning("could not reach the broker (%s); the outbox sweep will deliver %s", exc, ids or "them")
+
+
+class _PendingKick:
+    """Rows written on this connection and not yet handed to a worker. Every write registers `flush` with
+    on_commit; the first flush at commit sends one message for all of the transaction's rows, the others find
+    nothing left. Ids written in a savepoint that rolled back may ride along: harmless, the worker finds no
+    such row."""
+
+    def __init__(self):
+        self.ids: set[int] = set()
+        self.sweep = False
+
+    def add(self, ids: Iterable[int] | None) -> None:
+        if ids is None:
+            self.sweep = True
+        else:
+            self.ids.update(ids)
+
+    def flush(self) -> None:
+        ids, sweep = sorted(self.ids), self.sweep
+        self.ids, self.sweep = set(), False
+        if ids:
+            _kick(ids)
+        if sweep:
+            _kick(None)
+
+
 def delivery_enqueue_on_commit(ids: Iterable[int] | None = None) -> None:
     """Once the current transaction commits, ask a worker to deliver the rows `ids` (or, without ids, every
-    row that is due).
+    row that is due). All the calls of one transaction become one message.
 
     Never a bare .delay() inside a transaction: the worker could look before the rows exist, and a rolled
     back change must not send anything. If the broker is down the message is dropped with a warning: the rows
     are committed, and the periodic sweep (notifications.deliver_outbox) delivers them.
     """
-    ids = sorted(set(ids)) if ids is not None else None
-
-    def _kick():
-        from .tasks import deliver_outbox, deliver_outbox_emails
-
-        try:
-            if ids:
-                deliver_outbox_emails.apply_async(args=[ids], retry=True, retry_policy=_KICK_RETRY_POLICY)
-            elif ids is None:
-                deliver_outbox.apply_async(retry=True, retry_policy=_KICK_RETRY_POLICY)
-        except Exception as exc:  # broker unreachable: the periodic sweep delivers the rows later
-            log.warning("could not reach the broker (%s); the outbox sweep will deliver %s", exc, ids or "them")
-
-    transaction.on_commit(_kick)
+    conn = transaction.get_connection()
+    pending = conn.__dict__.get("_aether_outbox_kick")
+    # Start afresh unless this transaction already queued our flush (reads Django's list of commit callbacks,
+    # run_on_commit; without it the only cost is that ids of a rolled-back transaction ride along).
+    if pending is None or not any(
+        getattr(entry[1], "__self__", None) is pending for entry in getattr(conn, "run_on_commit", ())
+    ):
+        pending = conn._aether_outbox_kick = _PendingKick()
+    pending.add(ids)
+    transaction.on_commit(pending.flush)  # outside a transaction this runs at once
 
 
 # --- the outbox -----------------------------------------------------------------------------------------

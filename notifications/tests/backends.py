@@ -36,8 +36,10 @@ class CountingBackend(BaseEmailBackend):
 
 
 class SendLogBackend(BaseEmailBackend):
-    """For real worker processes: appends "begin <recipient> <pid>" before and "sent <recipient> <pid>" after
-    each send to the file named by AETHER_TEST_SEND_LOG, sleeping AETHER_TEST_SEND_DELAY seconds in between.
+    """For real worker processes: appends "begin <recipient> <pid>" before and "sent <recipient> <pid>" once
+    the (pretend) provider accepted each message, to the file named by AETHER_TEST_SEND_LOG. A send takes
+    AETHER_TEST_SEND_DELAY seconds, half before the acceptance and half after (the provider's answer on its
+    way back), so a kill can land on either side of it.
 
     Each line is one write() to a file opened with O_APPEND, so a SIGKILL loses no line that was written,
     and lines of several processes never interleave."""
@@ -49,9 +51,9 @@ class SendLogBackend(BaseEmailBackend):
         try:
             for message in email_messages:
                 os.write(fd, f"begin {message.to[0]} {os.getpid()}\n".encode())
-                if delay:
-                    time.sleep(delay)
+                time.sleep(delay / 2)
                 os.write(fd, f"sent {message.to[0]} {os.getpid()}\n".encode())
+                time.sleep(delay / 2)
         finally:
             os.close(fd)
         return len(email_messages)

@@ -46,14 +46,42 @@ def counting_backend(settings):
 
 
 def test_a_change_that_rolls_back_leaves_no_email(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError):
+    def change_that_fails():
         with transaction.atomic():
             enqueue()
             assert OutboxEmail.objects.count() == 1
             raise RuntimeError("the change failed")
 
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError):
+        change_that_fails()
+
     assert OutboxEmail.objects.count() == 0
     assert callbacks == []  # and no worker was asked to deliver anything
+
+
+def test_one_transaction_asks_for_one_delivery_of_all_its_rows(django_capture_on_commit_callbacks, monkeypatch):
+    from notifications import tasks
+
+    asked = []
+    monkeypatch.setattr(tasks.deliver_outbox_emails, "apply_async", lambda args, **kw: asked.append(args[0]))
+
+    def savepoint_that_rolls_back():
+        with transaction.atomic():
+            enqueue(1, dedupe_key="rolled-back", recipient="gone@example.test")
+            raise RuntimeError
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        enqueue(3)
+        with pytest.raises(RuntimeError):
+            savepoint_that_rolls_back()
+        enqueue(1, dedupe_key="after", recipient="after@example.test")
+
+    assert len(callbacks) == 4  # one per row kept; the first sends them all, the others find nothing left
+    (ids,) = asked
+    rows = set(OutboxEmail.objects.values_list("pk", flat=True))
+    assert len(rows) == 4
+    assert rows <= set(ids)
+    assert len(set(ids) - rows) <= 1  # the rolled-back row's id may ride along; the worker finds no such row
 
 
 def test_the_same_event_twice_writes_one_row_and_asks_for_one_delivery(django_capture_on_commit_callbacks):
@@ -77,7 +105,8 @@ def test_an_enqueued_row_is_rendered_pending_and_due_now():
     assert row.status == OutboxState.PENDING
     assert row.attempts == 0
     assert row.subject == "Bob assigned you:"
-    assert "Hello Ann," in row.body_text and "Bob assigned you X" in row.body_text
+    assert "Hello Ann," in row.body_text
+    assert "Bob assigned you X" in row.body_text
     assert "http://testserver/t/1/" in row.body_html
     assert row.next_attempt_at <= timezone.now()
 
@@ -123,7 +152,9 @@ def test_delivery_sends_marks_sent_and_keeps_the_message_id(mailoutbox):
     assert sorted(m.to[0] for m in mailoutbox) == [f"person{i}@example.test" for i in range(3)]
     for row in OutboxEmail.objects.all():
         assert row.status == OutboxState.SENT
-        assert row.sent_at is not None and row.attempts == 1 and row.claimed_until is None
+        assert row.sent_at is not None
+        assert row.attempts == 1
+        assert row.claimed_until is None
         sent = next(m for m in mailoutbox if m.to == [row.recipient])
         assert row.provider_message_id == sent.extra_headers["Message-ID"]
 
@@ -169,7 +200,12 @@ def test_a_row_written_with_context_only_is_rendered_by_the_worker(mailoutbox):
         kind=Kind.TASK_OVERDUE,
         task=task,
         dedupe_key="task:1:overdue:2030-01-01:1",
-        context={"recipient_name": "Ann", "message": "“Ship it” is overdue.", "url": "/tasks/1/", "task_title": "Ship it"},
+        context={
+            "recipient_name": "Ann",
+            "message": "“Ship it” is overdue.",
+            "url": "/tasks/1/",
+            "task_title": "Ship it",
+        },
         next_attempt_at=timezone.now(),
     )
 
@@ -178,9 +214,12 @@ def test_a_row_written_with_context_only_is_rendered_by_the_worker(mailoutbox):
     (sent,) = mailoutbox
     row = OutboxEmail.objects.get()
     assert row.status == OutboxState.SENT
-    assert sent.subject == row.subject and "Ship it" in row.subject
-    assert "Hello Ann," in sent.body and row.body_text == sent.body
-    assert row.body_html and sent.alternatives[0][0] == row.body_html
+    assert sent.subject == row.subject
+    assert "Ship it" in row.subject
+    assert "Hello Ann," in sent.body
+    assert row.body_text == sent.body
+    assert row.body_html
+    assert sent.alternatives[0][0] == row.body_html
 
 
 def test_a_failing_backend_retries_with_growing_delays_then_gives_up_after_five(counting_backend):
@@ -202,8 +241,10 @@ def test_a_failing_backend_retries_with_growing_delays_then_gives_up_after_five(
 
     assert row.status == OutboxState.DEAD
     assert row.last_error == "SMTPServerDisconnected: Connection unexpectedly closed"
-    assert delays == sorted(delays) and len(set(delays)) == 4  # growing
-    assert 30 <= delays[0] <= 61 and delays[-1] <= 60 * 60 + 1  # jittered within [d/2, d], capped at one hour
+    assert delays == sorted(delays)
+    assert len(set(delays)) == 4
+    assert 30 <= delays[0] <= 61
+    assert delays[-1] <= 60 * 60 + 1
     make_due()
     delivery.outbox_deliver()  # a dead row is never tried again
     assert OutboxEmail.objects.get().attempts == 5
@@ -211,7 +252,9 @@ def test_a_failing_backend_retries_with_growing_delays_then_gives_up_after_five(
 
 def test_backoff_is_capped_and_jittered():
     many = [delivery.retry_delay(3).total_seconds() for _ in range(200)]
-    assert min(many) >= 480 and max(many) <= 960 and len(set(many)) > 150  # 16 minutes nominal, half jittered
+    assert min(many) >= 480
+    assert max(many) <= 960
+    assert len(set(many)) > 150
     assert all(delivery.retry_delay(n).total_seconds() <= 3600 for n in range(1, 30))
 
 
@@ -246,7 +289,7 @@ def test_a_failure_does_not_stop_the_rest_of_the_batch(counting_backend, monkeyp
 
 def test_a_row_held_by_a_dead_worker_is_retaken_after_its_lease(mailoutbox):
     enqueue()
-    (claimed,) = delivery.outbox_claim()  # a worker claims it ... and dies
+    (_claimed,) = delivery.outbox_claim()  # a worker claims it ... and dies
 
     assert delivery.outbox_deliver().sent == 0  # another worker: the lease still holds
     assert OutboxEmail.objects.get().status == OutboxState.SENDING
@@ -268,7 +311,8 @@ def test_a_row_that_keeps_killing_its_workers_ends_dead(mailoutbox, settings):
     assert delivery.outbox_claim() == []
 
     row = OutboxEmail.objects.get()
-    assert row.status == OutboxState.DEAD and "lost" in row.last_error
+    assert row.status == OutboxState.DEAD
+    assert "lost" in row.last_error
     assert mailoutbox == []
 
 
@@ -279,7 +323,9 @@ def test_a_worker_hands_back_rows_it_cannot_send_within_half_its_lease(counting_
 
     report = delivery.outbox_deliver(budget=0.1)
 
-    assert 1 <= report.sent < 10 and report.released == 10 - report.sent and report.more
+    assert 1 <= report.sent < 10
+    assert report.released == 10 - report.sent
+    assert report.more
     assert OutboxEmail.objects.filter(status=OutboxState.PENDING, claimed_until=None).count() == 10 - report.sent
     assert delivery.outbox_deliver().sent == 10 - report.sent  # due at once for the next worker
 
