@@ -21,7 +21,9 @@ from collections import OrderedDict
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -85,6 +87,10 @@ def api_exception_handler(exc, context):
     """DRF's handler (status, WWW-Authenticate, Retry-After, rollback), answering in the one error shape."""
     if isinstance(exc, DjangoValidationError):
         exc = _django_to_drf(exc)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a real bug: let Django's 500 handling log it

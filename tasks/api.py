@@ -57,9 +57,12 @@ def _parse(serializer_class, request, **kwargs):
     return dict(serializer.validated_data)
 
 
-def _task(request, id: int, *, include_deleted: bool = False) -> Task:
+def _task(request, id: int, *, include_deleted: bool = False, details: bool = True) -> Task:
+    """The task, or a 404 when the user may not see it. Without `details`, only what a permission check and
+    the services need (its project), for the endpoints that do not show the task itself."""
     qs = selectors.tasks_visible_to(request.user, include_deleted=include_deleted)
-    return get_object_or_404(selectors.with_details(qs), pk=id)
+    qs = selectors.with_details(qs) if details else qs.select_related("project")
+    return get_object_or_404(qs, pk=id)
 
 
 def _task_response(request, id: int, code: int = status.HTTP_200_OK) -> Response:
@@ -215,7 +218,7 @@ class TaskDetailView(generics.GenericAPIView):
         return _task_response(request, id)
 
     def delete(self, request, id: int):
-        services.task_delete(actor=request.user, task=_task(request, id))
+        services.task_delete(actor=request.user, task=_task(request, id, details=False))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -230,7 +233,7 @@ class TaskRestoreView(generics.GenericAPIView):
     serializer_class = TaskSerializer
 
     def post(self, request, id: int):
-        services.task_restore(actor=request.user, task=_task(request, id, include_deleted=True))
+        services.task_restore(actor=request.user, task=_task(request, id, include_deleted=True, details=False))
         return _task_response(request, id)
 
 
@@ -248,7 +251,7 @@ class TaskStagesView(generics.GenericAPIView):
     serializer_class = StageSerializer
 
     def post(self, request, id: int):
-        task = _task(request, id)
+        task = _task(request, id, details=False)
         require(request.user, Action.WORK, task.project.team_id)
         data = _parse(StageSpecSerializer, request)
         stage = services.stage_add(actor=request.user, task=task, **data)
@@ -314,10 +317,10 @@ class TaskCommentsView(_ListView):
     serializer_class = CommentSerializer
 
     def rows(self):
-        return selectors.task_comments(_task(self.request, self.kwargs["id"]))
+        return selectors.task_comments(_task(self.request, self.kwargs["id"], details=False))
 
     def post(self, request, id: int):
-        task = _task(request, id)
+        task = _task(request, id, details=False)
         require(request.user, Action.WORK, task.project.team_id)
         data = _parse(CommentCreateSerializer, request)
         comment = services.comment_create(actor=request.user, task=task, **data)
@@ -331,7 +334,7 @@ class TaskActivityView(_ListView):
     serializer_class = ActivitySerializer
 
     def rows(self):
-        return selectors.task_activity(_task(self.request, self.kwargs["id"]))
+        return selectors.task_activity(_task(self.request, self.kwargs["id"], details=False))
 
 
 # --- templates ------------------------------------------------------------------------------------------
