@@ -145,6 +145,12 @@ t3 = Task.objects.create(project=la, title="Due 9th in LA", created_by=ann, assi
 first = deadlines.overdue_notify(now=now)
 second = deadlines.overdue_notify(now=now)
 soon = deadlines.due_soon_notify(now=now)
+from datetime import timedelta
+from tasks.archiving import completed_tasks_archive
+from tasks.models import Activity
+Task.objects.create(project=la, title="Done long ago", created_by=ann, status="completed",
+                    completed_at=now - timedelta(days=40))
+archived = [completed_tasks_archive(now=now).archived, completed_tasks_archive(now=now).archived]
 email = OutboxEmail.objects.get(task=t1)
 print(json.dumps({
     "first": [first.claimed, first.emails, first.in_app],
@@ -155,12 +161,14 @@ print(json.dumps({
     "dedupe_key": email.dedupe_key == f"task:{t1.pk}:overdue:2025-03-10:{ann.pk}",
     "next_attempt_at_is_aware": email.next_attempt_at.tzinfo is not None,
     "notifications": Notification.objects.count(),
+    "archived": archived,
+    "archived_activities": list(Activity.objects.filter(verb="archived").values_list("task__title", "actor")),
 }))
 """
 
 
 @pytest.mark.slow
-def test_the_same_code_is_correct_on_sqlite(tmp_path):
+def test_the_same_jobs_are_correct_on_sqlite(tmp_path):
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
@@ -191,3 +199,5 @@ def test_the_same_code_is_correct_on_sqlite(tmp_path):
     assert result["dedupe_key"] is True
     assert result["next_attempt_at_is_aware"] is True
     assert result["notifications"] == 3
+    assert result["archived"] == [1, 0]
+    assert result["archived_activities"] == [["Done long ago", None]]
