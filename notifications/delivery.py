@@ -18,7 +18,8 @@ The contract that makes "never lost, never twice for one event" hold:
 - A failed send is retried with capped exponential backoff and jitter; after AETHER_OUTBOX_MAX_ATTEMPTS the
   row is dead, its last error kept. Retry times live in the rows: the periodic sweep finds them.
 
-All times stored or compared are the database's clock (Now()), so workers on several hosts agree.
+Lease and retry times are the database's clock (Now()), so workers on several hosts agree; sent_at, only
+ever read by people, is the worker's.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from .models import OutboxEmail, OutboxState
 from .services import email_render
@@ -182,17 +184,19 @@ def outbox_send(row: OutboxEmail, conn) -> str:
 
 
 def _record_sent(row: OutboxEmail, message_id: str) -> None:
-    fields = {
-        "status": OutboxState.SENT,
-        "attempts": row.attempts + 1,
-        "sent_at": Now(),
-        "claimed_until": None,
-        "provider_message_id": message_id[:255],
-        "last_error": "",
-    }
+    """Mark one row sent, in its own commit. This runs once per email, so it is a single prepared-shape
+    statement rather than an ORM update (which costs about as much Python as the send itself)."""
+    table = connection.ops.quote_name(OutboxEmail._meta.db_table)
     if getattr(row, "_rendered_now", False):  # keep exactly what was sent
-        fields.update(subject=row.subject, body_text=row.body_text, body_html=row.body_html)
-    OutboxEmail.objects.filter(pk=row.pk).update(**fields)
+        extra, params = ", subject = %s, body_text = %s, body_html = %s", [row.subject, row.body_text, row.body_html]
+    else:
+        extra, params = "", []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, attempts = %s, sent_at = %s, claimed_until = NULL, "  # noqa: S608 -- constant SQL
+            f"provider_message_id = %s, last_error = ''{extra} WHERE id = %s",
+            [OutboxState.SENT, row.attempts + 1, timezone.now(), message_id[:255], *params, row.pk],
+        )
 
 
 def _record_failure(row: OutboxEmail, exc: Exception) -> bool:
@@ -208,6 +212,22 @@ def _record_failure(row: OutboxEmail, exc: Exception) -> bool:
     )
     log.warning("outbox row %s failed (attempt %s%s): %s", row.pk, attempts, ", dead" if dead else "", exc)
     return dead
+
+
+def _commit_without_waiting_for_disk(on: bool) -> None:
+    """PostgreSQL: this session's commits return before their WAL reaches the disk (synchronous_commit off).
+
+    Each sent row is committed on its own, so that a killed worker leaves at most one row in doubt; waiting
+    for a disk flush at each of those commits would cap delivery at the disk's flush rate (about 200 rows a
+    second on the benchmark machine). The trade: if the PostgreSQL server itself crashes, the last moment's
+    "sent" marks (at most about 3 x wal_writer_delay, 0.6 s by default) can be lost, and those rows are sent
+    again when their lease expires. A killed worker loses nothing (its commits are in the server already), and
+    the database's consistency is never at risk. Reset at the end: the connection may serve other tasks.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF" if on else "RESET synchronous_commit")
 
 
 class _Mailer:
@@ -269,6 +289,7 @@ def outbox_deliver(*, ids: list[int] | None = None, budget: float = SWEEP_BUDGET
     half_lease = lease_seconds() / 2
     chunks = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)] if ids is not None else None
     mailer = _Mailer()
+    _commit_without_waiting_for_disk(True)
     try:
         while True:
             if time.monotonic() - started >= budget:
@@ -285,6 +306,7 @@ def outbox_deliver(*, ids: list[int] | None = None, budget: float = SWEEP_BUDGET
                     break
             report += _send_claimed(rows, mailer, min(claim_started + half_lease, started + budget))
     finally:
+        _commit_without_waiting_for_disk(False)
         mailer.close()
     report.more = report.more or report.released > 0
     if report.sent or report.failed or report.dead:
