@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api as accounts_api
 from aether.api_docs import ApiDocsView
+from notifications import api as notifications_api
 from tasks import api as tasks_api
 
 urlpatterns = [
@@ -22,6 +23,10 @@ urlpatterns = [
     path("tasks/<int:id>/activity/", tasks_api.TaskActivityView.as_view(), name="api-task-activity"),
     path("stages/<int:id>/", tasks_api.StageDetailView.as_view(), name="api-stage"),
     path("templates/", tasks_api.TemplateListView.as_view(), name="api-templates"),
+    path("notifications/", notifications_api.NotificationListView.as_view(), name="api-notifications"),
+    path("notifications/<int:id>/read/", notifications_api.NotificationReadView.as_view(), name="api-notice-read"),
+    path("notifications/read-all/", notifications_api.NotificationReadAllView.as_view(), name="api-notices-read-all"),
+    path("notifications/preferences/", notifications_api.PreferencesView.as_view(), name="api-notice-preferences"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
 ]

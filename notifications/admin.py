@@ -1,15 +1,61 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.template.defaultfilters import truncatechars
 
+from . import selectors, services
 from .models import DeadlineNotice, Notification, NotificationPreference, OutboxEmail
 
 
 @admin.register(OutboxEmail)
 class OutboxEmailAdmin(admin.ModelAdmin):
-    list_display = ["recipient", "kind", "status", "attempts", "next_attempt_at", "created_at", "sent_at"]
-    list_filter = ["status", "kind"]
-    search_fields = ["recipient", "dedupe_key", "provider_message_id"]
+    """The outbox: what was sent, what waits, what failed and why. Rows are written by the services and
+    changed by the delivery worker; here an admin only reads them, sends rows again or gives up on them."""
+
+    list_display = [
+        "recipient",
+        "kind",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "sent_at",
+        "provider_event",
+        "short_error",
+    ]
+    list_filter = ["status", "kind", "provider_event"]
+    search_fields = ["recipient", "=provider_message_id", "=dedupe_key"]
     raw_id_fields = ["user", "task"]
+    readonly_fields = [f.name for f in OutboxEmail._meta.fields]
+    date_hierarchy = "created_at"
     show_full_result_count = False
+    actions = ["send_again", "mark_dead"]
+
+    @admin.display(description="last error")
+    def short_error(self, obj):
+        return truncatechars(obj.last_error, 80)
+
+    def has_add_permission(self, request):
+        return False  # rows come from events, never by hand
+
+    def changelist_view(self, request, extra_context=None):
+        counts = selectors.outbox_counts()
+        title = f"Outbox: {counts['waiting']} waiting to be sent, {counts['dead']} dead"
+        return super().changelist_view(request, extra_context={"title": title, **(extra_context or {})})
+
+    @admin.action(description="Send again", permissions=["change"])
+    def send_again(self, request, queryset):
+        queued = services.outbox_send_again(actor=request.user, ids=queryset.values_list("pk", flat=True))
+        skipped = queryset.count() - queued
+        self.message_user(request, f"{queued} email(s) queued to be sent again.", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"{skipped} being sent right now were left alone.", messages.WARNING)
+
+    @admin.action(description="Mark dead (stop trying)", permissions=["change"])
+    def mark_dead(self, request, queryset):
+        marked = services.outbox_mark_dead(actor=request.user, ids=queryset.values_list("pk", flat=True))
+        skipped = queryset.count() - marked
+        self.message_user(request, f"{marked} email(s) marked dead.", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"{skipped} already sent, dead or being sent were left alone.", messages.WARNING)
 
 
 @admin.register(Notification)
@@ -28,6 +74,7 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
     list_filter = ["kind", "email", "in_app"]
     search_fields = ["user__email"]
     raw_id_fields = ["user"]
+    list_select_related = ["user"]
 
 
 @admin.register(DeadlineNotice)

@@ -1,0 +1,93 @@
+"""The notifications API: the user's own notifications (another user's id is a 404, never a 403) and their
+preferences. Reads go through notifications/selectors.py, writes through notifications/services.py."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import generics
+from rest_framework.response import Response
+
+from aether.api import PagePagination
+from aether.api_schema import id_path_parameter
+
+from . import selectors, services
+from .models import Notification
+from .serializers import NotificationSerializer, PreferenceListSerializer, ReadAllSerializer, preference_rows
+
+
+@extend_schema(
+    tags=["notifications"],
+    summary="Your notifications, newest first",
+    parameters=[OpenApiParameter("unread", bool, description="Only unread ones (true) or only read ones (false).")],
+)
+class NotificationListView(generics.ListAPIView):
+    serializer_class = NotificationSerializer
+    pagination_class = PagePagination
+    filter_backends = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Notification.objects.none()
+        qs = selectors.notifications_for(self.request.user)
+        unread = self.request.query_params.get("unread", "").lower()
+        if unread in ("true", "1"):
+            qs = qs.filter(read_at__isnull=True)
+        elif unread in ("false", "0"):
+            qs = qs.filter(read_at__isnull=False)
+        return qs
+
+
+@extend_schema(
+    tags=["notifications"],
+    summary="Mark one of your notifications read",
+    parameters=[id_path_parameter("A notification id.")],
+    request=None,
+    responses={200: NotificationSerializer},
+)
+class NotificationReadView(generics.GenericAPIView):
+    serializer_class = NotificationSerializer
+
+    def post(self, request, id: int):
+        notification = get_object_or_404(selectors.notifications_for(request.user), pk=id)
+        services.notification_mark_read(actor=request.user, notification=notification)
+        return Response(NotificationSerializer(notification).data)
+
+
+@extend_schema(
+    tags=["notifications"], summary="Mark all your notifications read", request=None, responses={200: ReadAllSerializer}
+)
+class NotificationReadAllView(generics.GenericAPIView):
+    serializer_class = ReadAllSerializer
+
+    def post(self, request):
+        return Response({"marked": services.notifications_mark_all_read(actor=request.user)})
+
+
+@extend_schema(tags=["notifications"])
+@extend_schema_view(
+    get=extend_schema(
+        summary="Your notification preferences: per kind, email and in-app on or off",
+        responses={200: PreferenceListSerializer},
+    ),
+    put=extend_schema(
+        summary="Replace your notification preferences",
+        description="A list of {kind, email, in_app}; a switchable kind left out goes back to the default "
+        "(both on). Invitations and password resets are not switchable: always emailed.",
+        request=PreferenceListSerializer,
+        responses={200: PreferenceListSerializer},
+    ),
+)
+class PreferencesView(generics.GenericAPIView):
+    serializer_class = PreferenceListSerializer
+
+    def get(self, request):
+        return Response(preference_rows(selectors.preferences_for(request.user)))
+
+    def put(self, request):
+        serializer = PreferenceListSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        given = {item["kind"]: (item["email"], item["in_app"]) for item in serializer.validated_data}
+        choices = {p.kind: given.get(p.kind, (True, True)) for p in selectors.preferences_for(request.user)}
+        services.preferences_update(actor=request.user, choices=choices)
+        return Response(preference_rows(selectors.preferences_for(request.user)))

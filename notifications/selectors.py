@@ -1,0 +1,61 @@
+"""Reading notifications, always scoped to the user who may see them; the outbox figures for the admin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from .models import SWITCHABLE_KINDS, Kind, Notification, NotificationPreference, OutboxEmail, OutboxState
+
+
+def notifications_for(user) -> QuerySet[Notification]:
+    """The one door to in-app notifications: the user's own, newest first. Anyone else's id is a 404."""
+    if not getattr(user, "is_authenticated", False):
+        return Notification.objects.none()
+    return Notification.objects.filter(user=user).select_related("actor").order_by("-created_at", "-id")
+
+
+def unread_count(user) -> int:
+    """One query, on the partial index of unread rows."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+@dataclass(frozen=True)
+class Preference:
+    kind: str
+    label: str
+    email: bool
+    in_app: bool
+
+
+def preferences_for(user) -> list[Preference]:
+    """Every switchable kind with the user's choice (no stored row: both channels on). One query."""
+    stored = {
+        kind: (email, in_app)
+        for kind, email, in_app in NotificationPreference.objects.filter(user=user).values_list(
+            "kind", "email", "in_app"
+        )
+    }
+    return [
+        Preference(
+            kind=str(kind),
+            label=Kind(kind).label,
+            email=stored.get(kind, (True, True))[0],
+            in_app=stored.get(kind, (True, True))[1],
+        )
+        for kind in SWITCHABLE_KINDS
+    ]
+
+
+def outbox_counts() -> dict[str, int]:
+    """Rows still to deliver (pending, failed awaiting a retry, or being sent) and dead rows. Two counts, each
+    on an index (the partial "due" index and status+kind), so they stay cheap as sent rows pile up."""
+    return {
+        "waiting": OutboxEmail.objects.filter(
+            status__in=[OutboxState.PENDING, OutboxState.FAILED, OutboxState.SENDING]
+        ).count(),
+        "dead": OutboxEmail.objects.filter(status=OutboxState.DEAD).count(),
+    }

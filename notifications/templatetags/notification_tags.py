@@ -1,0 +1,13 @@
+from django import template
+
+from notifications import selectors
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def unread_notification_count(context) -> int:
+    """The signed-in user's unread count for the bell: one query, run only where the bell is drawn."""
+    request = context.get("request")
+    user = getattr(request, "user", None) or context.get("user")
+    return selectors.unread_count(user) if user is not None else 0
