@@ -13,7 +13,13 @@ from aether.api_schema import id_path_parameter
 
 from . import selectors, services
 from .models import Notification
-from .serializers import NotificationSerializer, PreferenceListSerializer, ReadAllSerializer, preference_rows
+from .serializers import (
+    NotificationSerializer,
+    PreferenceListSerializer,
+    PreferenceSerializer,
+    ReadAllSerializer,
+    preference_rows,
+)
 
 
 @extend_schema(
@@ -68,18 +74,19 @@ class NotificationReadAllView(generics.GenericAPIView):
 @extend_schema_view(
     get=extend_schema(
         summary="Your notification preferences: per kind, email and in-app on or off",
-        responses={200: PreferenceListSerializer},
+        responses={200: PreferenceSerializer(many=True)},
     ),
     put=extend_schema(
         summary="Replace your notification preferences",
         description="A list of {kind, email, in_app}; a switchable kind left out goes back to the default "
         "(both on). Invitations and password resets are not switchable: always emailed.",
-        request=PreferenceListSerializer,
-        responses={200: PreferenceListSerializer},
+        request=PreferenceSerializer(many=True),
+        responses={200: PreferenceSerializer(many=True)},
     ),
 )
 class PreferencesView(generics.GenericAPIView):
-    serializer_class = PreferenceListSerializer
+    serializer_class = PreferenceSerializer
+    pagination_class = None  # a fixed, short list: one entry per switchable kind
 
     def get(self, request):
         return Response(preference_rows(selectors.preferences_for(request.user)))
