@@ -85,6 +85,11 @@ def test_demo_tasks_are_a_realistic_spread_and_coherent():
             assert any(s.status != Status.PENDING for s in stages)
         else:
             assert all(s.status == Status.PENDING for s in stages)
+    # The history reads as it happened: created first, at the task's creation time, events in time order.
+    for task in demo.prefetch_related("activities")[:20]:
+        history = list(task.activities.all())
+        assert (history[0].verb, history[0].created_at) == (Activity.Verb.CREATED, task.created_at)
+        assert [a.created_at for a in history] == sorted(a.created_at for a in history)
     actuals = Stage.objects.filter(status=Status.COMPLETED).values_list("actual_hours", "estimated_hours")
     assert any(a > e for a, e in actuals)
     assert any(a < e for a, e in actuals)

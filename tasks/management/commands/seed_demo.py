@@ -249,9 +249,30 @@ class Command(BaseCommand):
             Stage.objects.bulk_create(stages)
             label_names = rng.sample([name for name, _ in LABELS], k=rng.randint(0, 2))
             task.labels.set(Label.objects.filter(team=project.team, name__in=label_names))
-            Activity.objects.create(task=task, actor=creator, verb=Activity.Verb.CREATED, new_value={"title": title})
+            self._history(task, creator, assignee, created_at, stages)
             created += 1
         return created
+
+    @staticmethod
+    def _history(task, creator, worker, created_at, stages) -> None:
+        """The Activity rows the services would have written, at the times the events happened."""
+        events = [(created_at, creator, Activity.Verb.CREATED, "", None, {"title": task.title})]
+        for stage in stages:
+            field = f"stage {stage.order}"
+            if stage.started_at:
+                events.append((stage.started_at, worker, Activity.Verb.STAGE_STARTED, field, None, stage.name))
+            if stage.completed_at:
+                done = {"name": stage.name, "actual_hours": str(stage.actual_hours)}
+                events.append((stage.completed_at, worker, Activity.Verb.STAGE_COMPLETED, field, None, done))
+        if task.completed_at:
+            events.append((task.completed_at, worker, Activity.Verb.COMPLETED, "status", "in_progress", "completed"))
+        rows = Activity.objects.bulk_create(
+            Activity(task=task, actor=actor, verb=verb, field=field, old_value=old, new_value=new)
+            for _, actor, verb, field, old, new in events
+        )
+        for row, (when, *_) in zip(rows, events, strict=True):
+            row.created_at = when  # auto_now_add stamps "now" on insert; history keeps the event's time
+        Activity.objects.bulk_update(rows, ["created_at"])
 
     # --- generated load -------------------------------------------------------------------------------
 
