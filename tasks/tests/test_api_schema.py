@@ -85,8 +85,9 @@ def _real_half_the_time(value, real):
 def test_every_operation_answers_as_documented(case, member_world):
     token, path_ids, body_ids, label_id = member_world
     if case.path_parameters and "id" in case.path_parameters:
-        real = next(v for prefix, v in path_ids.items() if case.path.startswith(prefix))
-        case.path_parameters["id"] = _real_half_the_time(case.path_parameters["id"], real)
+        real = next((v for prefix, v in path_ids.items() if case.path.startswith(prefix)), None)
+        if real is not None:  # other apps' endpoints (notifications, ...) get the generated ids
+            case.path_parameters["id"] = _real_half_the_time(case.path_parameters["id"], real)
     if isinstance(case.body, dict):
         for key, real in body_ids.items():
             if key in case.body:
