@@ -205,9 +205,11 @@ class TaskListView(_ListView):
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
-        if queryset.query.order_by:
-            # due_date or priority alone leaves ties; the id keeps pages from repeating or skipping rows.
-            queryset = queryset.order_by(*queryset.query.order_by, "-id")
+        ordering = queryset.query.order_by
+        if ordering:
+            # due_date or priority alone leaves ties; the id keeps pages from repeating or skipping rows. It
+            # runs the same way as the first key, so one index on (key, id) serves both directions.
+            queryset = queryset.order_by(*ordering, "-id" if str(ordering[0]).startswith("-") else "id")
         return queryset
 
     def post(self, request):
