@@ -123,3 +123,12 @@ def test_an_inactive_user_may_do_nothing(team_roles):
     owner = fresh(people["owner"])
     owner.is_active = False
     assert not can(owner, Action.VIEW, team.pk)
+
+
+def test_an_anonymous_visitor_sees_no_team():
+    from django.contrib.auth.models import AnonymousUser
+
+    from tasks.selectors import projects_visible_to, tasks_visible_to
+
+    assert list(tasks_visible_to(AnonymousUser())) == []
+    assert list(projects_visible_to(AnonymousUser())) == []
