@@ -52,6 +52,5 @@ def require(user, action: Action, team_id: int) -> None:
 
 def team_ids_visible_to(user):
     """A subquery of the ids of the teams the user belongs to."""
-    return (
-        Membership.objects.filter(user=user).values("team_id") if user.is_authenticated else Membership.objects.none()
-    )
+    memberships = Membership.objects.filter(user=user) if user.is_authenticated else Membership.objects.none()
+    return memberships.values("team_id")
