@@ -5,19 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tasks', '0001_initial'),
+        ("tasks", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(condition=models.Q(('archived_at__isnull', True), ('deleted_at__isnull', True)), fields=['priority', 'id'], name='task_active_priority'),
+            model_name="task",
+            index=models.Index(
+                condition=models.Q(("archived_at__isnull", True), ("deleted_at__isnull", True)),
+                fields=["priority", "id"],
+                name="task_active_priority",
+            ),
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(condition=models.Q(('archived_at__isnull', True), ('deleted_at__isnull', True)), fields=['due_date', 'id'], name='task_active_due_date'),
+            model_name="task",
+            index=models.Index(
+                condition=models.Q(("archived_at__isnull", True), ("deleted_at__isnull", True)),
+                fields=["due_date", "id"],
+                name="task_active_due_date",
+            ),
         ),
     ]
