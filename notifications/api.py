@@ -12,7 +12,7 @@ from aether.api import PagePagination
 from aether.api_schema import id_path_parameter
 
 from . import selectors, services
-from .models import Notification
+from .models import Notification, NotificationPreference
 from .serializers import (
     NotificationSerializer,
     PreferenceListSerializer,
@@ -86,6 +86,7 @@ class NotificationReadAllView(generics.GenericAPIView):
 )
 class PreferencesView(generics.GenericAPIView):
     serializer_class = PreferenceSerializer
+    queryset = NotificationPreference.objects.none()  # tells the schema generator the model; rows come below
     pagination_class = None  # a fixed, short list: one entry per switchable kind
 
     def get(self, request):

@@ -44,6 +44,15 @@ class TemplateAdmin(admin.ModelAdmin):
     inlines = [TemplateStageInline]
 
 
+@admin.register(TemplateStage)
+class TemplateStageAdmin(admin.ModelAdmin):
+    list_display = ["name", "template", "order", "estimated_hours"]
+    list_filter = ["template__team"]
+    search_fields = ["name", "template__name"]
+    autocomplete_fields = ["template"]
+    list_select_related = ["template"]
+
+
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
     list_display = ["title", "project", "status", "priority", "assignee", "due_date", "created_at", "deleted_at"]

@@ -13,12 +13,6 @@ from notifications.models import Kind, OutboxEmail
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _plain_http(settings):
-    # The test client speaks plain HTTP, which production settings would redirect to HTTPS.
-    settings.SECURE_SSL_REDIRECT = False
-
-
 def _link_in(outbox: OutboxEmail) -> str:
     match = re.search(r"http://testserver(/\S+)", outbox.body_text)
     assert match, outbox.body_text

@@ -15,7 +15,9 @@ PRODUCTION = {
 
 
 def manage(*args, env):
-    base = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL")}
+    # Only the machine's environment: none of the test settings (pyproject's pytest env) may leak in.
+    ours = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SITE_URL", "SECURE_", "SESSION_", "CSRF_")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=60
     )

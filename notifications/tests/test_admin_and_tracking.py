@@ -14,11 +14,6 @@ from notifications.models import Kind, OutboxEmail, OutboxState
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _plain_http(settings):
-    settings.SECURE_SSL_REDIRECT = False
-
-
 def row(i, status=OutboxState.PENDING, **kw):
     return OutboxEmail.objects.create(
         recipient=f"person{i}@example.test",

@@ -10,11 +10,6 @@ from notifications.models import Kind, Notification, NotificationPreference
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _plain_http(settings):
-    settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP, which production redirects
-
-
 def note(user, i=0, read=False, **kw):
     return Notification.objects.create(
         user=user,

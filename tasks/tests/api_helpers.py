@@ -20,9 +20,7 @@ def api_client(user=None) -> APIClient:
 
 @pytest.fixture(autouse=True)
 def fresh_throttles(settings):
-    """Throttles count in the cache (this run's Redis database), which outlives a test's transaction.
-    (And the test client speaks plain HTTP, which production would redirect to HTTPS.)"""
-    settings.SECURE_SSL_REDIRECT = False
+    """Throttles count in the cache (this run's Redis database), which outlives a test's transaction."""
     cache.clear()
     yield
     cache.clear()

@@ -28,9 +28,7 @@ def test_the_api_docs_page_works_under_the_sites_csp(tabs, acme):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_the_docs_page_allows_only_its_own_nonced_style(client, settings):
-    settings.SECURE_SSL_REDIRECT = False
-
+def test_the_docs_page_allows_only_its_own_nonced_style(client):
     response = client.get("/api/v1/docs/")
 
     policy = response["Content-Security-Policy"]

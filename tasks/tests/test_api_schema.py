@@ -31,8 +31,7 @@ EXAMPLES_PER_OPERATION = 15
 
 @pytest.fixture
 def api_schema(db, settings):
-    settings.SECURE_SSL_REDIRECT = False  # the WSGI calls below speak plain HTTP ...
-    settings.ALLOWED_HOSTS = ["localhost"]  # ... to schemathesis's default host
+    settings.ALLOWED_HOSTS = ["localhost"]  # schemathesis's default host
     # As Django's test client does: a request's end must not close the connection that holds the test's
     # transaction.
     request_started.disconnect(close_old_connections)

@@ -13,9 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
-from django.test import override_settings
 from playwright.sync_api import Page, expect, sync_playwright
 
 from accounts.models import Role
@@ -51,22 +49,9 @@ def browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-def _reload_middleware(live_server) -> None:
-    """SecurityMiddleware reads SECURE_SSL_REDIRECT when it is built: rebuild the live server's chain."""
-    app = live_server.thread.httpd.get_app()
-    while isinstance(app, WSGIHandler):
-        # The static and media handlers wrap a WSGIHandler, and the media one serves through its own chain.
-        app.load_middleware()
-        app = getattr(app, "application", None)
-
-
 @pytest.fixture
 def site(live_server, transactional_db):
-    # The live server speaks plain HTTP on localhost, which production settings would redirect to HTTPS.
-    with override_settings(SECURE_SSL_REDIRECT=False, SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False):
-        _reload_middleware(live_server)
-        yield live_server.url
-    _reload_middleware(live_server)
+    return live_server.url
 
 
 class Tab:

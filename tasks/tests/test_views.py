@@ -24,12 +24,6 @@ from tasks.tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _plain_http(settings):
-    # The test client speaks plain HTTP, which production settings would redirect to HTTPS.
-    settings.SECURE_SSL_REDIRECT = False
-
-
 @pytest.fixture
 def world(team_roles):
     team, other, people = team_roles
