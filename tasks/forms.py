@@ -109,12 +109,17 @@ class LabelForm(forms.Form):
     )
 
 
-class ProjectForm(forms.Form):
+class NameDescriptionForm(forms.Form):
+    """A project's or a template's name and description."""
+
     name = forms.CharField(max_length=120)
     description = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class ProjectCreateForm(ProjectForm):
+class InTeamForm(NameDescriptionForm):
+    """Name and description of something new, and the team (among `teams`) it belongs to; the choice is
+    hidden when there is only one."""
+
     team = forms.TypedChoiceField(coerce=int, choices=())
 
     def __init__(self, *args, teams, **kwargs):
@@ -126,21 +131,8 @@ class ProjectCreateForm(ProjectForm):
         self.order_fields(["team", "name", "description"])
 
 
-class TemplateForm(forms.Form):
-    name = forms.CharField(max_length=120)
-    description = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
-
-
-class TemplateCreateForm(TemplateForm):
-    team = forms.TypedChoiceField(coerce=int, choices=())
-
-    def __init__(self, *args, teams, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["team"].choices = [(t.pk, t.name) for t in teams]
-        if len(teams) == 1:
-            self.fields["team"].widget = forms.HiddenInput()
-            self.initial.setdefault("team", teams[0].pk)
-        self.order_fields(["team", "name", "description"])
+ProjectForm = TemplateForm = NameDescriptionForm
+ProjectCreateForm = TemplateCreateForm = InTeamForm
 
 
 class TemplateStageRow(forms.Form):

@@ -81,6 +81,16 @@ def _lock(task: Task) -> Task:
     return task
 
 
+def _lock_for_stage_change(actor, stage: Stage) -> Task:
+    """Check the actor may work on the stage's task, take the task's row lock, and re-read the stage under it
+    (a concurrent change may have moved it on). Returns the task. Call inside a transaction."""
+    task = stage.task
+    _require_work(actor, task)
+    _lock(task)
+    stage.refresh_from_db()
+    return task
+
+
 def _task_url(task: Task) -> str:
     return reverse("tasks:task_detail", args=[task.pk])
 
@@ -391,10 +401,7 @@ def stage_update(*, actor, stage: Stage, data: dict[str, Any]) -> Stage:
     unknown = set(data) - {"name", "estimated_hours", "actual_hours"}
     if unknown:
         raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
-    task = stage.task
-    _require_work(actor, task)
-    _lock(task)
-    stage.refresh_from_db()
+    task = _lock_for_stage_change(actor, stage)
     changes = {}
     if "name" in data:
         ((name, _),) = _stage_specs([{"name": data["name"], "estimated_hours": 1}])
@@ -447,10 +454,7 @@ def _stage_reopen(task: Task, actor, stage: Stage) -> None:
 
 @transaction.atomic
 def stage_start(*, actor, stage: Stage) -> Stage:
-    task = stage.task
-    _require_work(actor, task)
-    _lock(task)
-    stage.refresh_from_db()
+    task = _lock_for_stage_change(actor, stage)
     _stage_start(task, actor, stage)
     return stage
 
@@ -462,10 +466,7 @@ def stage_complete(*, actor, stage: Stage, actual_hours=None) -> Stage:
     Completing a pending stage starts it too. When every stage is completed the task is completed, at the
     time of its last stage.
     """
-    task = stage.task
-    _require_work(actor, task)
-    _lock(task)
-    stage.refresh_from_db()
+    task = _lock_for_stage_change(actor, stage)
     if stage.status == Status.COMPLETED:
         raise ValidationError({"status": ["This stage is already completed."]})
     if actual_hours in (None, ""):
@@ -494,10 +495,7 @@ def stage_complete(*, actor, stage: Stage, actual_hours=None) -> Stage:
 
 @transaction.atomic
 def stage_reopen(*, actor, stage: Stage) -> Stage:
-    task = stage.task
-    _require_work(actor, task)
-    _lock(task)
-    stage.refresh_from_db()
+    task = _lock_for_stage_change(actor, stage)
     _stage_reopen(task, actor, stage)
     return stage
 

@@ -460,15 +460,19 @@ def _after_stage(request, stage, exc: ValidationError | None = None):
     return redirect(reverse("tasks:task_detail", args=[stage.task_id]) + "#stages")
 
 
-@login_required
-@require_POST
-def stage_start(request, pk: int):
+def _stage_transition(request, pk: int, service):
     stage = _stage_for_work(request, pk)
     try:
-        services.stage_start(actor=request.user, stage=stage)
+        service(actor=request.user, stage=stage)
     except ValidationError as exc:
         return _after_stage(request, stage, exc)
     return _after_stage(request, stage)
+
+
+@login_required
+@require_POST
+def stage_start(request, pk: int):
+    return _stage_transition(request, pk, services.stage_start)
 
 
 @login_required
@@ -491,12 +495,7 @@ def stage_complete(request, pk: int):
 @login_required
 @require_POST
 def stage_reopen(request, pk: int):
-    stage = _stage_for_work(request, pk)
-    try:
-        services.stage_reopen(actor=request.user, stage=stage)
-    except ValidationError as exc:
-        return _after_stage(request, stage, exc)
-    return _after_stage(request, stage)
+    return _stage_transition(request, pk, services.stage_reopen)
 
 
 @login_required
