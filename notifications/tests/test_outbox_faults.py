@@ -229,7 +229,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_only_what_it_was
     begun_before, sent_before = fleet.sends()
     marked_sent = set(OutboxEmail.objects.filter(status=OutboxState.SENT).values_list("recipient", flat=True))
     held = OutboxEmail.objects.filter(status=OutboxState.SENDING).count()
-    assert 300 <= len(marked_sent) < 1000, "the kill must land in the middle of the batch"
+    # 300 sends had begun; each of the two pool processes may have been killed between its send and its mark.
+    assert 300 - 2 <= len(marked_sent) < 1000, "the kill must land in the middle of the batch"
     in_doubt = set(begun_before) - marked_sent  # a send had begun, the row was not yet marked sent
     assert len(in_doubt) <= 2  # at most one row per pool process
     assert held > 0  # the dead worker still holds claimed rows under its lease
