@@ -305,6 +305,10 @@ class Command(BaseCommand):
                         )
                 done += size
                 bar.update(size)
+        with connection.cursor() as cursor:
+            # Fresh statistics: without them the planner still believes the tables are empty and picks plans
+            # (nested loops over a million rows) that make the first hours after a bulk load seconds slow.
+            cursor.execute("ANALYZE tasks_task, tasks_stage" if postgres else "ANALYZE")
         self.stdout.write(f"generated {n} tasks with {n * len(stage_specs)} stages")
 
     @staticmethod
