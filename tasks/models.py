@@ -190,6 +190,18 @@ class Task(models.Model):
                 condition=Q(deleted_at__isnull=True, archived_at__isnull=True),
                 name="task_active_due_date",
             ),
+            # My work: my open, live tasks by due date then priority, one range per group (overdue, soon, later).
+            models.Index(
+                fields=["assignee", "due_date", "-priority", "id"],
+                condition=Q(deleted_at__isnull=True, archived_at__isnull=True) & ~Q(status=Status.COMPLETED),
+                name="task_assignee_open_due",
+            ),
+            # The board: a project's live tasks of one status, most urgent first, read a column at a time.
+            models.Index(
+                fields=["project", "status", "-priority", "due_date", "-created_at", "-id"],
+                condition=Q(deleted_at__isnull=True, archived_at__isnull=True),
+                name="task_board_order",
+            ),
         ]
 
     def __str__(self):

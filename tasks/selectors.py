@@ -7,8 +7,19 @@ import zoneinfo
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Case, CharField, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When
-from django.db.models.functions import Cast
+from django.db.models import (
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from accounts.permissions import team_ids_visible_to
@@ -31,15 +42,19 @@ def tasks_visible_to(user, *, include_deleted: bool = False) -> QuerySet[Task]:
     return qs if include_deleted else qs.filter(deleted_at__isnull=True)
 
 
+def _stage_count(**conditions) -> Coalesce:
+    """How many of the outer task's stages match: a correlated subquery, so that it is computed only for the
+    rows a page returns (a join + GROUP BY would aggregate every matching task before the LIMIT)."""
+    matching = Stage.objects.filter(task=OuterRef("pk"), **conditions).order_by().values("task")
+    return Coalesce(Subquery(matching.annotate(n=Count("pk")).values("n")[:1]), 0)
+
+
 def with_card_data(qs: QuerySet[Task]) -> QuerySet[Task]:
     """What a card or list row shows, in a fixed number of queries however many tasks there are."""
     return (
         qs.select_related("project", "assignee")
         .prefetch_related("labels")
-        .annotate(
-            stage_count=Count("stages", distinct=True),
-            stages_done=Count("stages", filter=Q(stages__status=Status.COMPLETED), distinct=True),
-        )
+        .annotate(stage_count=_stage_count(), stages_done=_stage_count(status=Status.COMPLETED))
     )
 
 
@@ -106,17 +121,31 @@ def task_activity(task: Task) -> QuerySet[Activity]:
     return task.activities.select_related("actor")
 
 
-def my_work(user, *, today: date | None = None, due_soon_days: int = 2) -> QuerySet[Task]:
-    """My open tasks: overdue first, then due soon, then the rest (each by due date, undated last)."""
+MY_WORK_GROUP_LIMIT = 50
+BOARD_COLUMN_LIMIT = 50
+
+
+def my_work(
+    user, *, today: date | None = None, due_soon_days: int = 2, limit: int = MY_WORK_GROUP_LIMIT
+) -> dict[str, list[Task]]:
+    """My open tasks in three groups, each by due date (undated last) then priority: "overdue", "soon" (due
+    within `due_soon_days`) and "later". At most `limit` + 1 tasks a group (the extra one tells the page there
+    are more), each group one range scan of the index task_assignee_open_due, however many tasks I have."""
     today = today or today_in()
-    urgency = Case(
-        When(due_date__lt=today, then=Value(0)),
-        When(due_date__lte=today + timedelta(days=due_soon_days), then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
-    qs = tasks_visible_to(user).active().open().filter(assignee=user)
-    return with_card_data(qs).annotate(urgency=urgency).order_by("urgency", "due_date", "-priority", "id")
+    soon_end = today + timedelta(days=due_soon_days)
+    mine = with_card_data(tasks_visible_to(user).active().open().filter(assignee=user))
+    ranges = {  # each one index range; "later" is two, as an OR of them would make PostgreSQL scan them all
+        "overdue": Q(due_date__lt=today),
+        "soon": Q(due_date__gte=today, due_date__lte=soon_end),
+        "later": Q(due_date__gt=soon_end),
+        "undated": Q(due_date__isnull=True),
+    }
+    found = {
+        name: list(mine.filter(where).order_by("due_date", "-priority", "id")[: limit + 1])
+        for name, where in ranges.items()
+    }
+    later = found.pop("later") + found.pop("undated")
+    return {**found, "later": later[: limit + 1]}
 
 
 def trash(user) -> QuerySet[Task]:
@@ -138,15 +167,29 @@ def labels_visible_to(user) -> QuerySet[Label]:
 # --- pages of the web UI --------------------------------------------------------------------------------
 
 
+COUNT_CAP = 999
+
+
+def _capped_task_count(*, open_only: bool) -> RawSQL:
+    """How many live tasks the outer project has (only open ones if asked), counted up to COUNT_CAP + 1: one
+    short range of the index task_board_order per project, where an exact COUNT would read every row of a
+    project with half a million tasks on each visit. Pages show a count past the cap as "999+"."""
+    open_clause = "AND t.status <> 'completed'" if open_only else ""
+    # RawSQL: the ORM cannot count a LIMITed correlated subquery. The text is fixed; the cap is a parameter.
+    return RawSQL(  # noqa: S611
+        f"""SELECT COUNT(*) FROM (SELECT 1 FROM tasks_task t
+                WHERE t.project_id = tasks_project.id AND t.deleted_at IS NULL AND t.archived_at IS NULL
+                {open_clause} LIMIT %s) capped""",  # noqa: S608
+        (COUNT_CAP + 1,),
+        output_field=IntegerField(),
+    )
+
+
 def projects_with_counts(user) -> QuerySet[Project]:
-    """The user's projects with how many active tasks each has, open and in all (one query)."""
-    active = Q(tasks__deleted_at__isnull=True, tasks__archived_at__isnull=True)
+    """The user's projects with how many live tasks each has, open and in all, each capped (one query)."""
     return (
         projects_visible_to(user)
-        .annotate(
-            task_count=Count("tasks", filter=active),
-            open_count=Count("tasks", filter=active & ~Q(tasks__status=Status.COMPLETED)),
-        )
+        .annotate(task_count=_capped_task_count(open_only=False), open_count=_capped_task_count(open_only=True))
         .order_by("team__name", "name")
     )
 
@@ -156,12 +199,12 @@ def project_tasks(user, project: Project) -> QuerySet[Task]:
     return with_card_data(tasks_visible_to(user).active().filter(project=project))
 
 
-def board_columns(user, project: Project) -> dict[str, list[Task]]:
-    """The project's active tasks by status, most urgent first (one query, plus one for their labels)."""
-    columns: dict[str, list[Task]] = {status: [] for status in Status.values}
-    for task in project_tasks(user, project).order_by("-priority", "due_date", "-created_at", "-id"):
-        columns[task.status].append(task)
-    return columns
+def board_columns(user, project: Project, *, limit: int = BOARD_COLUMN_LIMIT) -> dict[str, list[Task]]:
+    """The project's active tasks by status, most urgent first: at most `limit` + 1 cards a column (the extra
+    one tells the page there are more; the list page shows them all). Each column is one range scan of the
+    index task_board_order, plus one query for its labels, however many tasks the project has."""
+    ordered = project_tasks(user, project).order_by("-priority", "due_date", "-created_at", "-id")
+    return {status: list(ordered.filter(status=status)[: limit + 1]) for status in Status.values}
 
 
 def stages_visible_to(user) -> QuerySet[Stage]:

@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -46,7 +47,17 @@ from .forms import (
 from .models import Activity, Priority, Project, Status, Task
 
 LIST_PAGE_SIZE = 25
-MY_WORK_LIMIT = 200
+
+
+class CappedPaginator(Paginator):
+    """Counts at most `cap` + 1 rows: a list matching half a million tasks must not pay a full COUNT on every
+    page view. Past the cap the page says "10,000+" and offers the pages up to it."""
+
+    cap = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.values("pk")[: self.cap + 1].count()  # values(): no annotations in the count
 
 
 def _errors_text(exc: ValidationError) -> str:
@@ -80,14 +91,18 @@ def _teams_where(user, action: Action) -> list[Team]:
 @login_required
 def my_work(request):
     today = selectors.today_in()
-    tasks = list(selectors.my_work(request.user, today=today)[:MY_WORK_LIMIT])
-    groups = {"overdue": [], "soon": [], "later": []}
-    for task in tasks:
-        groups[("overdue", "soon", "later")[task.urgency]].append(task)
+    limit = selectors.MY_WORK_GROUP_LIMIT
+    groups = selectors.my_work(request.user, today=today, limit=limit)
     return render(
         request,
         "tasks/my_work.html",
-        {"tasks": tasks, "groups": groups, "today": today, "limit": MY_WORK_LIMIT},
+        {
+            # name -> (the first `limit` tasks, whether there are more)
+            "groups": {name: (tasks[:limit], len(tasks) > limit) for name, tasks in groups.items()},
+            "empty": not any(groups.values()),
+            "today": today,
+            "limit": limit,
+        },
     )
 
 
@@ -119,6 +134,7 @@ def project_list(request):
         "tasks/project_list.html",
         {
             "projects": projects,
+            "count_cap": selectors.COUNT_CAP,
             "form": form or (ProjectCreateForm(teams=teams) if teams else None),
             "open_form": form is not None,
         },
@@ -129,14 +145,19 @@ def project_list(request):
 @login_required
 def board(request, pk: int):
     project = _project_or_404(request, pk)
-    columns = selectors.board_columns(request.user, project)
+    limit = selectors.BOARD_COLUMN_LIMIT
+    columns = selectors.board_columns(request.user, project, limit=limit)
     today = selectors.today_in(project.team.time_zone)
     return render(
         request,
         "tasks/board.html",
         {
             "project": project,
-            "columns": [(value, label, columns[value]) for value, label in Status.choices],
+            # (status, label, the first `limit` cards, whether there are more)
+            "columns": [
+                (value, label, columns[value][:limit], len(columns[value]) > limit) for value, label in Status.choices
+            ],
+            "limit": limit,
             "status_choices": Status.choices,
             "today": today,
             "can_work": can(request.user, Action.WORK, project.team_id),
@@ -153,7 +174,7 @@ def task_list(request, pk: int):
     qs = filterset.qs
     # Newest first unless a sort was chosen; the id breaks ties, so that pages neither repeat nor skip rows.
     qs = qs.order_by(*(qs.query.order_by or ("-created_at",)), "-id")
-    page = Paginator(qs, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(qs, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "tasks/task_list.html",
@@ -657,7 +678,7 @@ def template_use(request, pk: int):
 
 @login_required
 def trash(request):
-    page = Paginator(selectors.trash_page(request.user), LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(selectors.trash_page(request.user), LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     for task in page:
         task.can_restore = can(request.user, Action.WORK, task.project.team_id)
     return render(request, "tasks/trash.html", {"page": page})
@@ -665,7 +686,7 @@ def trash(request):
 
 @login_required
 def archive(request):
-    page = Paginator(selectors.archive_page(request.user), LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(selectors.archive_page(request.user), LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "tasks/archive.html", {"page": page})
 
 

@@ -27,3 +27,9 @@ def priority_class(value) -> str:
         return Priority(int(value)).name.lower()
     except (TypeError, ValueError):
         return ""
+
+
+@register.filter
+def at_most(count: int, cap: int) -> str:
+    """A count read up to a cap: "999+" past it (see the capped counts of tasks/selectors.py)."""
+    return f"{cap:,}+" if count > cap else f"{count:,}"
