@@ -22,7 +22,6 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,22 +31,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from aether.processes import PrivateRedis, wait_for  # noqa: E402
+
 DB = "aether_bench_outbox"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise SystemExit(f"timed out waiting for {what}")
 
 
 def _create_database() -> None:
@@ -63,27 +51,12 @@ class Services:
 
     def __init__(self, tmp: Path):
         self.tmp = tmp
-        self.port = _free_port()
-        self.broker = f"redis://127.0.0.1:{self.port}/0"
-        self.redis = None
+        self.redis = PrivateRedis(tmp)
+        self.broker = self.redis.url
         self.worker = None
 
     def start_redis(self) -> None:
-        self.redis = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=self.tmp,
-            stdout=subprocess.DEVNULL,
-        )
-
-        def answers():
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                    s.sendall(b"PING\r\n")
-                    return s.recv(16).startswith(b"+PONG")
-            except OSError:
-                return False
-
-        _wait_for(answers, 10, "redis-server")
+        self.redis.start()
 
     def start_worker(self, concurrency: int) -> float:
         """Start one worker process; returns the monotonic time at which it said it was ready."""
@@ -117,17 +90,17 @@ class Services:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        _wait_for(lambda: b"ready." in log.read_bytes(), 60, "the worker")
+        wait_for(lambda: b"ready." in log.read_bytes(), 60, "the worker")
         return time.monotonic()
 
     def stop(self) -> None:
-        for proc in (self.worker, self.redis):
-            if proc is not None and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM) if proc is self.worker else proc.terminate()
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        if self.worker is not None and self.worker.poll() is None:
+            os.killpg(self.worker.pid, signal.SIGTERM)
+            try:
+                self.worker.wait(20)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+        self.redis.stop()
 
 
 def _django(broker: str) -> None:
@@ -139,7 +112,6 @@ def _django(broker: str) -> None:
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aether.settings")
     os.environ["PYTHONPATH"] = str(ROOT)
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -157,7 +129,7 @@ def _reset() -> None:
 def _wait_all_sent(n: int, timeout: float) -> float:
     from notifications.models import OutboxEmail, OutboxState
 
-    _wait_for(lambda: OutboxEmail.objects.filter(status=OutboxState.SENT).count() >= n, timeout, f"{n} sent")
+    wait_for(lambda: OutboxEmail.objects.filter(status=OutboxState.SENT).count() >= n, timeout, f"{n} sent")
     return time.monotonic()
 
 

@@ -9,7 +9,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from celery import Celery
 from django.conf import settings
 from django.db import connection, transaction
 
+from aether.processes import PrivateRedis, wait_for
 from notifications import services
 from notifications import tasks as outbox_tasks
 from notifications.models import Kind, OutboxEmail, OutboxState
@@ -35,55 +35,6 @@ pytestmark = [
 LEASE = 4  # seconds: short, so a dead worker's rows come back within the test
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-class Redis:
-    """A redis-server of this test's own: no persistence, so a crash loses whatever it held."""
-
-    def __init__(self, tmp: Path):
-        self.port = _free_port()
-        self.dir = tmp
-        self.proc = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=self.dir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _wait_for(self._answers, 10, "redis-server to answer")
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def crash(self):
-        self.proc.kill()
-        self.proc.wait(10)
-
-
 class Fleet:
     """Worker processes and redis-servers started by one test; all killed at the end."""
 
@@ -92,10 +43,10 @@ class Fleet:
         self.send_log = tmp / "sends.log"
         self.send_log.touch()
         self.workers: list[subprocess.Popen] = []
-        self.redises: list[Redis] = []
+        self.redises: list[PrivateRedis] = []
 
-    def redis(self) -> Redis:
-        r = Redis(self.tmp)
+    def redis(self) -> PrivateRedis:
+        r = PrivateRedis(self.tmp)
         r.start()
         self.redises.append(r)
         return r
@@ -146,7 +97,7 @@ class Fleet:
         )
         self.workers.append(proc)
         log_path = self.tmp / f"worker-{name}.log"
-        _wait_for(lambda: b"ready." in log_path.read_bytes() or proc.poll() is not None, 60, f"worker {name}")
+        wait_for(lambda: b"ready." in log_path.read_bytes() or proc.poll() is not None, 60, f"worker {name}")
         assert proc.poll() is None, log_path.read_text()
         return proc
 
@@ -168,8 +119,7 @@ class Fleet:
         for proc in self.workers:
             self.kill(proc)
         for r in self.redises:
-            if r.proc and r.proc.poll() is None:
-                r.crash()
+            r.crash()
 
 
 @pytest.fixture
@@ -223,7 +173,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_only_what_it_was
     first = fleet.worker(redis.url, name="first", concurrency=2, send_delay=0.004)
 
     _enqueue(0, 1000)  # ten transactions of 100: ten messages with row ids
-    _wait_for(lambda: sum(fleet.sends()[1].values()) >= 300, 60, "the first worker to be under way")
+    wait_for(lambda: sum(fleet.sends()[1].values()) >= 300, 60, "the first worker to be under way")
     fleet.kill(first)  # SIGKILL, main process and pool children at once
 
     begun_before, sent_before = fleet.sends()
@@ -256,7 +206,7 @@ def test_redis_gone_while_rows_are_queued_then_back_every_row_is_sent_once(fleet
     kicks_to(redis.url)
     fleet.worker(redis.url, name="steady", concurrency=1)
     _enqueue(0, 100)
-    _wait_for(lambda: _all_sent(100), 30, "the first 100 to be sent")
+    wait_for(lambda: _all_sent(100), 30, "the first 100 to be sent")
 
     redis.crash()  # everything Redis held is gone with it
     started = time.monotonic()

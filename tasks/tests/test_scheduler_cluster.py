@@ -2,16 +2,14 @@
 every second while tasks turn overdue under them. Each task is notified exactly once per due date.
 
 Real deployments end up with two beats; this proves that doing every run twice (or more) does no harm. The
-processes use the test database and a broker of their own (a private redis-server when the binary is there,
-else the test Redis), and are all stopped at the end, whatever happens. Bounded: it gives up after 90 s.
+processes use the test database and a broker of their own (a private redis-server on a spare port), and are
+all stopped at the end, whatever happens. Bounded: it gives up after 90 s.
 """
 
 import contextlib
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,12 +18,12 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from accounts.tests.factories import TeamFactory, UserFactory
+from aether.processes import PrivateRedis
 from notifications.models import DeadlineNotice, Notification, OutboxEmail
 from tasks.models import Task
 from tasks.selectors import today_in
@@ -34,12 +32,6 @@ from tasks.tests.factories import ProjectFactory
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 DEADLINE_SECONDS = 90
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -66,27 +58,9 @@ def processes(transactional_db):
 
 @pytest.fixture
 def broker_url(processes, tmp_path):
-    if shutil.which("redis-server"):
-        port = _free_port()
-        processes.append(
-            subprocess.Popen(
-                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--dir", str(tmp_path)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        )  # fmt: skip
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        return f"redis://127.0.0.1:{port}/0"
-    if not settings.REDIS_URL:
-        pytest.skip("needs redis-server or REDIS_URL")
-    return settings.REDIS_URL
+    redis = PrivateRedis(tmp_path).start()
+    processes.append(redis.proc)  # stopped with the others, after the workers and beats that use it
+    return redis.url
 
 
 def _database_url() -> str:
