@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from aether.processes import PrivateRedis, wait_for  # noqa: E402
+from aether.testing import PrivateRedis, wait_for  # noqa: E402
 
 DB = "aether_bench_outbox"
 

@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 
 from accounts.tests.factories import TeamFactory, UserFactory
+from aether.testing import run_concurrently
 from notifications import deadlines
 from notifications.models import DeadlineNotice, Notification, OutboxEmail
 from tasks.models import Task
@@ -43,25 +44,8 @@ def overdue_tasks(n: int) -> None:
     )
 
 
-def run_concurrently(n_runs: int, *, skip_if_busy: bool) -> tuple[list, list]:
-    barrier = threading.Barrier(n_runs)
-    runs, errors = [], []
-
-    def run():
-        try:
-            barrier.wait(timeout=30)
-            runs.append(deadlines.overdue_notify(now=NOW, skip_if_busy=skip_if_busy))
-        except Exception as exc:  # collected and asserted by the caller
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(n_runs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return runs, errors
+def overdue_runs_at_once(n_runs: int, *, skip_if_busy: bool) -> tuple[list, list]:
+    return run_concurrently(lambda _: deadlines.overdue_notify(now=NOW, skip_if_busy=skip_if_busy), n_runs)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -71,7 +55,7 @@ def test_four_concurrent_runs_notify_a_thousand_overdue_tasks_exactly_once(no_de
         pytest.skip("concurrent writers need PostgreSQL")
     overdue_tasks(1000)
 
-    runs, errors = run_concurrently(4, skip_if_busy=skip_if_busy)
+    runs, errors = overdue_runs_at_once(4, skip_if_busy=skip_if_busy)
 
     assert errors == []
     assert len(runs) == 4

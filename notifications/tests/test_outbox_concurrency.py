@@ -1,12 +1,11 @@
 """Several workers delivering at once, each with its own database connection: no row is sent twice."""
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
+from aether.testing import run_concurrently
 from notifications import delivery
 from notifications.models import Kind, OutboxEmail, OutboxState
 from notifications.tests.backends import CountingBackend
@@ -31,24 +30,10 @@ def test_concurrent_workers_never_send_a_row_twice(settings, mode):
         for i in range(n_rows)
     )
     ids = list(OutboxEmail.objects.values_list("pk", flat=True))
-    barrier = threading.Barrier(n_workers)
-    reports, errors = [], []
-
-    def worker():
-        try:
-            barrier.wait(timeout=10)
-            # "ids": every worker is handed every id, as if each transaction's message reached all of them.
-            reports.append(delivery.outbox_deliver(ids=ids if mode == "ids" else None))
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(n_workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    # "ids": every worker is handed every id, as if each transaction's message reached all of them.
+    reports, errors = run_concurrently(
+        lambda _: delivery.outbox_deliver(ids=ids if mode == "ids" else None), n_workers, timeout=30
+    )
 
     assert errors == []
     sends = Counter(m.to[0] for m in CountingBackend.sent)

@@ -20,7 +20,7 @@ from celery import Celery
 from django.conf import settings
 from django.db import connection, transaction
 
-from aether.processes import PrivateRedis, wait_for
+from aether.testing import PrivateRedis, wait_for
 from notifications import services
 from notifications import tasks as outbox_tasks
 from notifications.models import Kind, OutboxEmail, OutboxState

@@ -5,8 +5,8 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
+from aether.testing import run_concurrently
 from tasks import services
 from tasks.models import Activity, Priority, Stage, Status, Task
 from tasks.selectors import today_in
@@ -174,21 +174,14 @@ def test_two_concurrent_requests_with_the_same_key_create_one_task(team_roles, m
         both_checked.wait()  # both requests are now past the lookup of an existing task
 
     monkeypatch.setattr(services, "_check_member", check_member_then_wait)
-    results = []
+    results, errors = run_concurrently(
+        lambda _: create(
+            api_client(people["member"]), {"project": project.pk, "title": "Race"}, HTTP_IDEMPOTENCY_KEY="race"
+        ),
+        2,
+    )
 
-    def post():
-        try:
-            client = api_client(people["member"])
-            results.append(create(client, {"project": project.pk, "title": "Race"}, HTTP_IDEMPOTENCY_KEY="race"))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
+    assert errors == []
     assert sorted(r.status_code for r in results) == [200, 201]
     assert results[0].json()["id"] == results[1].json()["id"]
     assert Task.objects.filter(idempotency_key="race").count() == 1

@@ -1,10 +1,8 @@
 """The same idempotency key sent by concurrent requests still yields one task (PostgreSQL, real connections)."""
 
-import threading
-
 import pytest
-from django.db import connection
 
+from aether.testing import run_concurrently
 from tasks import services
 from tasks.models import Activity, Task
 from tasks.tests.factories import ProjectFactory
@@ -16,26 +14,14 @@ def test_concurrent_creates_with_one_key_make_one_task(team_roles):
     member = people["member"]
     project = ProjectFactory(team=team)
     n = 8
-    barrier = threading.Barrier(n)
-    results, errors = [], []
 
     def create(i):
-        try:
-            barrier.wait(timeout=10)
-            task, created = services.task_create(
-                actor=member, project=project, title=f"Attempt {i}", idempotency_key="same-key"
-            )
-            results.append((task.pk, created))
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
+        task, created = services.task_create(
+            actor=member, project=project, title=f"Attempt {i}", idempotency_key="same-key"
+        )
+        return task.pk, created
 
-    threads = [threading.Thread(target=create, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    results, errors = run_concurrently(create, n)
 
     assert errors == []
     assert Task.objects.count() == 1

@@ -23,7 +23,7 @@ from django.db import connection
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from accounts.tests.factories import TeamFactory, UserFactory
-from aether.processes import PrivateRedis
+from aether.testing import PrivateRedis
 from notifications.models import DeadlineNotice, Notification, OutboxEmail
 from tasks.models import Task
 from tasks.selectors import today_in

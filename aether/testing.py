@@ -1,12 +1,39 @@
-"""For the tests and benchmarks that start real processes: a free port, waiting for a condition, and a private
-redis-server (no persistence, so a crash loses whatever it held) that can be crashed and started again."""
+"""Helpers for the tests and benchmarks that exercise real concurrency: callers racing in threads on their own
+database connections, a free port, waiting for a condition, and a private redis-server (no persistence, so a
+crash loses whatever it held) that can be crashed and started again."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
+
+from django.db import connection
+
+
+def run_concurrently(fn, n: int, *, timeout: float = 60) -> tuple[list, list[BaseException]]:
+    """Call fn(i) for i in range(n), each in its own thread and on its own database connection, all released
+    together by a barrier so that they really race. Returns (results, errors), each in finishing order."""
+    barrier = threading.Barrier(n)
+    results, errors = [], []
+
+    def call(i):
+        try:
+            barrier.wait(timeout=timeout)
+            results.append(fn(i))
+        except Exception as exc:  # returned to the caller, who asserts on it
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout * 2)
+    return results, errors
 
 
 def free_port() -> int:
