@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 
 from aether.testing import run_concurrently
-from tasks import services
 from tasks.models import Activity, Priority, Stage, Status, Task
 from tasks.selectors import today_in
 from tasks.tests.api_helpers import api_client, error_fields, fresh_throttles  # noqa: F401
@@ -167,13 +166,15 @@ def test_two_concurrent_requests_with_the_same_key_create_one_task(team_roles, m
     _team, _other, people = team_roles
     project = ProjectFactory(team=team_roles[0])
     both_checked = threading.Barrier(2, timeout=10)
-    check_member = services._check_member
+    from tasks.services import task as task_services
+
+    check_member = task_services._check_member
 
     def check_member_then_wait(*args, **kwargs):
         check_member(*args, **kwargs)
         both_checked.wait()  # both requests are now past the lookup of an existing task
 
-    monkeypatch.setattr(services, "_check_member", check_member_then_wait)
+    monkeypatch.setattr(task_services, "_check_member", check_member_then_wait)
     results, errors = run_concurrently(
         lambda _: create(
             api_client(people["member"]), {"project": project.pk, "title": "Race"}, HTTP_IDEMPOTENCY_KEY="race"

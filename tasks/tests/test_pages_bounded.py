@@ -94,7 +94,7 @@ def test_my_work_page_says_when_a_group_has_more(client, team_roles, small_limit
 
 
 def test_list_and_project_counts_are_capped(client, team_roles, monkeypatch):
-    from tasks import views
+    from tasks.views import _common as views
 
     monkeypatch.setattr(views.CappedPaginator, "cap", 4)
     monkeypatch.setattr(selectors, "COUNT_CAP", 4)

@@ -1,0 +1,84 @@
+"""The status rules of tasks and stages, in one place: a stage moves pending -> in progress -> completed
+(and back by reopening), and the task's status follows its stages. Callers hold the task's row lock."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from notifications.models import Kind
+from notifications.services import notify
+
+from ..models import Activity, Stage, Status, Task
+from ._common import _activity, _task_url
+
+
+def _task_transition(task: Task, actor, status: str, when) -> None:
+    """Set the task's status with its timestamps, its Activity and its notification. Caller holds the lock."""
+    old = task.status
+    if old == status:
+        return
+    task.status = status
+    fields = ["status", "completed_at", "updated_at"]
+    if status == Status.COMPLETED:
+        task.completed_at = when
+        verb = Activity.Verb.COMPLETED
+    else:
+        task.completed_at = None  # reopening clears the completion time
+        verb = Activity.Verb.REOPENED if old == Status.COMPLETED else Activity.Verb.STATUS_CHANGED
+    if status == Status.IN_PROGRESS and task.started_at is None:
+        task.started_at = when
+        fields.append("started_at")
+    if (
+        status == Status.PENDING
+        and old == Status.IN_PROGRESS
+        and not task.stages.exclude(status=Status.PENDING).exists()
+    ):
+        task.started_at = None
+        fields.append("started_at")
+    task.save(update_fields=fields)
+    activity = _activity(task, actor, verb, "status", old, status)
+    if status == Status.COMPLETED:
+        notify(
+            kind=Kind.TASK_COMPLETED,
+            user=task.created_by,
+            actor=actor,
+            task=task,
+            event=f"task:{task.pk}:completed:{activity.pk}",
+            message=f"{actor.get_full_name() if actor else 'Aether'} completed “{task.title}”",
+            url=_task_url(task),
+        )
+
+
+def _rollup(task: Task, actor) -> None:
+    """Make the task's status follow its stages. Caller holds the task lock."""
+    rows = list(task.stages.values_list("status", "completed_at"))
+    if not rows:
+        return
+    if all(s == Status.COMPLETED for s, _ in rows):
+        target, when = Status.COMPLETED, max(c for _, c in rows)
+    elif any(s != Status.PENDING for s, _ in rows):
+        target, when = Status.IN_PROGRESS, timezone.now()
+    else:
+        target, when = Status.PENDING, timezone.now()
+    _task_transition(task, actor, target, when)
+
+
+def _stage_start(task: Task, actor, stage: Stage) -> None:
+    if stage.status != Status.PENDING:
+        raise ValidationError({"status": ["Only a pending stage can be started."]})
+    stage.status = Status.IN_PROGRESS
+    stage.started_at = timezone.now()
+    stage.save(update_fields=["status", "started_at"])
+    _activity(task, actor, Activity.Verb.STAGE_STARTED, f"stage {stage.order}", None, stage.name)
+    _rollup(task, actor)
+
+
+def _stage_reopen(task: Task, actor, stage: Stage) -> None:
+    if stage.status != Status.COMPLETED:
+        raise ValidationError({"status": ["Only a completed stage can be reopened."]})
+    stage.status = Status.IN_PROGRESS
+    stage.completed_at = None
+    stage.save(update_fields=["status", "completed_at"])
+    _activity(task, actor, Activity.Verb.STAGE_REOPENED, f"stage {stage.order}", None, stage.name)
+    _rollup(task, actor)

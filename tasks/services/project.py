@@ -1,0 +1,95 @@
+"""Projects, labels and templates of a team."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts.permissions import Action, require
+
+from ..models import Label, Project, Template, TemplateStage
+from ._common import _stage_specs
+
+
+def _save_unique(obj, field: str, message: str) -> None:
+    """Save, turning the case-insensitive unique name constraint into a field error."""
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError:
+        raise ValidationError({field: [message]}) from None
+
+
+@transaction.atomic
+def project_create(*, actor, team, name: str, description: str = "") -> Project:
+    require(actor, Action.MANAGE, team.pk)
+    project = Project(team=team, name=(name or "").strip(), description=description or "")
+    project.full_clean(validate_unique=False, validate_constraints=False)
+    _save_unique(project, "name", "This team already has a project of that name.")
+    return project
+
+
+@transaction.atomic
+def project_update(*, actor, project: Project, data: dict[str, Any]) -> Project:
+    require(actor, Action.MANAGE, project.team_id)
+    unknown = set(data) - {"name", "description"}
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    for field, value in data.items():
+        setattr(project, field, value.strip() if field == "name" and isinstance(value, str) else value)
+    project.full_clean(validate_unique=False, validate_constraints=False)
+    _save_unique(project, "name", "This team already has a project of that name.")
+    return project
+
+
+@transaction.atomic
+def project_delete(*, actor, project: Project) -> None:
+    """Delete a project and its tasks. Refused while it still has tasks outside the trash."""
+    require(actor, Action.MANAGE, project.team_id)
+    if project.tasks.filter(deleted_at__isnull=True).exists():
+        raise ValidationError("Move this project's tasks to the trash first.")
+    project.delete()
+
+
+@transaction.atomic
+def label_create(*, actor, team, name: str, color: str = "#6b7280") -> Label:
+    require(actor, Action.WORK, team.pk)
+    label = Label(team=team, name=(name or "").strip(), color=color)
+    label.full_clean(validate_unique=False, validate_constraints=False)
+    if not (len(color) == 7 and color.startswith("#") and all(c in "0123456789abcdefABCDEF" for c in color[1:])):
+        raise ValidationError({"color": ["Enter a colour such as #3b82f6."]})
+    _save_unique(label, "name", "This team already has a label of that name.")
+    return label
+
+
+@transaction.atomic
+def template_save(
+    *, actor, team, name: str, description: str = "", stages: Sequence[dict], template: Template | None = None
+) -> Template:
+    """Create a template, or replace an existing one's name, description and stages."""
+    require(actor, Action.MANAGE, team.pk)
+    if template is not None and template.team_id != team.pk:
+        raise ValidationError({"template": ["Choose a template of this team."]})
+    specs = _stage_specs(stages)
+    if not specs:
+        raise ValidationError({"stages": ["A template needs at least one stage."]})
+    template = template or Template(team=team, created_by=actor)
+    template.name = (name or "").strip()
+    template.description = description or ""
+    # created_by is NULL once its author's account is gone; the template stays editable.
+    template.full_clean(exclude=["created_by"], validate_unique=False, validate_constraints=False)
+    _save_unique(template, "name", "This team already has a template of that name.")
+    template.stages.all().delete()
+    TemplateStage.objects.bulk_create(
+        [TemplateStage(template=template, order=i, name=n, estimated_hours=h) for i, (n, h) in enumerate(specs, 1)]
+    )
+    return template
+
+
+@transaction.atomic
+def template_delete(*, actor, template: Template) -> None:
+    require(actor, Action.MANAGE, template.team_id)
+    template.delete()

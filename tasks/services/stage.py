@@ -1,0 +1,171 @@
+"""Adding, editing, starting, completing, reopening, deleting and reordering a task's stages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Max
+from django.utils import timezone
+
+from ..models import Activity, Stage, Status, Task
+from ._common import (
+    MAX_STAGES,
+    _activity,
+    _hours,
+    _json,
+    _lock,
+    _lock_for_stage_change,
+    _require_work,
+    _stage_specs,
+    task_write,
+)
+from .lifecycle import _rollup, _stage_reopen, _stage_start
+
+
+@task_write
+def stage_add(*, actor, task: Task, name: str, estimated_hours) -> Stage:
+    """Append a stage at the end of the task's stages."""
+    _require_work(actor, task)
+    _lock(task)
+    ((name, hours),) = _stage_specs([{"name": name, "estimated_hours": estimated_hours}])
+    count = task.stages.count()
+    if count >= MAX_STAGES:
+        raise ValidationError({"stages": [f"A task has at most {MAX_STAGES} stages."]})
+    order = (task.stages.aggregate(m=Max("order"))["m"] or 0) + 1
+    stage = Stage.objects.create(task=task, order=order, name=name, estimated_hours=hours)
+    _activity(task, actor, Activity.Verb.STAGE_ADDED, "stage", None, {"id": stage.pk, "name": name})
+    if task.status == Status.COMPLETED:
+        # A new pending stage means the work is no longer all done.
+        _rollup(task, actor)
+    return stage
+
+
+@task_write
+def stage_update(*, actor, stage: Stage, data: dict[str, Any]) -> Stage:
+    """Change a stage's name, estimated_hours or actual_hours."""
+    unknown = set(data) - {"name", "estimated_hours", "actual_hours"}
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    task = _lock_for_stage_change(actor, stage)
+    changes = {}
+    if "name" in data:
+        ((name, _),) = _stage_specs([{"name": data["name"], "estimated_hours": 1}])
+        changes["name"] = name
+    if "estimated_hours" in data:
+        changes["estimated_hours"] = _hours(data["estimated_hours"], "estimated_hours", allow_zero=False)
+    if "actual_hours" in data:
+        if data["actual_hours"] is None:
+            if stage.status == Status.COMPLETED:
+                raise ValidationError({"actual_hours": ["A completed stage needs its actual hours."]})
+            changes["actual_hours"] = None
+        else:
+            changes["actual_hours"] = _hours(data["actual_hours"], "actual_hours", allow_zero=True)
+    changes = {k: v for k, v in changes.items() if getattr(stage, k) != v}
+    if changes:
+        old = {k: _json(getattr(stage, k)) for k in changes}
+        for k, v in changes.items():
+            setattr(stage, k, v)
+        stage.save(update_fields=list(changes))
+        _activity(
+            task,
+            actor,
+            Activity.Verb.STAGE_UPDATED,
+            f"stage {stage.order}",
+            old,
+            {k: _json(v) for k, v in changes.items()},
+        )
+    return stage
+
+
+@task_write
+def stage_start(*, actor, stage: Stage) -> Stage:
+    task = _lock_for_stage_change(actor, stage)
+    _stage_start(task, actor, stage)
+    return stage
+
+
+@task_write
+def stage_complete(*, actor, stage: Stage, actual_hours=None) -> Stage:
+    """Complete a stage. Needs actual hours, given here or already recorded on the stage.
+
+    Completing a pending stage starts it too. When every stage is completed the task is completed, at the
+    time of its last stage.
+    """
+    task = _lock_for_stage_change(actor, stage)
+    if stage.status == Status.COMPLETED:
+        raise ValidationError({"status": ["This stage is already completed."]})
+    if actual_hours in (None, ""):
+        if stage.actual_hours is None:
+            raise ValidationError({"actual_hours": ["Enter the actual hours to complete this stage."]})
+        hours = stage.actual_hours
+    else:
+        hours = _hours(actual_hours, "actual_hours", allow_zero=True)
+    now = timezone.now()
+    stage.actual_hours = hours
+    stage.started_at = stage.started_at or now
+    stage.completed_at = now
+    stage.status = Status.COMPLETED
+    stage.save(update_fields=["actual_hours", "started_at", "completed_at", "status"])
+    _activity(
+        task,
+        actor,
+        Activity.Verb.STAGE_COMPLETED,
+        f"stage {stage.order}",
+        None,
+        {"name": stage.name, "actual_hours": str(hours)},
+    )
+    _rollup(task, actor)
+    return stage
+
+
+@task_write
+def stage_reopen(*, actor, stage: Stage) -> Stage:
+    task = _lock_for_stage_change(actor, stage)
+    _stage_reopen(task, actor, stage)
+    return stage
+
+
+@task_write
+def stage_delete(*, actor, stage: Stage) -> None:
+    """Delete a stage; the stages after it move up one place, and the task status follows what remains."""
+    task = stage.task
+    _require_work(actor, task)
+    _lock(task)
+    order, name = stage.order, stage.name
+    stage.delete()
+    _renumber(task, list(task.stages.order_by("order").values_list("pk", flat=True)))
+    _activity(task, actor, Activity.Verb.STAGE_DELETED, f"stage {order}", name, None)
+    _rollup(task, actor)
+
+
+@task_write
+def stages_reorder(*, actor, task: Task, stage_ids: Sequence[int]) -> list[Stage]:
+    """Put the task's stages in the given order. `stage_ids` must name each of its stages exactly once."""
+    _require_work(actor, task)
+    _lock(task)
+    current = list(task.stages.order_by("order").values_list("pk", flat=True))
+    try:
+        wanted = [int(pk) for pk in stage_ids]
+    except (TypeError, ValueError):
+        raise ValidationError({"stage_ids": ["Give the ids of this task's stages."]}) from None
+    if sorted(wanted) != sorted(current) or len(set(wanted)) != len(wanted):
+        raise ValidationError({"stage_ids": ["Give each of this task's stages exactly once."]})
+    if wanted != current:
+        _renumber(task, wanted)
+        _activity(task, actor, Activity.Verb.STAGES_REORDERED, "stages", current, wanted)
+    return list(task.stages.order_by("order"))
+
+
+def _renumber(task: Task, ordered_ids: list[int]) -> None:
+    """Give the stages the orders 1..n in the given order, without tripping the unique (task, order)."""
+    stages = list(task.stages.all())
+    by_id = {s.pk: s for s in stages}
+    offset = 1000  # first move every stage out of the way, then into place
+    for s in stages:
+        s.order += offset
+    Stage.objects.bulk_update(stages, ["order"])
+    for i, pk in enumerate(ordered_ids, 1):
+        by_id[pk].order = i
+    Stage.objects.bulk_update(stages, ["order"])

@@ -1,0 +1,340 @@
+"""The task page and its forms: create, edit, status, trash and restore, labels, stages, comments."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.forms import add_service_errors
+from accounts.permissions import Action, can, require
+
+from .. import selectors, services
+from ..forms import (
+    CommentForm,
+    LabelForm,
+    StageCompleteForm,
+    StageForm,
+    StageMoveForm,
+    StatusForm,
+    TaskCreateForm,
+    TaskForm,
+)
+from ..models import Activity, Priority, Status, Task
+from ._common import _back, _errors_text, _project_or_404, _stage_for_work, _task_for_work, _task_or_404
+
+
+@login_required
+def task_create(request, pk: int):
+    project = _project_or_404(request, pk)
+    require(request.user, Action.WORK, project.team_id)
+    initial = {}
+    template_id = request.GET.get("template")
+    if template_id and template_id.isdigit():
+        initial["template"] = int(template_id)
+    form = TaskCreateForm(request.POST or None, team_id=project.team_id, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            task, created = services.task_create(
+                actor=request.user,
+                project=project,
+                title=data["title"],
+                description=data["description"],
+                priority=data["priority"],
+                assignee=data["assignee"],
+                due_date=data["due_date"],
+                labels=data.get("labels") or (),
+                template=data["template"],
+                idempotency_key=data["idempotency_key"] or None,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            if created:
+                messages.success(request, f"Task “{task.title}” created.")
+            return redirect("tasks:task_detail", task.pk)
+    return render(
+        request,
+        "tasks/task_create.html",
+        {"project": project, "form": form},
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+def _describe(activity: Activity, people: dict) -> str:
+    """One line of the history, in words. Values are stored as ids and strings; this names them."""
+    verb, field, old, new = activity.verb, activity.field, activity.old_value, activity.new_value
+    status_label = dict(Status.choices)
+    if verb in (Activity.Verb.STATUS_CHANGED, Activity.Verb.COMPLETED, Activity.Verb.REOPENED):
+        return f"moved the task from {status_label.get(old, old)} to {status_label.get(new, new)}"
+    if verb == Activity.Verb.ASSIGNED:
+        if new is None:
+            return "unassigned the task"
+        person = people.get(new)
+        return f"assigned the task to {person.get_full_name() if person else 'a former member'}"
+    if verb == Activity.Verb.UPDATED:
+        if field == "priority":
+            return f"changed the priority from {Priority(old).label} to {Priority(new).label}"
+        if field == "due_date":
+            if not new:
+                return "removed the due date"
+            return f"set the due date to {new}" if not old else f"moved the due date from {old} to {new}"
+        if field == "title":
+            return f"renamed the task from “{old}” to “{new}”"
+        if field == "labels":
+            return "changed the labels"
+        return f"changed the {field.replace('_', ' ')}"
+    if verb == Activity.Verb.STAGE_ADDED:
+        return f"added the stage “{(new or {}).get('name', '')}”"
+    if verb == Activity.Verb.STAGE_COMPLETED:
+        return f"completed {field} “{new.get('name', '')}” in {new.get('actual_hours', '?')} h"
+    if verb in (Activity.Verb.STAGE_STARTED, Activity.Verb.STAGE_REOPENED):
+        return f"{'started' if verb == Activity.Verb.STAGE_STARTED else 'reopened'} {field} “{new}”"
+    if verb == Activity.Verb.STAGE_DELETED:
+        return f"deleted {field} “{old}”"
+    if verb == Activity.Verb.STAGE_UPDATED:
+        return f"changed {field}"
+    return activity.get_verb_display()
+
+
+def _task_page(request, task: Task, *, status: int = 200, **forms):
+    """The task page; `forms` replaces a blank form by the bound one whose errors are to be shown."""
+    team_id = task.project.team_id
+    stages = list(task.stages.all())
+    activities = list(selectors.task_activity(task))
+    people = selectors.users_by_id(a.new_value for a in activities if a.verb == Activity.Verb.ASSIGNED)
+    for a in activities:
+        a.text = _describe(a, people)
+    complete_for = forms.pop("complete_for", None)
+    for stage in stages:
+        stage.complete_form = (
+            complete_for[1]
+            if complete_for and complete_for[0] == stage.pk
+            else StageCompleteForm(
+                initial={"actual_hours": stage.actual_hours}, prefix=f"stage{stage.pk}", auto_id="id_%s"
+            )
+        )
+    edit_initial = {
+        "title": task.title,
+        "description": task.description,
+        "priority": task.priority,
+        "assignee": task.assignee_id,
+        "due_date": task.due_date,
+        "labels": [label.pk for label in task.labels.all()],
+    }
+    can_work = can(request.user, Action.WORK, team_id)
+    context = {
+        "task": task,
+        "stages": stages,
+        "stages_done": sum(1 for s in stages if s.status == Status.COMPLETED),
+        "estimated_total": sum((s.estimated_hours for s in stages), Decimal("0")),
+        "actual_total": sum((s.actual_hours or Decimal("0") for s in stages), Decimal("0")),
+        "comments": list(selectors.task_comments(task)),
+        "activities": activities,
+        "today": selectors.today_in(task.project.team.time_zone),
+        "can_work": can_work,
+        "status_choices": Status.choices,
+        "statuses": Status,
+    }
+    if can_work:
+        context.update(
+            {
+                "edit_form": forms.get("edit_form") or TaskForm(initial=edit_initial, team_id=team_id),
+                "stage_form": forms.get("stage_form") or StageForm(),
+                "comment_form": forms.get("comment_form") or CommentForm(),
+                "label_form": forms.get("label_form") or LabelForm(),
+                "open_edit": "edit_form" in forms,
+            }
+        )
+    return render(request, "tasks/task_detail.html", context, status=status)
+
+
+@login_required
+def task_detail(request, pk: int):
+    return _task_page(request, _task_or_404(request, pk))
+
+
+@login_required
+@require_POST
+def task_edit(request, pk: int):
+    task = _task_for_work(request, pk)
+    form = TaskForm(request.POST, team_id=task.project.team_id)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        if "labels" in data:
+            data["labels"] = list(data["labels"])
+        try:
+            services.task_update(actor=request.user, task=task, data=data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Task saved.")
+            return redirect("tasks:task_detail", task.pk)
+    task = _task_or_404(request, pk)  # the service may have changed the copy before refusing
+    return _task_page(request, task, status=422, edit_form=form)
+
+
+@login_required
+@require_POST
+def task_status(request, pk: int):
+    """Move a task to a status (the board's cards, the task page). A refused move is a message, not an error
+    page: a task with stages follows its stages."""
+    task = _task_for_work(request, pk)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose pending, in progress or completed.")
+    else:
+        try:
+            services.task_set_status(actor=request.user, task=task, status=form.cleaned_data["status"])
+        except ValidationError as exc:
+            messages.error(request, f"“{task.title}” was not moved: {_errors_text(exc)}")
+        else:
+            messages.success(request, f"“{task.title}” is now {task.get_status_display().lower()}.")
+    return _back(request, reverse("tasks:task_detail", args=[task.pk]))
+
+
+@login_required
+@require_POST
+def task_delete(request, pk: int):
+    task = _task_for_work(request, pk)
+    services.task_delete(actor=request.user, task=task)
+    messages.success(request, f"“{task.title}” was moved to the trash.")
+    return redirect("tasks:board", task.project_id)
+
+
+@login_required
+@require_POST
+def task_restore(request, pk: int):
+    task = _task_or_404(request, pk, include_deleted=True)
+    require(request.user, Action.WORK, task.project.team_id)
+    services.task_restore(actor=request.user, task=task)
+    messages.success(request, f"“{task.title}” was restored.")
+    return _back(request, reverse("tasks:trash"))
+
+
+@login_required
+@require_POST
+def label_add(request, pk: int):
+    task = _task_for_work(request, pk)
+    form = LabelForm(request.POST)
+    if form.is_valid():
+        try:
+            label = services.label_create(actor=request.user, team=task.project.team, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Label “{label.name}” created; tick it in the task's details to use it.")
+            return redirect("tasks:task_detail", task.pk)
+    return _task_page(request, task, status=422, label_form=form)
+
+
+@login_required
+@require_POST
+def stage_add(request, pk: int):
+    task = _task_for_work(request, pk)
+    form = StageForm(request.POST)
+    if form.is_valid():
+        try:
+            services.stage_add(actor=request.user, task=task, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return redirect(reverse("tasks:task_detail", args=[task.pk]) + "#stages")
+    return _task_page(request, _task_or_404(request, pk), status=422, stage_form=form)
+
+
+def _after_stage(request, stage, exc: ValidationError | None = None):
+    if exc is not None:
+        messages.error(request, f"Stage “{stage.name}”: {_errors_text(exc)}")
+    return redirect(reverse("tasks:task_detail", args=[stage.task_id]) + "#stages")
+
+
+def _stage_transition(request, pk: int, service):
+    stage = _stage_for_work(request, pk)
+    try:
+        service(actor=request.user, stage=stage)
+    except ValidationError as exc:
+        return _after_stage(request, stage, exc)
+    return _after_stage(request, stage)
+
+
+@login_required
+@require_POST
+def stage_start(request, pk: int):
+    return _stage_transition(request, pk, services.stage_start)
+
+
+@login_required
+@require_POST
+def stage_complete(request, pk: int):
+    stage = _stage_for_work(request, pk)
+    form = StageCompleteForm(request.POST, prefix=f"stage{stage.pk}", auto_id="id_%s")
+    if form.is_valid():
+        try:
+            services.stage_complete(actor=request.user, stage=stage, actual_hours=form.cleaned_data["actual_hours"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Stage “{stage.name}” completed.")
+            return _after_stage(request, stage)
+    task = _task_or_404(request, stage.task_id)
+    return _task_page(request, task, status=422, complete_for=(stage.pk, form))
+
+
+@login_required
+@require_POST
+def stage_reopen(request, pk: int):
+    return _stage_transition(request, pk, services.stage_reopen)
+
+
+@login_required
+@require_POST
+def stage_delete(request, pk: int):
+    stage = _stage_for_work(request, pk)
+    try:
+        services.stage_delete(actor=request.user, stage=stage)
+    except ValidationError as exc:
+        return _after_stage(request, stage, exc)
+    messages.success(request, f"Stage “{stage.name}” deleted.")
+    return _after_stage(request, stage)
+
+
+@login_required
+@require_POST
+def stage_move(request, pk: int):
+    """Move a stage one place up or down (a keyboard-friendly reorder, through stages_reorder)."""
+    stage = _stage_for_work(request, pk)
+    form = StageMoveForm(request.POST)
+    if not form.is_valid():
+        return _after_stage(request, stage, ValidationError("Move a stage up or down."))
+    ids = list(stage.task.stages.order_by("order").values_list("pk", flat=True))
+    i = ids.index(stage.pk)
+    j = i - 1 if form.cleaned_data["direction"] == "up" else i + 1
+    if 0 <= j < len(ids):
+        ids[i], ids[j] = ids[j], ids[i]
+        try:
+            services.stages_reorder(actor=request.user, task=stage.task, stage_ids=ids)
+        except ValidationError as exc:
+            return _after_stage(request, stage, exc)
+    return _after_stage(request, stage)
+
+
+@login_required
+@require_POST
+def comment_add(request, pk: int):
+    task = _task_for_work(request, pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            comment = services.comment_create(actor=request.user, task=task, body=form.cleaned_data["body"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return redirect(reverse("tasks:task_detail", args=[task.pk]) + f"#comment-{comment.pk}")
+    return _task_page(request, task, status=422, comment_form=form)

@@ -1,0 +1,124 @@
+"""Templates: list, create, edit, delete, and stamping a task out of one."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.forms import add_service_errors
+from accounts.permissions import Action, can, require
+
+from .. import selectors, services
+from ..forms import (
+    TemplateCreateForm,
+    TemplateForm,
+    TemplateStageFormSet,
+    TemplateUseForm,
+)
+from ..models import Project
+from ._common import _teams_where
+
+
+@login_required
+def template_list(request):
+    templates = list(selectors.templates_visible_to(request.user).select_related("team").order_by("team__name", "name"))
+    projects_by_team: dict[int, list[Project]] = {}
+    for project in selectors.projects_visible_to(request.user):
+        projects_by_team.setdefault(project.team_id, []).append(project)
+    for template in templates:
+        template.can_manage = can(request.user, Action.MANAGE, template.team_id)
+        template.can_use = can(request.user, Action.WORK, template.team_id)
+        template.projects = projects_by_team.get(template.team_id, [])
+    return render(
+        request,
+        "tasks/template_list.html",
+        {"templates": templates, "can_create": bool(_teams_where(request.user, Action.MANAGE))},
+    )
+
+
+def _template_stage_specs(formset) -> list[dict]:
+    return [
+        {"name": row.cleaned_data["name"], "estimated_hours": row.cleaned_data["estimated_hours"]}
+        for row in formset.forms
+        if row.cleaned_data.get("name")
+    ]
+
+
+def _template_form_page(request, *, template=None):
+    teams = _teams_where(request.user, Action.MANAGE)
+    if template is None and not teams:
+        raise PermissionDenied("Only team admins create templates.")
+    if template is not None:
+        require(request.user, Action.MANAGE, template.team_id)
+        initial = {"name": template.name, "description": template.description}
+        stage_initial = [{"name": s.name, "estimated_hours": s.estimated_hours} for s in template.stages.all()]
+        form = TemplateForm(request.POST or None, initial=initial)
+    else:
+        stage_initial = []
+        form = TemplateCreateForm(request.POST or None, teams=teams)
+    formset = TemplateStageFormSet(request.POST or None, initial=stage_initial, prefix="stages")
+    stages_error = None
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        team = template.team if template is not None else next(t for t in teams if t.pk == form.cleaned_data["team"])
+        try:
+            saved = services.template_save(
+                actor=request.user,
+                team=team,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                stages=_template_stage_specs(formset),
+                template=template,
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+            stages_error = " ".join(errors.pop("stages", []))
+            if errors:
+                add_service_errors(form, ValidationError(errors))
+        else:
+            messages.success(request, f"Template “{saved.name}” saved.")
+            return redirect("tasks:template_list")
+    return render(
+        request,
+        "tasks/template_form.html",
+        {"form": form, "formset": formset, "template": template, "stages_error": stages_error},
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def template_create(request):
+    return _template_form_page(request)
+
+
+@login_required
+def template_edit(request, pk: int):
+    template = get_object_or_404(selectors.templates_visible_to(request.user).select_related("team"), pk=pk)
+    return _template_form_page(request, template=template)
+
+
+@login_required
+@require_POST
+def template_delete(request, pk: int):
+    template = get_object_or_404(selectors.templates_visible_to(request.user), pk=pk)
+    require(request.user, Action.MANAGE, template.team_id)
+    services.template_delete(actor=request.user, template=template)
+    messages.success(request, f"Template “{template.name}” deleted.")
+    return redirect("tasks:template_list")
+
+
+@login_required
+def template_use(request, pk: int):
+    """From the templates page: pick a project, then fill in the new task with this template chosen."""
+    template = get_object_or_404(selectors.templates_visible_to(request.user), pk=pk)
+    require(request.user, Action.WORK, template.team_id)
+    projects = list(selectors.projects_visible_to(request.user).filter(team_id=template.team_id))
+    form = TemplateUseForm(request.GET)
+    form.fields["project"].choices = [(p.pk, p.name) for p in projects]
+    if not form.is_valid():
+        messages.error(request, "Choose a project of this template's team.")
+        return redirect("tasks:template_list")
+    return redirect(reverse("tasks:task_create", args=[form.cleaned_data["project"]]) + f"?template={template.pk}")
