@@ -3,6 +3,16 @@
 Roles are ranked: a viewer reads; a member also creates and edits tasks, stages and comments; an admin also
 manages projects, templates and members; the owner also manages admins and the team itself. Views, API
 views and services all ask here, so a rule changes in one place.
+
+Django admin acts through the same services, so an admin's authority is decided here too:
+
+- An active superuser is the site's operator and counts as the owner of every team, member or not
+  (`role_in` answers OWNER), so the services let them do in any team what an owner may do; the rules that
+  are not about roles (a team keeps an owner, a completed stage has its hours, ...) still hold.
+- A staff user who is not a superuser gets no authority from being staff: in admin they act only where
+  their membership role allows, exactly as in the web UI (and admin lists show them their own teams only).
+- What a person can see in the web UI and the API does not change for superusers: selectors scope reads by
+  membership (`team_ids_visible_to`), so the operator's acting power stays in admin, where it is logged.
 """
 
 from enum import StrEnum
@@ -25,9 +35,12 @@ REQUIRED_ROLE = {Action.VIEW: Role.VIEWER, Action.WORK: Role.MEMBER, Action.MANA
 
 
 def role_in(user, team_id: int) -> Role | None:
-    """The user's role in the team, or None for an outsider (or an anonymous or inactive user)."""
+    """The role the user acts with in the team: their membership's, OWNER for an active superuser (see the
+    module docstring), or None for an outsider (or an anonymous or inactive user)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
+    if user.is_superuser:
+        return Role.OWNER
     cache = user.__dict__.setdefault("_aether_roles", {})
     if team_id not in cache:
         role = Membership.objects.filter(user=user, team_id=team_id).values_list("role", flat=True).first()

@@ -9,7 +9,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -22,32 +22,123 @@ from notifications.services import email_enqueue
 from .models import Invitation, Membership, Role, Team, User
 from .permissions import ROLE_RANK, Action, require, role_in
 
+EMAIL_TAKEN = "A user with this email address already exists."
+SLUG_TAKEN = "A team with this slug already exists."
+
+
+def _insert(obj) -> bool:
+    """Insert `obj` in a savepoint. False when a unique constraint refused it (a concurrent transaction wrote
+    the same key first: the check before the insert cannot see a row that is not committed yet), so that the
+    caller can answer with a field error instead of an IntegrityError."""
+    try:
+        with transaction.atomic():
+            obj.save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True
+
 
 @transaction.atomic
 def user_create(*, email: str, password: str | None, full_name: str = "") -> User:
+    """Create a user. An address already taken, in any case, is an error on `email`, even when another
+    request creates the same address at the same moment."""
     email = User.objects.normalize_email((email or "").strip()).lower()
     if User.objects.filter(email=email).exists():
-        raise ValidationError({"email": ["A user with this email address already exists."]})
+        raise ValidationError({"email": [EMAIL_TAKEN]})
     user = User(email=email, full_name=(full_name or "").strip())
     user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
     user.set_password(password)
-    user.save()
+    if not _insert(user):
+        if User.objects.filter(email=email).exists():
+            raise ValidationError({"email": [EMAIL_TAKEN]})
+        raise IntegrityError(f"user {email} was refused by a constraint other than the unique email")
     return user
 
 
 @transaction.atomic
-def team_create(*, owner: User, name: str, time_zone: str = "UTC") -> Team:
-    """Create a team with `owner` as its first owner."""
-    base = slugify(name)[:90] or "team"
+def team_create(*, owner: User, name: str, time_zone: str = "UTC", slug: str | None = None) -> Team:
+    """Create a team with `owner` as its first owner.
+
+    Without a `slug`, one is made from the name, with a number added when it is taken ("design-team-2"); two
+    teams of the same name created at the same moment get two slugs. A `slug` given and already taken is an
+    error on `slug`, whoever took it first.
+    """
+    name = (name or "").strip()
+    wanted = (slug or "").strip()
+    base = wanted or slugify(name)[:90] or "team"
+    team = Team(name=name, slug=base, time_zone=time_zone)
+    team.full_clean(validate_unique=False, validate_constraints=False)
+    if wanted and Team.objects.filter(slug=wanted).exists():
+        raise ValidationError({"slug": [SLUG_TAKEN]})
+    for _ in range(20):
+        if not wanted:
+            team.slug = _free_slug(base)
+        if _insert(team):
+            break
+        if not Team.objects.filter(slug=team.slug).exists():
+            raise IntegrityError(f"team {team.slug} was refused by a constraint other than the unique slug")
+        if wanted:
+            raise ValidationError({"slug": [SLUG_TAKEN]})
+    else:  # twenty concurrent teams of one name took every slug this one tried
+        raise ValidationError({"name": ["Many teams of this name are being created at once; try again."]})
+    Membership.objects.create(team=team, user=owner, role=Role.OWNER)
+    owner.__dict__.pop("_aether_roles", None)
+    return team
+
+
+def _free_slug(base: str) -> str:
     slug, n = base, 1
     while Team.objects.filter(slug=slug).exists():
         n += 1
         slug = f"{base}-{n}"
-    team = Team(name=(name or "").strip(), slug=slug, time_zone=time_zone)
+    return slug
+
+
+@transaction.atomic
+def team_update(*, actor: User, team: Team, data: dict) -> Team:
+    """Change a team's name, slug or time zone (its owners only). A slug already taken is an error on `slug`."""
+    require(actor, Action.OWN, team.pk)
+    unknown = set(data) - {"name", "slug", "time_zone"}
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    changed = [k for k, v in data.items() if getattr(team, k) != (v.strip() if isinstance(v, str) else v)]
+    for field in changed:
+        setattr(team, field, data[field].strip() if isinstance(data[field], str) else data[field])
     team.full_clean(validate_unique=False, validate_constraints=False)
-    team.save()
-    Membership.objects.create(team=team, user=owner, role=Role.OWNER)
+    if "slug" in changed and Team.objects.filter(slug=team.slug).exclude(pk=team.pk).exists():
+        raise ValidationError({"slug": [SLUG_TAKEN]})
+    if changed:
+        try:
+            with transaction.atomic():
+                team.save(update_fields=changed)
+        except IntegrityError:
+            raise ValidationError({"slug": [SLUG_TAKEN]}) from None
     return team
+
+
+@transaction.atomic
+def membership_add(*, actor: User, team: Team, user: User, role: str = Role.MEMBER) -> Membership:
+    """Add an existing user to the team directly (Django admin; the web UI invites instead).
+
+    The rules of invitations: admins add members and viewers, only owners add admins and owners. A person
+    who is already a member is an error on `user`, also when two requests add them at the same moment.
+    """
+    require(actor, Action.MANAGE, team.pk)
+    if role not in Role.values:
+        raise ValidationError({"role": [f"Choose one of: {', '.join(Role.values)}."]})
+    if ROLE_RANK[Role(role)] >= ROLE_RANK[Role.ADMIN] and role_in(actor, team.pk) != Role.OWNER:
+        raise ValidationError({"role": ["Only an owner can add an admin or an owner."]})
+    if not user.is_active:
+        raise ValidationError({"user": ["This account is deactivated."]})
+    already = ValidationError({"user": ["This person is already a member of the team."]})
+    if Membership.objects.filter(team=team, user=user).exists():
+        raise already
+    membership = Membership(team=team, user=user, role=role)
+    if not _insert(membership):
+        raise already
+    user.__dict__.pop("_aether_roles", None)
+    return membership
 
 
 @transaction.atomic
@@ -170,7 +261,13 @@ def invitation_accept(
             validate_password(password or "", user=candidate)
         except ValidationError as exc:
             raise ValidationError({"password": exc.messages}) from None
-        user = user_create(email=invitation.email, password=password, full_name=full_name)
+        try:
+            user = user_create(email=invitation.email, password=password, full_name=full_name)
+        except ValidationError as exc:
+            if "email" not in exc.message_dict:
+                raise
+            # The same address signed up (or accepted another invitation) a moment ago.
+            raise ValidationError({"email": ["An account with this address exists: sign in to accept."]}) from None
     elif user.email.lower() != invitation.email:
         raise ValidationError({"email": [f"This invitation is for {invitation.email}; sign in with that address."]})
     membership, _ = Membership.objects.get_or_create(

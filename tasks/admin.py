@@ -1,15 +1,34 @@
 """Admin for projects and tasks. Built to stay fast at a million tasks: foreign keys to users and tasks are
-autocomplete or raw-id widgets, lists select their related rows, and the full count is not computed."""
+autocomplete or raw-id widgets, lists select their related rows, and the full count is not computed.
 
+Tasks and stages are written through tasks.services, with the admin as the actor, so Activity rows,
+notifications and the analytics figures follow as from the web UI (aether/admin_services.py explains how a
+refusal is shown). Their lifecycle fields (status, start, completion, trash, archive, a stage's hours) are
+read-only in the forms; admin actions, on the changelist and as buttons on one task's or stage's page,
+change them through the lifecycle services. A hard delete of a task has no service (the trash replaces it).
+What an admin may do in a team is decided by accounts/permissions.py.
+"""
+
+from django import forms
 from django.contrib import admin
+from django.template.response import TemplateResponse
 
-from .models import Activity, Comment, Label, Project, Stage, Task, Template, TemplateStage
+from accounts.permissions import team_ids_visible_to
+from aether.admin_services import (
+    ObjectActionsMixin,
+    ServiceAdminMixin,
+    ServiceInlineMixin,
+    delete_selected_through,
+    refusal_as,
+    run_each,
+    save_formset_rows,
+)
 
+from . import services
+from .models import Activity, Comment, Label, Project, Stage, Status, Task, Template, TemplateStage
 
-class StageInline(admin.TabularInline):
-    model = Stage
-    extra = 0
-    fields = ["order", "name", "estimated_hours", "actual_hours", "status", "started_at", "completed_at"]
+TASK_LIFECYCLE_FIELDS = ["status", "started_at", "completed_at", "deleted_at", "archived_at"]
+STAGE_LIFECYCLE_FIELDS = ["status", "actual_hours", "started_at", "completed_at"]
 
 
 class TemplateStageInline(admin.TabularInline):
@@ -53,8 +72,26 @@ class TemplateStageAdmin(admin.ModelAdmin):
     list_select_related = ["template"]
 
 
+class StageInline(ServiceInlineMixin, admin.TabularInline):
+    """A task's stages. Name and estimate are edited through stage_update, a new row is stage_add, a ticked
+    "Delete" is stage_delete (TaskAdmin.save_related); position, status and hours are read-only."""
+
+    model = Stage
+    extra = 0
+    fields = ["order", "name", "estimated_hours", *STAGE_LIFECYCLE_FIELDS]
+    readonly_fields = ["order", *STAGE_LIFECYCLE_FIELDS]
+    show_change_link = True
+
+
+def _scoped(request, queryset, team_path: str):
+    """Everything for a superuser (the site's operator); for other staff, their own teams' rows only."""
+    if request.user.is_superuser:
+        return queryset
+    return queryset.filter(**{f"{team_path}__in": team_ids_visible_to(request.user)})
+
+
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(ObjectActionsMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["title", "project", "status", "priority", "assignee", "due_date", "created_at", "deleted_at"]
     list_filter = [
         "status",
@@ -64,24 +101,284 @@ class TaskAdmin(admin.ModelAdmin):
     ]
     search_fields = ["=id", "title"]
     autocomplete_fields = ["project", "assignee", "template"]
-    raw_id_fields = ["created_by"]
     filter_horizontal = ["labels"]
     list_select_related = ["project", "assignee"]
     date_hierarchy = "created_at"
-    readonly_fields = ["created_at", "updated_at", "started_at", "completed_at"]
     show_full_result_count = False
     list_per_page = 50
     inlines = [StageInline]
+    actions = ["move_to_pending", "move_to_in_progress", "move_to_completed", "reopen", "move_to_trash", "restore"]
+
+    add_fields = ["project", "template", "title", "description", "priority", "due_date", "assignee", "labels"]
+    change_fields = ["project", *services.TASK_EDITABLE_FIELDS, *TASK_LIFECYCLE_FIELDS, "template", "created_by"]
+    change_readonly_fields = [
+        "project",
+        *TASK_LIFECYCLE_FIELDS,
+        "template",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+
+    def get_queryset(self, request):
+        return _scoped(request, super().get_queryset(request), "project__team")
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else [*self.change_fields, "created_at", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.change_readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # no service deletes a task for good: "Move to trash" and "Restore" instead
+
+    # --- the forms ----------------------------------------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        """A change is task_update of the editable fields. A new task is made in save_related, which sees the
+        stage rows: task_create takes them (or the template's) in one go."""
+        if change:
+            task = Task.objects.select_related("project").get(pk=obj.pk)
+            data = {f: form.cleaned_data[f] for f in services.TASK_EDITABLE_FIELDS if f in form.cleaned_data}
+            with refusal_as():
+                services.task_update(actor=request.user, task=task, data=data)
+
+    def save_related(self, request, form, formsets, change):
+        stages = next((fs for fs in formsets if fs.model is Stage), None)  # None without stage permissions
+        if not change:
+            self._create(request, form, stages)
+            return
+        if stages is None:
+            return
+        task = Task.objects.select_related("project").get(pk=form.instance.pk)
+
+        def fresh(stage_form):
+            return Stage.objects.select_related("task__project").get(pk=stage_form.instance.pk)
+
+        save_formset_rows(
+            stages,
+            add=lambda f: services.stage_add(
+                actor=request.user,
+                task=task,
+                name=f.cleaned_data["name"],
+                estimated_hours=f.cleaned_data["estimated_hours"],
+            ),
+            change=lambda f: services.stage_update(
+                actor=request.user,
+                stage=fresh(f),
+                data={k: f.cleaned_data[k] for k in f.changed_data if k in ("name", "estimated_hours")},
+            ),
+            delete=lambda f: services.stage_delete(actor=request.user, stage=fresh(f)),
+        )
+
+    def _create(self, request, form, stages):
+        rows = [] if stages is None else [f for f in stages.forms if f.has_changed() and f not in stages.deleted_forms]
+        data = form.cleaned_data
+        with refusal_as():
+            task, _ = services.task_create(
+                actor=request.user,
+                project=data["project"],
+                title=data["title"],
+                description=data["description"],
+                priority=data["priority"],
+                assignee=data["assignee"],
+                due_date=data["due_date"],
+                labels=data["labels"],
+                template=data["template"],
+                stages=[
+                    {"name": f.cleaned_data["name"], "estimated_hours": f.cleaned_data["estimated_hours"]} for f in rows
+                ]
+                or None,
+            )
+        for field in Task._meta.concrete_fields:  # admin logs and redirects with the form's instance
+            setattr(form.instance, field.attname, getattr(task, field.attname))
+        form.instance._state.adding = False
+        if stages is not None:
+            stages.new_objects, stages.changed_objects, stages.deleted_objects = list(task.stages.all()), [], []
+
+    # --- the actions -------------------------------------------------------------------------------------
+
+    def object_actions(self, obj):
+        if obj.deleted_at is not None:
+            return ["restore"]
+        moves = {
+            Status.PENDING: ["move_to_in_progress", "move_to_completed"],
+            Status.IN_PROGRESS: ["move_to_pending", "move_to_completed"],
+            Status.COMPLETED: ["reopen"],
+        }[obj.status]
+        return [*moves, "move_to_trash"]
+
+    def _each(self, request, queryset, call, done):
+        run_each(request, queryset.select_related("project", "created_by", "assignee"), call, done)
+
+    def _set_status(self, request, queryset, status):
+        label = Status(status).label.lower()
+        self._each(
+            request,
+            queryset,
+            lambda task: services.task_set_status(actor=request.user, task=task, status=status),
+            f"Moved {{n}} task(s) to {label}.",
+        )
+
+    @admin.action(permissions=["change"], description="Move to pending")
+    def move_to_pending(self, request, queryset):
+        self._set_status(request, queryset, Status.PENDING)
+
+    @admin.action(permissions=["change"], description="Move to in progress")
+    def move_to_in_progress(self, request, queryset):
+        self._set_status(request, queryset, Status.IN_PROGRESS)
+
+    @admin.action(permissions=["change"], description="Move to completed")
+    def move_to_completed(self, request, queryset):
+        self._set_status(request, queryset, Status.COMPLETED)
+
+    @admin.action(permissions=["change"], description="Reopen")
+    def reopen(self, request, queryset):
+        self._each(
+            request, queryset, lambda t: services.task_reopen(actor=request.user, task=t), "Reopened {n} task(s)."
+        )
+
+    @admin.action(permissions=["change"], description="Move to trash")
+    def move_to_trash(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda t: services.task_delete(actor=request.user, task=t),
+            "Moved {n} task(s) to the trash.",
+        )
+
+    @admin.action(permissions=["change"], description="Restore from trash")
+    def restore(self, request, queryset):
+        self._each(
+            request, queryset, lambda t: services.task_restore(actor=request.user, task=t), "Restored {n} task(s)."
+        )
+
+
+class StageHoursForm(forms.Form):
+    """The actual hours of each stage to complete that has none yet (the complete action's page)."""
+
+    def __init__(self, stages, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stages = stages
+        for stage in stages:
+            self.fields[self.field_name(stage)] = forms.DecimalField(
+                label=f"{stage.task} — {stage}",
+                min_value=0,
+                max_digits=7,
+                decimal_places=2,
+                help_text=f"Estimated {stage.estimated_hours} h.",
+            )
+
+    @staticmethod
+    def field_name(stage) -> str:
+        return f"actual_hours_{stage.pk}"
 
 
 @admin.register(Stage)
-class StageAdmin(admin.ModelAdmin):
+class StageAdmin(ObjectActionsMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["name", "task", "order", "status", "estimated_hours", "actual_hours", "completed_at"]
     list_filter = ["status"]
     search_fields = ["=task__id", "name"]
     raw_id_fields = ["task"]
     list_select_related = ["task"]
     show_full_result_count = False
+    actions = ["delete_selected", "start", "complete", "reopen"]
+
+    def get_queryset(self, request):
+        return _scoped(request, super().get_queryset(request), "task__project__team")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["task", "name", "estimated_hours"]
+        return ["task", "order", "name", "estimated_hours", *STAGE_LIFECYCLE_FIELDS]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["task", "order", *STAGE_LIFECYCLE_FIELDS]
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        with refusal_as():
+            if change:
+                stage = Stage.objects.select_related("task__project").get(pk=obj.pk)
+                changed = {k: data[k] for k in form.changed_data if k in ("name", "estimated_hours")}
+                services.stage_update(actor=request.user, stage=stage, data=changed)
+            else:
+                task = Task.objects.select_related("project").get(pk=data["task"].pk)
+                stage = services.stage_add(
+                    actor=request.user, task=task, name=data["name"], estimated_hours=data["estimated_hours"]
+                )
+                for field in Stage._meta.concrete_fields:
+                    setattr(obj, field.attname, getattr(stage, field.attname))
+                obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        pass  # a stage has no inlines or many-to-many fields
+
+    def delete_model(self, request, obj):
+        with refusal_as():
+            services.stage_delete(actor=request.user, stage=self._fresh(obj))
+
+    @staticmethod
+    def _fresh(stage):
+        return Stage.objects.select_related("task__project").get(pk=stage.pk)
+
+    delete_selected = delete_selected_through(
+        lambda request, stage: services.stage_delete(actor=request.user, stage=StageAdmin._fresh(stage)),
+        "Deleted {n} stage(s).",
+    )
+
+    def object_actions(self, obj):
+        return {
+            Status.PENDING: ["start", "complete"],
+            Status.IN_PROGRESS: ["complete"],
+            Status.COMPLETED: ["reopen"],
+        }[obj.status]
+
+    def _each(self, request, queryset, call, done):
+        run_each(request, queryset.select_related("task__project").order_by("task_id", "order"), call, done)
+
+    @admin.action(permissions=["change"], description="Start")
+    def start(self, request, queryset):
+        self._each(
+            request, queryset, lambda s: services.stage_start(actor=request.user, stage=s), "Started {n} stage(s)."
+        )
+
+    @admin.action(permissions=["change"], description="Complete")
+    def complete(self, request, queryset):
+        """Complete the stages. Those without actual hours need them: an intermediate page asks for them (as
+        the delete confirmation does) and posts back here with `post`."""
+        stages = list(queryset.select_related("task__project").order_by("task_id", "order"))
+        needing = [s for s in stages if s.actual_hours is None and s.status != Status.COMPLETED]
+        form = StageHoursForm(needing, request.POST if request.POST.get("post") else None)
+        if needing and not form.is_valid():
+            return TemplateResponse(
+                request,
+                "admin/tasks/stage/complete_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Actual hours of the stages to complete",
+                    "opts": self.opts,
+                    "stages": stages,
+                    "form": form,
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        hours = form.cleaned_data if needing else {}
+        self._each(
+            request,
+            stages,
+            lambda s: services.stage_complete(
+                actor=request.user, stage=s, actual_hours=hours.get(StageHoursForm.field_name(s))
+            ),
+            "Completed {n} stage(s).",
+        )
+        return None
+
+    @admin.action(permissions=["change"], description="Reopen")
+    def reopen(self, request, queryset):
+        self._each(
+            request, queryset, lambda s: services.stage_reopen(actor=request.user, stage=s), "Reopened {n} stage(s)."
+        )
 
 
 @admin.register(Comment)
