@@ -364,7 +364,7 @@ class StageAdmin(ObjectActionsMixin, ServiceAdminMixin, admin.ModelAdmin):
                 },
             )
         hours = form.cleaned_data if needing else {}
-        self._each(
+        run_each(
             request,
             stages,
             lambda s: services.stage_complete(
