@@ -24,16 +24,9 @@ from aether.admin_services import (
 
 from . import services
 from .models import Invitation, Membership, Team, User
-from .permissions import team_ids_visible_to
+from .permissions import admin_scope
 
 MOVE_REFUSED = "A membership cannot be moved to another person or team: remove it and add a new one."
-
-
-def _scoped(request, queryset, team_path: str):
-    """Everything for a superuser (the site's operator); for other staff, their own teams' rows only."""
-    if request.user.is_superuser:
-        return queryset
-    return queryset.filter(**{f"{team_path}__in": team_ids_visible_to(request.user)})
 
 
 def save_memberships(request, formset, *, team=None, user=None) -> None:
@@ -153,7 +146,7 @@ class TeamAdmin(ServiceAdminMixin, admin.ModelAdmin):
     inlines = [MembershipInline]
 
     def get_queryset(self, request):
-        return _scoped(request, super().get_queryset(request), "pk")
+        return admin_scope(request.user, super().get_queryset(request), "pk")
 
     def get_form(self, request, obj=None, **kwargs):
         kwargs["form"] = TeamAddForm if obj is None else TeamForm
@@ -199,7 +192,7 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
     actions = ["delete_selected"]
 
     def get_queryset(self, request):
-        return _scoped(request, super().get_queryset(request), "team")
+        return admin_scope(request.user, super().get_queryset(request), "team")
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else ["team", "user", "created_at"]

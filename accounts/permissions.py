@@ -67,3 +67,11 @@ def team_ids_visible_to(user):
     """A subquery of the ids of the teams the user belongs to."""
     memberships = Membership.objects.filter(user=user) if user.is_authenticated else Membership.objects.none()
     return memberships.values("team_id")
+
+
+def admin_scope(user, queryset, team_path: str):
+    """The rows of `queryset` that Django admin shows `user`: all of them for an active superuser (the site's
+    operator), else those of the user's own teams (`team_path` leads from the rows to their team)."""
+    if user.is_active and user.is_superuser:
+        return queryset
+    return queryset.filter(**{f"{team_path}__in": team_ids_visible_to(user)})

@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import admin
 from django.template.response import TemplateResponse
 
-from accounts.permissions import team_ids_visible_to
+from accounts.permissions import admin_scope
 from aether.admin_services import (
     ObjectActionsMixin,
     ServiceAdminMixin,
@@ -83,13 +83,6 @@ class StageInline(ServiceInlineMixin, admin.TabularInline):
     show_change_link = True
 
 
-def _scoped(request, queryset, team_path: str):
-    """Everything for a superuser (the site's operator); for other staff, their own teams' rows only."""
-    if request.user.is_superuser:
-        return queryset
-    return queryset.filter(**{f"{team_path}__in": team_ids_visible_to(request.user)})
-
-
 @admin.register(Task)
 class TaskAdmin(ObjectActionsMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["title", "project", "status", "priority", "assignee", "due_date", "created_at", "deleted_at"]
@@ -121,7 +114,7 @@ class TaskAdmin(ObjectActionsMixin, ServiceAdminMixin, admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return _scoped(request, super().get_queryset(request), "project__team")
+        return admin_scope(request.user, super().get_queryset(request), "project__team")
 
     def get_fields(self, request, obj=None):
         return self.add_fields if obj is None else [*self.change_fields, "created_at", "updated_at"]
@@ -285,7 +278,7 @@ class StageAdmin(ObjectActionsMixin, ServiceAdminMixin, admin.ModelAdmin):
     actions = ["delete_selected", "start", "complete", "reopen"]
 
     def get_queryset(self, request):
-        return _scoped(request, super().get_queryset(request), "task__project__team")
+        return admin_scope(request.user, super().get_queryset(request), "task__project__team")
 
     def get_fields(self, request, obj=None):
         if obj is None:
