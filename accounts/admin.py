@@ -49,7 +49,8 @@ def save_memberships(request, formset, *, team=None, user=None) -> None:
         m = Membership.objects.select_related("team", "user").get(pk=form.instance.pk)
         services.membership_remove(actor=request.user, team=m.team, user=m.user)
 
-    save_formset_rows(formset, add=add, change=change, delete=delete)
+    row_label = (lambda m: str(m.user)) if team else (lambda m: str(m.team))
+    save_formset_rows(formset, add=add, change=change, delete=delete, row_label=row_label)
 
 
 class MembershipInline(ServiceInlineMixin, admin.TabularInline):

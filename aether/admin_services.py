@@ -150,10 +150,11 @@ class ServiceInlineMixin:
         return formset
 
 
-def save_formset_rows(formset, *, add: Callable, change: Callable, delete: Callable) -> None:
+def save_formset_rows(formset, *, add: Callable, change: Callable, delete: Callable, row_label: Callable = str) -> None:
     """Save an inline formset's rows through services instead of `formset.save()`: `add(form)` for a new row,
     `change(form)` for an edited one, `delete(form)` for a row marked for deletion, each called inside
-    `refusal_as` for that row. Fills the formset's new/changed/deleted_objects, which admin's history reads."""
+    `refusal_as` for that row (a deleted row's refusal goes to the top of the form, named by `row_label`).
+    Fills the formset's new/changed/deleted_objects, which admin's history reads."""
     formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
     deleted = set(map(id, formset.deleted_forms))
     for i, form in enumerate(formset.forms):
@@ -163,7 +164,7 @@ def save_formset_rows(formset, *, add: Callable, change: Callable, delete: Calla
                 with refusal_as(target):
                     formset.new_objects.append(add(form))
         elif id(form) in deleted:
-            with refusal_as(prefix=f"{form.instance}: "):
+            with refusal_as(prefix=f"{row_label(form.instance)}: "):  # its row is gone from the re-shown page
                 delete(form)
             formset.deleted_objects.append(form.instance)
         elif form.has_changed():

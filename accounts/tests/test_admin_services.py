@@ -423,3 +423,17 @@ def test_the_user_page_membership_inline_goes_through_the_services(root_client, 
         ("Acme", "viewer"),
         ("Other", "member"),
     ]
+
+
+def test_deleting_the_last_owner_s_inline_row_is_refused_at_the_top_and_nothing_is_written(root_client, team_roles):
+    team, _, people = team_roles
+    data = admin_form(root_client, team_url(team), "team_form")
+    rows = {data[f"memberships-{i}-user"]: i for i in range(int(data["memberships-TOTAL_FORMS"]))}
+    before = (memberships(team), Team.objects.filter(pk=team.pk).values().get())
+
+    data.update({"name": "Renamed", f"memberships-{rows[str(people['owner'].pk)]}-DELETE": "on"})
+    response = root_client.post(team_url(team), data)
+
+    assert response.status_code == 200
+    assert form_errors(response) == {"__all__": [f"{people['owner']}: A team needs at least one owner."]}
+    assert (memberships(team), Team.objects.filter(pk=team.pk).values().get()) == before
