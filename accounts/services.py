@@ -1,4 +1,4 @@
-"""Writes to users, teams and memberships. Invitations and role changes take the acting user."""
+"""Writes to users, teams and memberships. Team changes, memberships and invitations take the acting user."""
 
 from __future__ import annotations
 
