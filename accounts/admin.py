@@ -92,6 +92,11 @@ class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),)
     inlines = [MembershipInline]
 
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a person would drop their memberships around membership_remove (their tasks would stay
+        # assigned to nobody without an Activity row); deactivate the account instead (is_active).
+        return False
+
     def save_model(self, request, obj, form, change):
         """A new user is user_create (an address taken, even by a concurrent request, is an error on email).
         Editing a user's own fields has no service yet: admin saves them as Django does."""

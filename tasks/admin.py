@@ -37,12 +37,51 @@ class TemplateStageInline(admin.TabularInline):
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["name", "team", "created_at"]
     list_filter = ["team"]
     search_fields = ["name", "team__name"]
     autocomplete_fields = ["team"]
     list_select_related = ["team"]
+    actions = ["delete_selected"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["team"] if obj is not None else []  # a project never moves to another team
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        with refusal_as():
+            if change:
+                services.project_update(
+                    actor=request.user,
+                    project=obj,
+                    data={"name": data["name"], "description": data.get("description", "")},
+                )
+            else:
+                created = services.project_create(
+                    actor=request.user, team=data["team"], name=data["name"], description=data.get("description", "")
+                )
+                obj.pk, obj._state.adding = created.pk, False
+
+    def save_related(self, request, form, formsets, change):
+        pass  # a project has no inlines or many-to-many fields
+
+    def get_deleted_objects(self, objs, request):
+        # The confirmation page lists the project's (trashed) tasks; whether they may go is project_delete's
+        # rule, not Django's per-model delete permission (tasks have none in admin: they go to the trash).
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
+    def delete_model(self, request, obj):
+        """Through project_delete: refused while the project has tasks outside the trash, so no live task is
+        ever deleted around the task services (and the figures kept of them stay right)."""
+        with refusal_as():
+            services.project_delete(actor=request.user, project=obj)
+
+    delete_selected = delete_selected_through(
+        lambda request, project: services.project_delete(actor=request.user, project=project),
+        "Deleted {n} project(s).",
+    )
 
 
 @admin.register(Label)

@@ -822,3 +822,61 @@ def test_stage_lists_and_pages_of_other_teams_are_hidden_from_other_staff(client
     assert client.get(stage_change_url(stage)).status_code == 302
     assert object_action(client, "stage", stage, "start").status_code == 404
     assert Stage.objects.get(pk=stage.pk).status == Status.PENDING
+
+
+# --- projects and users: the doors that would delete tasks around the services -----------------------------
+
+
+def test_a_project_with_live_tasks_cannot_be_deleted_in_admin(root_client, project, member):
+    task = make_task(project, member)
+    url = reverse("admin:tasks_project_delete", args=[project.pk])
+    response = root_client.post(url, {"post": "yes"}, follow=True)
+    assert response.status_code == 200
+    assert messages_of(response) == [("error", "Move this project's tasks to the trash first.")]
+    assert Task.objects.filter(pk=task.pk, deleted_at__isnull=True).exists()
+
+
+def test_a_project_whose_tasks_are_all_in_the_trash_is_deleted_through_the_service(root_client, project, member):
+    task = make_task(project, member)
+    services.task_delete(actor=member, task=task)
+    response = root_client.post(reverse("admin:tasks_project_delete", args=[project.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Task.objects.filter(pk=task.pk).exists()
+    assert not type(project).objects.filter(pk=project.pk).exists()
+
+
+def test_delete_selected_projects_names_the_refused_one(root_client, project, member, team_roles):
+    make_task(project, member)
+    empty = ProjectFactory(team=team_roles[0], name="Empty")
+    changelist = reverse("admin:tasks_project_changelist")
+    response = root_client.post(
+        changelist,
+        {"action": "delete_selected", "_selected_action": [project.pk, empty.pk], "post": "yes"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert messages_of(response) == [
+        ("error", "“Launch”: Move this project's tasks to the trash first."),
+        ("success", "Deleted 1 project(s)."),
+    ]
+    assert type(project).objects.filter(pk=project.pk).exists()
+    assert not type(project).objects.filter(pk=empty.pk).exists()
+
+
+def test_a_project_renamed_in_admin_goes_through_project_update(root_client, project, team_roles):
+    from tasks.tests.factories import ProjectFactory as Projects
+
+    Projects(team=team_roles[0], name="Taken")
+    url = reverse("admin:tasks_project_change", args=[project.pk])
+    fields = {**admin_form(root_client, url, "project_form"), "name": "Taken"}
+    response = root_client.post(url, fields)
+    assert response.status_code == 200
+    assert form_errors(response)["name"] == ["This team already has a project of that name."]
+    project.refresh_from_db()
+    assert project.name == "Launch"
+
+
+def test_users_cannot_be_deleted_in_admin_only_deactivated(root_client, member):
+    response = root_client.post(reverse("admin:accounts_user_delete", args=[member.pk]), {"post": "yes"})
+    assert response.status_code == 403
+    assert type(member).objects.filter(pk=member.pk).exists()
