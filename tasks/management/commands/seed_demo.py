@@ -109,6 +109,26 @@ TITLES = {
         "Launch in Japan",
     ],
 }
+# The generated tasks' titles and descriptions draw from these words (3 and 6 of them), so that search
+# has something to find: each word is in about 3% of the generated tasks (bench/search_bench.py).
+WORDS = """account adapter admin alert alias analytics android anchor api archive audit avatar backup badge banner
+batch beta billing blog board bookmark bounce branch browser budget buffer build bundle button cache calendar
+campaign canvas caption card cart catalog chart chat checkout chrome cleanup client cluster column comment config
+consent contract cookie copy coupon crash cron csv currency cursor customer dashboard database deadline debug
+default delivery demo deploy design desktop diagram digest discount docs domain download draft driver dropdown
+editor email embed encoding endpoint error estimate event export favicon feed filter firewall font footer form
+forum gallery gateway glossary gradient graph grid guide handler header heatmap helpdesk histogram hosting icon
+import inbox index installer integration invoice ios kernel keyboard label landing language latency layout ledger
+legal library license lightbox link linter locale lock login logo logs mailer manual map margin markdown menu
+merge metric migration mobile modal module monitor newsletter notice onboarding optimizer order outage package
+padding pager palette parser partner password payment payroll pdf permission photo pipeline pixel plugin podcast
+policy popup portal poster preview pricing printer privacy profile prompt proxy queue quota radar ranking receipt
+recovery redirect refund region release renderer replica report request resize retry review roadmap router sandbox
+scanner schema scheduler screen script scroll sdk search security sensor server session shipping sidebar signup
+sitemap slider snapshot socket sorting spinner sprint spreadsheet staging storage stripe style subscription
+summary support survey switch sync tablet tagline template tenant terminal testing theme thumbnail ticket timeline
+timer toggle token toolbar tooltip tracker traffic translation trial tutorial upload uptime usability vendor video
+viewer voucher wallet warehouse watermark webhook webinar widget wiki wizard workflow zone""".split()  # noqa: SIM905 -- a list literal of 270 words would be 270 lines
 OTHER_TITLES = ["Backup monitoring", "On-call rota script", "Inventory dashboard", "Cost report automation"]
 
 
@@ -332,7 +352,8 @@ class Command(BaseCommand):
         due = (created_at + timedelta(days=rng.randint(3, 60))).date()
         task = (
             rng.choice(projects),
-            f"Generated task {rng.getrandbits(40):010x}",
+            " ".join(rng.choices(WORDS, k=3)).capitalize(),
+            " ".join(rng.choices(WORDS, k=6)).capitalize() + ".",
             status,
             rng.randint(1, 4),
             rng.choice(people),
@@ -352,6 +373,7 @@ class Command(BaseCommand):
                 Task(
                     project_id=p,
                     title=title,
+                    description=description,
                     status=status,
                     priority=prio,
                     assignee_id=a,
@@ -361,7 +383,7 @@ class Command(BaseCommand):
                     completed_at=completed,
                     template_id=tpl,
                 )
-                for (p, title, status, prio, a, c, due, started, completed, tpl, _), _ in rows
+                for (p, title, description, status, prio, a, c, due, started, completed, tpl, _), _ in rows
             ]
         )
         Stage.objects.bulk_create(
@@ -381,7 +403,7 @@ class Command(BaseCommand):
             ]
         )
         for task, (row, _) in zip(tasks, rows, strict=True):
-            task.created_at = row[10]
+            task.created_at = row[11]
         Task.objects.bulk_update(tasks, ["created_at"])
 
     @staticmethod
@@ -423,16 +445,19 @@ class Command(BaseCommand):
                 """
                 INSERT INTO tasks_task (id, project_id, title, description, status, priority, assignee_id,
                     created_by_id, due_date, started_at, completed_at, template_id, created_at, updated_at)
-                SELECT id, project_id, 'Generated task ' || to_hex(id), '',
+                SELECT id, project_id, initcap(w[1]) || ' ' || w[2] || ' ' || w[3],
+                       initcap(w[4]) || ' ' || array_to_string(w[5:9], ' ') || '.',
                        CASE WHEN done = %(k)s THEN 'completed' WHEN done = 0 THEN 'pending' ELSE 'in_progress' END,
                        priority, assignee_id, %(creator)s,
                        (created_at + interval '1 day' * (3 + floor(random() * 58)))::date,
                        CASE WHEN done > 0 THEN created_at END,
                        CASE WHEN done = %(k)s THEN created_at + span * %(k)s END,
                        %(template)s, created_at, created_at
-                FROM seed_batch
+                FROM (SELECT b.*, ARRAY(SELECT (%(words)s::text[])[1 + floor(random() * %(n_words)s)::int]
+                                        FROM generate_series(1, 9) WHERE b.id IS NOT NULL) AS w
+                      FROM seed_batch b) seed_words
                 """,
-                {"k": k, "creator": people[0], "template": template_id},
+                {"k": k, "creator": people[0], "template": template_id, "words": WORDS, "n_words": len(WORDS)},
             )
             cursor.execute(
                 """
