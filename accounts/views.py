@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -14,6 +15,7 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
+from .demo import DEMO_PASSWORD, demo_logins
 from .forms import (
     InvitationAcceptForm,
     InvitationForm,
@@ -34,6 +36,19 @@ def locked_out(request, original_response=None, credentials=None):
     cool_off = get_cool_off(request)
     minutes = max(1, round(cool_off.total_seconds() / 60)) if cool_off else None
     return render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
+
+
+class LoginView(auth_views.LoginView):
+    """Django's sign-in; in debug mode (a local demo) it also lists the demo accounts and their password."""
+
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if settings.DEBUG:
+            context["demo_logins"] = demo_logins()
+            context["demo_password"] = DEMO_PASSWORD
+        return context
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
