@@ -110,4 +110,4 @@ class TaskFilter(django_filters.FilterSet):
         explicit `ordering` still wins, as OrderingFilter runs after this)."""
         if not value.strip():
             return qs
-        return search_tasks(qs, value)
+        return search_tasks(qs, value, user=getattr(self.request, "user", None))
