@@ -133,9 +133,11 @@ def test_the_results_page_pages_without_counting(client, corpus, django_assert_m
         first = client.get(reverse("tasks:search"), {"q": "quarterly"})
     assert len(first.context["results"]) == 25
     assert first.context["has_next"]
+    assert '<a href="?q=quarterly&amp;page=2" rel="next">' in first.content.decode()
     second = client.get(reverse("tasks:search"), {"q": "quarterly", "page": 2})
     assert len(second.context["results"]) == 5
     assert not second.context["has_next"]
+    assert '<a href="?q=quarterly&amp;page=1" rel="prev">' in second.content.decode()
     assert {t.pk for t in first.context["results"]}.isdisjoint({t.pk for t in second.context["results"]})
 
 
