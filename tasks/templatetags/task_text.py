@@ -81,6 +81,12 @@ def _pattern(terms: list[str]) -> re.Pattern | None:
     return re.compile(r"\b(?:" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")\w*", re.I)
 
 
+def mentions_terms(text: str, query: str) -> bool:
+    """Whether `text` visibly contains a word of the query (as the highlighting would mark it)."""
+    pattern = _pattern(search_terms(query))
+    return bool(pattern and pattern.search(text or ""))
+
+
 def highlight(text: str, query: str) -> SafeString:
     """`text` escaped, with the query's words wrapped in <mark>."""
     pattern = _pattern(search_terms(query))

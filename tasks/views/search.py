@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from .. import selectors
+from ..templatetags.task_text import mentions_terms
 
 SEARCH_PAGE_SIZE = 25
 MAX_PAGE = 200
@@ -34,7 +35,9 @@ def search(request):
         results = list(selectors.tasks_search(request.user, query)[offset : offset + SEARCH_PAGE_SIZE + 1])
         has_next = len(results) > SEARCH_PAGE_SIZE
         results = results[:SEARCH_PAGE_SIZE]
-        comments = selectors.search_comment_matches([t.pk for t in results], query)
+        # Only a task whose title and description show none of the words matched in a comment: quote it.
+        quiet = [t.pk for t in results if not mentions_terms(f"{t.title} {t.description}", query)]
+        comments = selectors.search_comment_matches(quiet, query)
         for task in results:
             task.matched_comment = comments.get(task.pk, "")
     return render(
