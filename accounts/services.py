@@ -56,6 +56,18 @@ def user_create(*, email: str, password: str | None, full_name: str = "") -> Use
 
 
 @transaction.atomic
+def profile_update(*, actor: User, full_name: str) -> User:
+    """Change one's own name (the profile page)."""
+    full_name = (full_name or "").strip()
+    if not full_name:
+        raise ValidationError({"full_name": ["Enter your name."]})
+    actor.full_name = full_name
+    actor.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+    actor.save(update_fields=["full_name"])
+    return actor
+
+
+@transaction.atomic
 def team_create(*, owner: User, name: str, time_zone: str = "UTC", slug: str | None = None) -> Team:
     """Create a team with `owner` as its first owner.
 
@@ -191,7 +203,8 @@ def invitation_create(*, actor: User, team: Team, email: str, role: str = Role.M
     """Invite an email address to the team and queue the invitation email in the same transaction.
 
     Admins invite members and viewers; only owners invite admins and owners. Inviting an address that already
-    has an open invitation to the team sends a fresh link (new token, new expiry) and retires the old one.
+    has an open invitation to the team resends that same invitation: the same token (the link the person may
+    already have keeps working, even one that had expired), a fresh expiry, and the role now asked for.
     """
     require(actor, Action.MANAGE, team.pk)
     if role not in Role.values:
@@ -210,7 +223,8 @@ def invitation_create(*, actor: User, team: Team, email: str, role: str = Role.M
         invitation = Invitation(team=team, email=email)
     invitation.role = role
     invitation.invited_by = actor
-    invitation.token = secrets.token_urlsafe(32)
+    if not invitation.token:
+        invitation.token = secrets.token_urlsafe(32)
     invitation.expires_at = timezone.now() + INVITATION_LIFETIME
     invitation.save()
     existing = User.objects.filter(email=email).first()
@@ -218,7 +232,8 @@ def invitation_create(*, actor: User, team: Team, email: str, role: str = Role.M
         kind=Kind.INVITATION,
         recipient=email,
         user=existing,
-        dedupe_key=f"invitation:{invitation.pk}:{invitation.token[:16]}",
+        # One email per sending: a resend has the same token but a new expiry.
+        dedupe_key=f"invitation:{invitation.pk}:{invitation.token[:16]}:{invitation.expires_at.isoformat()}",
         context={
             "recipient_name": existing.get_short_name() if existing else email,
             "actor_name": actor.get_full_name(),

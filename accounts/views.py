@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,11 +15,13 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
+from .demo import DEMO_PASSWORD, demo_logins
 from .forms import (
     InvitationAcceptForm,
     InvitationForm,
     MembershipRoleForm,
     PasswordResetRequestForm,
+    ProfileForm,
     add_service_errors,
     role_choices_for,
 )
@@ -34,8 +38,23 @@ def locked_out(request, original_response=None, credentials=None):
     return render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
 
 
+class LoginView(auth_views.LoginView):
+    """Django's sign-in; in debug mode (a local demo) it also lists the demo accounts and their password."""
+
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if settings.DEBUG:
+            context["demo_logins"] = demo_logins()
+            context["demo_password"] = DEMO_PASSWORD
+        return context
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
-    success_url = reverse_lazy("home")
+    """The password form of the profile page; shown alone again when the change is refused."""
+
+    success_url = reverse_lazy("accounts:profile")
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -50,6 +69,26 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+@login_required
+def profile(request):
+    """The account menu's page: your name, your password, and the way to your notification settings."""
+    name_form = ProfileForm(request.POST or None, initial={"full_name": request.user.full_name})
+    if request.method == "POST" and name_form.is_valid():
+        try:
+            services.profile_update(actor=request.user, full_name=name_form.cleaned_data["full_name"])
+        except ValidationError as exc:
+            add_service_errors(name_form, exc)
+        else:
+            messages.success(request, "Your name is saved.")
+            return redirect("accounts:profile")
+    return render(
+        request,
+        "accounts/profile.html",
+        {"name_form": name_form, "password_form": PasswordChangeForm(request.user)},
+        status=422 if request.method == "POST" else 200,
+    )
 
 
 # --- teams ----------------------------------------------------------------------------------------------

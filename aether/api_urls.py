@@ -20,6 +20,7 @@ urlpatterns = [
     path("tasks/<int:id>/restore/", tasks_api.TaskRestoreView.as_view(), name="api-task-restore"),
     path("tasks/<int:id>/stages/", tasks_api.TaskStagesView.as_view(), name="api-task-stages"),
     path("tasks/<int:id>/comments/", tasks_api.TaskCommentsView.as_view(), name="api-task-comments"),
+    path("comments/<int:id>/", tasks_api.CommentDetailView.as_view(), name="api-comment"),
     path("tasks/<int:id>/activity/", tasks_api.TaskActivityView.as_view(), name="api-task-activity"),
     path("stages/<int:id>/", tasks_api.StageDetailView.as_view(), name="api-stage"),
     path("templates/", tasks_api.TemplateListView.as_view(), name="api-templates"),

@@ -3,8 +3,11 @@ every read to the signed-in user (someone else's notification is a 404), service
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -33,6 +36,32 @@ def notification_read(request, pk: int):
     notification = get_object_or_404(selectors.notifications_for(request.user), pk=pk)
     services.notification_mark_read(actor=request.user, notification=notification)
     return _back(request)
+
+
+_OPEN_SALT = "notifications.open"
+
+
+def open_token(notification) -> str:
+    """The signature that lets a GET mark this notification read (see notification_open)."""
+    return signing.Signer(salt=_OPEN_SALT).sign(f"{notification.user_id}:{notification.pk}").rsplit(":", 1)[1]
+
+
+@login_required
+def notification_open(request, pk: int):
+    """Open a notification: mark it read, then go where it points.
+
+    A GET, so that the list's entries stay plain links (open in a new tab, middle-click, keyboard) while
+    opening still marks read; the signed token (user and notification id, with the site's secret) keeps
+    another site from marking your notifications read by making your browser fetch the URL. A bad token,
+    or someone else's notification, is a 404, and the target must be a path on this site."""
+    notification = get_object_or_404(selectors.notifications_for(request.user), pk=pk)
+    if not constant_time_compare(request.GET.get("t", ""), open_token(notification)):
+        raise Http404("No such notification.")
+    services.notification_mark_read(actor=request.user, notification=notification)
+    target = notification.url
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect("notifications:list")
 
 
 @login_required

@@ -176,7 +176,10 @@ class TaskFilterBackend(DjangoFilterBackend):
             ),
             OpenApiParameter("priority", {"type": "string", "enum": PRIORITY_NAMES}),
             OpenApiParameter(
-                "search", {"type": "string", "maxLength": 200}, description="Words in title or description."
+                "search",
+                {"type": "string", "maxLength": 200},
+                description="Words to find in title, description or comments, best match first (web-search syntax: "
+                '`"exact phrase"`, `or`, `-word`).',
             ),
             OpenApiParameter("overdue", bool, description="true: open and past the due date; false: the others."),
         ],
@@ -351,6 +354,35 @@ class TaskCommentsView(_ListView):
         data = _parse(CommentCreateSerializer, request)
         comment = services.comment_create(actor=request.user, task=task, **data)
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["comments"], parameters=[id_path_parameter("A comment id.")])
+@extend_schema_view(
+    patch=extend_schema(
+        summary="Change the text of your own comment",
+        description="Only its author may. People the new text mentions (`@name`) who were not mentioned before "
+        "are notified.",
+        request=CommentCreateSerializer,
+        responses={200: CommentSerializer},
+    ),
+    delete=extend_schema(summary="Delete a comment (its author, or an admin of the team)", responses={204: NO_CONTENT}),
+)
+class CommentDetailView(generics.GenericAPIView):
+    serializer_class = CommentSerializer
+
+    def _comment(self, id: int):
+        return get_object_or_404(selectors.comments_visible_to(self.request.user), pk=id)
+
+    def patch(self, request, id: int):
+        comment = self._comment(id)
+        require(request.user, Action.WORK, comment.task.project.team_id)
+        data = _parse(CommentCreateSerializer, request)
+        comment = services.comment_update(actor=request.user, comment=comment, **data)
+        return Response(CommentSerializer(comment).data)
+
+    def delete(self, request, id: int):
+        services.comment_delete(actor=request.user, comment=self._comment(id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema(

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from .models import Label, Priority, Project, Status, Task
-from .selectors import today_in
+from .selectors import search_tasks, today_in
 
 
 class PriorityNameFilter(django_filters.ChoiceFilter):
@@ -106,7 +106,8 @@ class TaskFilter(django_filters.FilterSet):
         return qs.filter(overdue) if value else qs.exclude(overdue)
 
     def filter_search(self, qs, name, value):
-        value = value.strip()
-        if not value:
+        """The search box's selector: full-text over title, description and comments, best match first (an
+        explicit `ordering` still wins, as OrderingFilter runs after this)."""
+        if not value.strip():
             return qs
-        return qs.filter(Q(title__icontains=value) | Q(description__icontains=value))
+        return search_tasks(qs, value, user=getattr(self.request, "user", None))

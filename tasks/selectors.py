@@ -7,16 +7,22 @@ import zoneinfo
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
+    Case,
     CharField,
     Count,
+    Exists,
     F,
+    FloatField,
     IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Value,
+    When,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce
@@ -226,3 +232,100 @@ def users_by_id(ids) -> dict:
 
     ids = {i for i in ids if isinstance(i, int)}
     return {u.pk: u for u in User.objects.filter(pk__in=ids)} if ids else {}
+
+
+# --- search ---------------------------------------------------------------------------------------------
+
+SEARCH_MAX_LENGTH = 200
+# How many of the newest matching tasks (and, apart, of the newest matching comments) are ranked: a bound on
+# the work of one search, whatever the word. See search_tasks.
+SEARCH_CANDIDATES = 200
+# One text-search configuration for the generated columns (migration 0004) and the queries that use them:
+# a query parsed with another configuration would stem differently and miss.
+_TSQUERY = "websearch_to_tsquery('english'::regconfig, %s)"
+_VISIBLE_PROJECTS = (
+    "SELECT p.id FROM tasks_project p WHERE p.team_id IN "
+    "(SELECT m.team_id FROM accounts_membership m WHERE m.user_id = %s)"
+)
+_CANDIDATES_SQL = f"""
+    SELECT id FROM (
+        (SELECT t.id FROM tasks_task t
+          WHERE t.search_vector @@ {_TSQUERY} AND t.deleted_at IS NULL AND t.project_id IN ({_VISIBLE_PROJECTS})
+          ORDER BY t.id DESC LIMIT %s)
+        UNION
+        (SELECT c.task_id FROM tasks_comment c JOIN tasks_task ct ON ct.id = c.task_id
+          WHERE c.search_vector @@ {_TSQUERY} AND ct.deleted_at IS NULL AND ct.project_id IN ({_VISIBLE_PROJECTS})
+          ORDER BY c.id DESC LIMIT %s)
+    ) candidates"""  # noqa: S608 -- fixed text; the words, the user and the bound are parameters
+
+
+def search_tasks(qs: QuerySet[Task], text: str, *, user) -> QuerySet[Task]:
+    """The tasks of `qs` (already scoped by tasks_visible_to(user)) whose title, description or one of whose
+    comments matches `text`, best first, with their `search_rank`.
+
+    PostgreSQL: full-text search in web-search syntax (`"exact phrase"`, `or`, `-word`) on the generated,
+    GIN-indexed `search_vector` columns of tasks and comments, ranked by ts_rank: a title match (weight A)
+    above a description match (B); a match only in a comment ranks last. What is ranked is the newest
+    SEARCH_CANDIDATES matching tasks plus the tasks of the newest SEARCH_CANDIDATES matching comments: for a
+    word in fewer tasks than that (most searches) this is every match, exactly ranked; for a word in 3% of a
+    million tasks, ranking all 30,000 matches cost about a second (each match's row read for its rank), while
+    the newest 200 cost 10 ms (a backward walk of the primary key that stops at the 200th match). A broad word
+    is refined by adding another.
+
+    SQLite (the embedded default): every word must appear, case-insensitively, in the title, description or a
+    comment; title matches first, newest first.
+    """
+    text = (text or "").strip()[:SEARCH_MAX_LENGTH]
+    if not text or not getattr(user, "is_authenticated", False):
+        return qs.none()
+    if connection.vendor == "postgresql":
+        # RawSQL: the ORM has no tsvector column to name (the columns are not model fields, see migration 0004).
+        candidates = RawSQL(  # noqa: S611
+            _CANDIDATES_SQL, (text, user.pk, SEARCH_CANDIDATES, text, user.pk, SEARCH_CANDIDATES)
+        )
+        rank = RawSQL(f"ts_rank(tasks_task.search_vector, {_TSQUERY})", (text,), output_field=FloatField())  # noqa: S611
+        return qs.filter(pk__in=candidates).annotate(search_rank=rank).order_by("-search_rank", "-id")
+    words = text.split()[:10]
+    for word in words:
+        in_comments = Comment.objects.filter(task=OuterRef("pk"), body__icontains=word)
+        qs = qs.filter(Q(title__icontains=word) | Q(description__icontains=word) | Exists(in_comments))
+    in_title = Q()
+    for word in words:
+        in_title &= Q(title__icontains=word)
+    rank = Case(When(in_title, then=Value(1.0)), default=Value(0.5), output_field=FloatField())
+    return qs.annotate(search_rank=rank).order_by("-search_rank", "-id")
+
+
+def tasks_search(user, text: str) -> QuerySet[Task]:
+    """The search box: every task the user may see (archived ones too, not the trash), best match first."""
+    return search_tasks(tasks_visible_to(user), text, user=user).select_related("project", "assignee")
+
+
+def search_comment_matches(task_ids, text: str) -> dict[int, str]:
+    """For the given tasks (already found by search_tasks for the user), the body of the first comment of each
+    that matches `text`: what the results page quotes when the match is in a comment. One query."""
+    text = (text or "").strip()[:SEARCH_MAX_LENGTH]
+    task_ids = list(task_ids)
+    if not text or not task_ids:
+        return {}
+    comments = Comment.objects.filter(task_id__in=task_ids).order_by("task_id", "created_at", "id")
+    if connection.vendor == "postgresql":
+        matching = RawSQL(  # noqa: S611 -- fixed text, the words are a parameter
+            f"SELECT c.id FROM tasks_comment c WHERE c.task_id = ANY(%s) AND c.search_vector @@ {_TSQUERY}",  # noqa: S608
+            (task_ids, text),
+        )
+        comments = comments.filter(pk__in=matching)
+    else:
+        words = Q()
+        for word in text.split()[:10]:
+            words |= Q(body__icontains=word)
+        comments = comments.filter(words)
+    found: dict[int, str] = {}
+    for task_id, body in comments.values_list("task_id", "body"):
+        found.setdefault(task_id, body)
+    return found
+
+
+def comments_visible_to(user) -> QuerySet[Comment]:
+    """Comments on the user's live tasks, with what a permission check needs (another team's is a 404)."""
+    return Comment.objects.filter(task__in=tasks_visible_to(user)).select_related("task__project", "author")

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from .views import bins, projects, task, templates
+from .views import bins, projects, search, task, templates
 
 app_name = "tasks"
 
 urlpatterns = [
     path("my-work/", projects.my_work, name="my_work"),
+    path("search/", search.search, name="search"),
     path("projects/", projects.project_list, name="project_list"),
     path("projects/<int:pk>/", projects.board, name="board"),
     path("projects/<int:pk>/list/", projects.task_list, name="task_list"),
@@ -20,6 +21,8 @@ urlpatterns = [
     path("tasks/<int:pk>/labels/", task.label_add, name="label_add"),
     path("tasks/<int:pk>/stages/", task.stage_add, name="stage_add"),
     path("tasks/<int:pk>/comments/", task.comment_add, name="comment_add"),
+    path("comments/<int:pk>/edit/", task.comment_edit, name="comment_edit"),
+    path("comments/<int:pk>/delete/", task.comment_delete, name="comment_delete"),
     path("stages/<int:pk>/start/", task.stage_start, name="stage_start"),
     path("stages/<int:pk>/complete/", task.stage_complete, name="stage_complete"),
     path("stages/<int:pk>/reopen/", task.stage_reopen, name="stage_reopen"),

@@ -1,10 +1,12 @@
 """Sign-in, passwords, invitations and the team page, through the HTML views."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Invitation, Membership, Role, User
 from accounts.tests.factories import UserFactory
@@ -206,17 +208,23 @@ def test_invitation_errors_show_next_to_their_field(client, team_roles):
     assert not OutboxEmail.objects.exists()
 
 
-def test_owner_may_invite_an_admin_and_reinviting_sends_a_fresh_link(client, team_roles):
+def test_owner_may_invite_an_admin_and_reinviting_resends_the_same_link(client, team_roles):
     team, _, people = team_roles
     client.force_login(people["owner"])
     url = reverse("accounts:team_invite", args=[team.pk])
     client.post(url, {"email": "boss@x.test", "role": "admin"})
-    first = Invitation.objects.get().token
+    first = Invitation.objects.get()
+    Invitation.objects.filter(pk=first.pk).update(expires_at=timezone.now() - timedelta(days=1))  # it lapsed
     client.post(url, {"email": "boss@x.test", "role": "admin"})
     invitation = Invitation.objects.get()
-    assert invitation.token != first
-    assert OutboxEmail.objects.filter(kind=Kind.INVITATION).count() == 2
-    assert client.get(reverse("accounts:invitation_accept", args=[first])).status_code == 404
+    assert invitation.token == first.token
+    assert invitation.expires_at > first.expires_at
+    emails = list(OutboxEmail.objects.filter(kind=Kind.INVITATION).order_by("pk"))
+    assert len(emails) == 2
+    assert all(f"/accounts/invitations/{first.token}/" in e.body_text for e in emails)
+    client.logout()
+    assert client.get(reverse("accounts:invitation_accept", args=[first.token])).status_code == 200
+    client.force_login(people["owner"])
     client.post(reverse("accounts:invitation_revoke", args=[team.pk, invitation.pk]))
     assert not Invitation.objects.exists()
 

@@ -11,3 +11,13 @@ def unread_notification_count(context) -> int:
     request = context.get("request")
     user = getattr(request, "user", None) or context.get("user")
     return selectors.unread_count(user) if user is not None else 0
+
+
+@register.filter
+def open_url(notification) -> str:
+    """The link that opens a notification: marks it read, then redirects to its URL."""
+    from django.urls import reverse
+
+    from notifications.views import open_token
+
+    return reverse("notifications:open", args=[notification.pk]) + "?t=" + open_token(notification)

@@ -105,6 +105,7 @@ def test_preferences_default_to_both_channels_for_every_switchable_kind():
         "task_assigned",
         "task_completed",
         "task_commented",
+        "task_mentioned",
         "task_overdue",
         "task_due_soon",
     ]

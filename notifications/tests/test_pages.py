@@ -132,11 +132,18 @@ def test_mark_read_returns_to_a_local_page_only(client, ann):
 def test_the_preferences_page_saves_each_switch(client, ann):
     page = client.get(reverse("notifications:preferences"))
     assert page.status_code == 200
-    assert page.content.decode().count('type="checkbox"') == 10  # 5 kinds x 2 channels, all on by default
+    assert page.content.decode().count('type="checkbox"') == 12  # 6 kinds x 2 channels, all on by default
 
     data = {
         f"{k}__{c}": "on"
-        for k in ["task_assigned", "task_completed", "task_commented", "task_overdue", "task_due_soon"]
+        for k in [
+            "task_assigned",
+            "task_completed",
+            "task_commented",
+            "task_mentioned",
+            "task_overdue",
+            "task_due_soon",
+        ]
         for c in ["email", "in_app"]
     }
     del data["task_assigned__email"], data["task_overdue__in_app"]
@@ -146,7 +153,7 @@ def test_the_preferences_page_saves_each_switch(client, ann):
     stored = {(p.kind, p.email, p.in_app) for p in NotificationPreference.objects.filter(user=ann)}
     assert (Kind.TASK_ASSIGNED, False, True) in stored
     assert (Kind.TASK_OVERDUE, True, False) in stored
-    assert len(stored) == 5
+    assert len(stored) == 6
 
 
 def test_pages_need_a_signed_in_user(client):

@@ -8,7 +8,7 @@ the task status up one after the other.
 """
 
 from ._common import MAX_STAGES, TASK_EDITABLE_FIELDS
-from .comment import comment_create
+from .comment import comment_create, comment_delete, comment_update, may_delete_comment, mentioned_members
 from .project import label_create, project_create, project_delete, project_update, template_delete, template_save
 from .stage import stage_add, stage_complete, stage_delete, stage_reopen, stage_start, stage_update, stages_reorder
 from .task import (
@@ -26,7 +26,11 @@ __all__ = [
     "MAX_STAGES",
     "TASK_EDITABLE_FIELDS",
     "comment_create",
+    "comment_delete",
+    "comment_update",
     "label_create",
+    "may_delete_comment",
+    "mentioned_members",
     "project_create",
     "project_delete",
     "project_update",

@@ -6,11 +6,13 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.demo import DEMO_PEOPLE
 from accounts.models import Membership, Team, User
-from notifications.models import OutboxEmail
-from tasks.models import Activity, Project, Stage, Status, Task, Template
+from notifications.models import DeadlineNotice, Kind, Notification, OutboxEmail
+from tasks.models import Activity, Comment, Project, Stage, Status, Task, Template
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +41,7 @@ def test_seed_demo_twice_gives_the_same_data():
 def test_demo_people_and_roles():
     call_command("seed_demo", stdout=StringIO())
     assert sorted(Membership.objects.values_list("team__name", "user__email", "role")) == [
+        ("Demo", "admin@example.com", "admin"),
         ("Demo", "alice@example.com", "owner"),
         ("Demo", "bob@example.com", "member"),
         ("Demo", "carol@example.com", "viewer"),
@@ -96,15 +99,66 @@ def test_demo_tasks_are_a_realistic_spread_and_coherent():
     assert not Stage.objects.filter(Q(status=Status.COMPLETED) & Q(actual_hours__lte=Decimal("0"))).exists()
 
 
-def test_loading_demo_data_sends_no_email():
+def test_loading_demo_data_emails_only_what_the_scheduled_jobs_send():
     call_command("seed_demo", stdout=StringIO())
-    assert OutboxEmail.objects.count() == 0
+    kinds = set(OutboxEmail.objects.values_list("kind", flat=True))
+    assert kinds == {Kind.TASK_OVERDUE, Kind.TASK_DUE_SOON}
+    assert set(OutboxEmail.objects.values_list("recipient", flat=True)) <= {p[0] for p in DEMO_PEOPLE}
+
+
+def test_the_demo_tells_the_story_of_jobs_that_have_been_running():
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    alice, bob = User.objects.get(email="alice@example.com"), User.objects.get(email="bob@example.com")
+    today = timezone.localdate()
+    overdue = Task.objects.filter(due_date__lt=today).exclude(status=Status.COMPLETED)
+    # Every overdue task's assignee has its notice, in the app, as the overdue job writes them.
+    for task in overdue:
+        assert Notification.objects.filter(user=task.assignee, task=task, kind=Kind.TASK_OVERDUE).exists()
+    assert DeadlineNotice.objects.filter(kind="overdue").count() == overdue.count() > 0
+    assert Notification.objects.filter(kind=Kind.TASK_DUE_SOON, user__in=[alice, bob]).exists()
+    cutoff = timezone.now() - timedelta(days=30)
+    archived = Task.objects.filter(archived_at__isnull=False)
+    assert archived.count() == Task.objects.filter(completed_at__lt=cutoff).count() > 0
+    assert Activity.objects.filter(verb=Activity.Verb.ARCHIVED).count() == archived.count()
+    assert Comment.objects.filter(body__contains="@alice").exists()
+    admin = User.objects.get(email="admin@example.com")
+    assert admin.is_staff
+    assert admin.is_superuser
+    assert admin.check_password("aether-demo")
+    assert "admin@example.com" in out.getvalue()
+    # A second run neither notifies again nor archives again.
+    counts = (Notification.objects.count(), OutboxEmail.objects.count(), archived.count(), Comment.objects.count())
+    call_command("seed_demo", stdout=StringIO())
+    assert (
+        Notification.objects.count(),
+        OutboxEmail.objects.count(),
+        archived.count(),
+        Comment.objects.count(),
+    ) == counts
+
+
+def test_the_staff_demo_login_opens_django_admin(client):
+    call_command("seed_demo", stdout=StringIO())
+    client.post(reverse("accounts:login"), {"username": "admin@example.com", "password": "aether-demo"})
+    assert client.get("/admin/").status_code == 200
+
+
+def test_the_sign_in_page_lists_the_demo_logins_in_debug_mode_only(client, settings):
+    call_command("seed_demo", stdout=StringIO())
+    settings.DEBUG = True
+    page = client.get(reverse("accounts:login")).content.decode()
+    assert 'id="demo-logins"' in page
+    for email, *_ in DEMO_PEOPLE:
+        assert email in page
+    settings.DEBUG = False
+    assert 'id="demo-logins"' not in client.get(reverse("accounts:login")).content.decode()
 
 
 @pytest.mark.parametrize("batch", [7, 500])
 def test_generated_tasks_come_with_coherent_stages(batch):
     call_command("seed_demo", tasks=30, batch=batch, stdout=StringIO())
-    generated = Task.objects.filter(title__startswith="Generated task")
+    generated = Task.objects.filter(idempotency_key__isnull=True)  # demo tasks have keys
     assert generated.count() == 30
     assert Stage.objects.filter(task__in=generated).count() == 120
     for task in generated.prefetch_related("stages"):

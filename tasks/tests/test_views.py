@@ -445,7 +445,7 @@ def test_member_comments(client, world):
     comment = Comment.objects.get(task=task)
     assert response["Location"].endswith(f"#comment-{comment.pk}")
     html = client.get(reverse("tasks:task_detail", args=[task.pk])).content.decode()
-    assert "Looks good<br>ship it" in html
+    assert "<p>Looks good<br>\nship it</p>" in html  # Markdown, hard line breaks kept
     empty = client.post(reverse("tasks:comment_add", args=[task.pk]), {"body": "   "})
     assert empty.status_code == 422
     assert Comment.objects.count() == 1

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -98,6 +98,11 @@ def _describe(activity: Activity, people: dict) -> str:
         return f"{'started' if verb == Activity.Verb.STAGE_STARTED else 'reopened'} {field} “{new}”"
     if verb == Activity.Verb.STAGE_DELETED:
         return f"deleted {field} “{old}”"
+    if verb == Activity.Verb.COMMENT_DELETED:
+        author = people.get((old or {}).get("author"))
+        if author is None or author.pk == getattr(activity.actor, "pk", None):
+            return "deleted a comment"
+        return f"deleted a comment by {author.get_full_name()}"
     if verb == Activity.Verb.STAGE_UPDATED:
         return f"changed {field}"
     return activity.get_verb_display()
@@ -108,10 +113,25 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
     team_id = task.project.team_id
     stages = list(task.stages.all())
     activities = list(selectors.task_activity(task))
-    people = selectors.users_by_id(a.new_value for a in activities if a.verb == Activity.Verb.ASSIGNED)
+    people = selectors.users_by_id(
+        [a.new_value for a in activities if a.verb == Activity.Verb.ASSIGNED]
+        + [(a.old_value or {}).get("author") for a in activities if a.verb == Activity.Verb.COMMENT_DELETED]
+    )
     for a in activities:
         a.text = _describe(a, people)
     complete_for = forms.pop("complete_for", None)
+    edit_comment = forms.pop("edit_comment", None)
+    comments = list(selectors.task_comments(task))
+    for comment in comments:
+        comment.task = task  # the permission checks read its team; no query per comment
+        comment.can_edit = comment.author_id == request.user.pk and can(request.user, Action.WORK, team_id)
+        comment.can_delete = services.may_delete_comment(request.user, comment)
+        comment.edited = (comment.updated_at - comment.created_at).total_seconds() > 1
+        comment.edit_form = (
+            edit_comment[1]
+            if edit_comment and edit_comment[0] == comment.pk
+            else CommentForm(initial={"body": comment.body}, auto_id=f"id_comment{comment.pk}_%s")
+        )
     for stage in stages:
         stage.complete_form = (
             complete_for[1]
@@ -135,7 +155,8 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
         "stages_done": sum(1 for s in stages if s.status == Status.COMPLETED),
         "estimated_total": sum((s.estimated_hours for s in stages), Decimal("0")),
         "actual_total": sum((s.actual_hours or Decimal("0") for s in stages), Decimal("0")),
-        "comments": list(selectors.task_comments(task)),
+        "comments": comments,
+        "editing_comment": edit_comment[0] if edit_comment else None,
         "activities": activities,
         "today": selectors.today_in(task.project.team.time_zone),
         "can_work": can_work,
@@ -338,3 +359,37 @@ def comment_add(request, pk: int):
         else:
             return redirect(reverse("tasks:task_detail", args=[task.pk]) + f"#comment-{comment.pk}")
     return _task_page(request, task, status=422, comment_form=form)
+
+
+def _comment_for(request, pk: int):
+    return get_object_or_404(selectors.comments_visible_to(request.user), pk=pk)
+
+
+@login_required
+@require_POST
+def comment_edit(request, pk: int):
+    comment = _comment_for(request, pk)
+    form = CommentForm(request.POST, auto_id=f"id_comment{comment.pk}_%s")
+    if form.is_valid():
+        try:
+            services.comment_update(actor=request.user, comment=comment, body=form.cleaned_data["body"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Comment saved.")
+            return redirect(reverse("tasks:task_detail", args=[comment.task_id]) + f"#comment-{comment.pk}")
+    task = _task_or_404(request, comment.task_id)
+    return _task_page(request, task, status=422, edit_comment=(comment.pk, form))
+
+
+@login_required
+@require_POST
+def comment_delete(request, pk: int):
+    comment = _comment_for(request, pk)
+    try:
+        services.comment_delete(actor=request.user, comment=comment)
+    except ValidationError as exc:
+        messages.error(request, f"The comment was not deleted: {_errors_text(exc)}")
+    else:
+        messages.success(request, "Comment deleted.")
+    return redirect(reverse("tasks:task_detail", args=[comment.task_id]) + "#comments")

@@ -3,8 +3,11 @@
     python manage.py seed_demo                # teams, people, templates, ~60 realistic tasks; safe to rerun
     python manage.py seed_demo --tasks 100000 # plus 100,000 generated tasks with stages (COPY on PostgreSQL)
 
-This is a data loader, like a fixture: it writes rows directly (with a "created" Activity for each demo
-task) rather than through the services, so that loading demo data sends no email to anyone.
+This is a data loader, like a fixture: it writes rows directly (with the history each demo task would have)
+rather than through the services, so that loading the data itself notifies nobody. Then, in the run that
+created the demo tasks, it runs the scheduled jobs once (overdue, due soon, archive) by calling their
+functions, so that a first visit finds the notices, the archive and their history as if the scheduler had
+been running: those are real notices, emailed to the demo people (files under var/mail/ in `make run`).
 """
 
 from __future__ import annotations
@@ -18,17 +21,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from accounts.models import Membership, Role, Team, User
-from tasks.models import Activity, Label, Priority, Project, Stage, Status, Task, Template, TemplateStage
+from accounts.demo import DEMO_PASSWORD, DEMO_PEOPLE
+from accounts.models import Membership, Team, User
+from notifications import deadlines
+from tasks import archiving
+from tasks.models import Activity, Comment, Label, Priority, Project, Stage, Status, Task, Template, TemplateStage
 
-PASSWORD = "aether-demo"  # noqa: S105 -- the documented demo password, for a local demo only
-PEOPLE = [
-    # email, full name, team, role
-    ("alice@example.com", "Alice Martin", "Demo", Role.OWNER),
-    ("bob@example.com", "Bob Okafor", "Demo", Role.MEMBER),
-    ("carol@example.com", "Carol Nguyen", "Demo", Role.VIEWER),
-    ("dave@example.com", "Dave Schmidt", "Other", Role.OWNER),
-]
+PASSWORD = DEMO_PASSWORD
+PEOPLE = DEMO_PEOPLE  # email, full name, team, role, staff
 TEMPLATES = {
     "Software Development": [("Design", 8), ("Implementation", 20), ("Testing", 10), ("Release", 4)],
     "Content Creation": [("Research", 5), ("Drafting", 8), ("Editing", 4), ("Publishing", 2)],
@@ -109,6 +109,26 @@ TITLES = {
         "Launch in Japan",
     ],
 }
+# The generated tasks' titles and descriptions draw from these words (3 and 6 of them), so that search
+# has something to find: each word is in about 3% of the generated tasks (bench/search_bench.py).
+WORDS = """account adapter admin alert alias analytics android anchor api archive audit avatar backup badge banner
+batch beta billing blog board bookmark bounce branch browser budget buffer build bundle button cache calendar
+campaign canvas caption card cart catalog chart chat checkout chrome cleanup client cluster column comment config
+consent contract cookie copy coupon crash cron csv currency cursor customer dashboard database deadline debug
+default delivery demo deploy design desktop diagram digest discount docs domain download draft driver dropdown
+editor email embed encoding endpoint error estimate event export favicon feed filter firewall font footer form
+forum gallery gateway glossary gradient graph grid guide handler header heatmap helpdesk histogram hosting icon
+import inbox index installer integration invoice ios kernel keyboard label landing language latency layout ledger
+legal library license lightbox link linter locale lock login logo logs mailer manual map margin markdown menu
+merge metric migration mobile modal module monitor newsletter notice onboarding optimizer order outage package
+padding pager palette parser partner password payment payroll pdf permission photo pipeline pixel plugin podcast
+policy popup portal poster preview pricing printer privacy profile prompt proxy queue quota radar ranking receipt
+recovery redirect refund region release renderer replica report request resize retry review roadmap router sandbox
+scanner schema scheduler screen script scroll sdk search security sensor server session shipping sidebar signup
+sitemap slider snapshot socket sorting spinner sprint spreadsheet staging storage stripe style subscription
+summary support survey switch sync tablet tagline template tenant terminal testing theme thumbnail ticket timeline
+timer toggle token toolbar tooltip tracker traffic translation trial tutorial upload uptime usability vendor video
+viewer voucher wallet warehouse watermark webhook webinar widget wiki wizard workflow zone""".split()  # noqa: SIM905 -- a list literal of 270 words would be 270 lines
 OTHER_TITLES = ["Backup monitoring", "On-call rota script", "Inventory dashboard", "Cost report automation"]
 
 
@@ -131,11 +151,16 @@ class Command(BaseCommand):
             projects = self._projects(teams)
             self._labels(teams)
             created = self._demo_tasks(users, templates, projects)
+            if created:
+                self._comments(users)
         self.stdout.write(f"demo data ready ({created} demo tasks created now)")
+        if created:
+            self._run_jobs()
         if tasks:
             self._generate(tasks, seed=seed, batch=batch, teams=teams, users=users)
-        for email, _, team, role in PEOPLE:
-            self.stdout.write(f"  {email:<20} {role:<7} in {team:<6} password: {PASSWORD}")
+        for email, _, team, role, staff in PEOPLE:
+            admin = "  (staff: opens Django admin at /admin/)" if staff else ""
+            self.stdout.write(f"  {email:<20} {role:<7} in {team:<6} password: {PASSWORD}{admin}")
 
     # --- the demo set ---------------------------------------------------------------------------------
 
@@ -144,10 +169,12 @@ class Command(BaseCommand):
         for name in ("Demo", "Other"):
             teams[name], _ = Team.objects.get_or_create(slug=name.lower(), defaults={"name": name})
         users = {}
-        for email, full_name, team, role in PEOPLE:
+        for email, full_name, team, role, staff in PEOPLE:
             user = User.objects.filter(email=email).first()
             if user is None:
-                user = User.objects.create_user(email=email, password=PASSWORD, full_name=full_name)
+                user = User.objects.create_user(
+                    email=email, password=PASSWORD, full_name=full_name, is_staff=staff, is_superuser=staff
+                )
             users[email.split("@")[0]] = user
             Membership.objects.get_or_create(team=teams[team], user=user, defaults={"role": role})
         return users, teams
@@ -253,6 +280,38 @@ class Command(BaseCommand):
             created += 1
         return created
 
+    def _run_jobs(self) -> None:
+        """Run the scheduled jobs once, as the scheduler would have: overdue notices and due-soon reminders
+        (in-app and by email, to the demo people: in a `make run` checkout they land under var/mail/), and
+        the archive of tasks completed more than AETHER_ARCHIVE_AFTER_DAYS ago, with its history rows. Only
+        in the run that created the demo tasks, before any generated ones: the jobs would otherwise notify
+        every generated task."""
+        overdue = deadlines.overdue_notify(skip_if_busy=False)
+        soon = deadlines.due_soon_notify(skip_if_busy=False)
+        archived = archiving.completed_tasks_archive()
+        self.stdout.write(
+            f"scheduled jobs run once: {overdue.claimed} overdue and {soon.claimed} due-soon tasks notified, "
+            f"{archived.archived} completed tasks archived"
+        )
+
+    def _comments(self, users) -> None:
+        """A short conversation on the first demo tasks, in Markdown with a mention, written as rows (like the
+        tasks: loading data notifies nobody)."""
+        conversation = [
+            ("bob", "Started on this. Plan:\n\n1. Sketch the **happy path**\n2. Ask @alice about edge cases"),
+            ("alice", "Thanks @bob! The spec is in the [help centre](https://example.com/help). Ping me when done."),
+        ]
+        for task in Task.objects.filter(idempotency_key__in=["seed-demo-1", "seed-demo-4"]).select_related("project"):
+            when = timezone.now() - timedelta(days=2)
+            for offset, (who, body) in enumerate(conversation):
+                comment = Comment.objects.create(task=task, author=users[who], body=body)
+                at = when + timedelta(hours=3 * offset)
+                Comment.objects.filter(pk=comment.pk).update(created_at=at, updated_at=at)
+                activity = Activity.objects.create(
+                    task=task, actor=users[who], verb=Activity.Verb.COMMENTED, field="comment", new_value=comment.pk
+                )
+                Activity.objects.filter(pk=activity.pk).update(created_at=at)
+
     @staticmethod
     def _history(task, creator, worker, created_at, stages) -> None:
         """The Activity rows the services would have written, at the times the events happened."""
@@ -332,7 +391,8 @@ class Command(BaseCommand):
         due = (created_at + timedelta(days=rng.randint(3, 60))).date()
         task = (
             rng.choice(projects),
-            f"Generated task {rng.getrandbits(40):010x}",
+            " ".join(rng.choices(WORDS, k=3)).capitalize(),
+            " ".join(rng.choices(WORDS, k=6)).capitalize() + ".",
             status,
             rng.randint(1, 4),
             rng.choice(people),
@@ -352,6 +412,7 @@ class Command(BaseCommand):
                 Task(
                     project_id=p,
                     title=title,
+                    description=description,
                     status=status,
                     priority=prio,
                     assignee_id=a,
@@ -361,7 +422,7 @@ class Command(BaseCommand):
                     completed_at=completed,
                     template_id=tpl,
                 )
-                for (p, title, status, prio, a, c, due, started, completed, tpl, _), _ in rows
+                for (p, title, description, status, prio, a, c, due, started, completed, tpl, _), _ in rows
             ]
         )
         Stage.objects.bulk_create(
@@ -381,7 +442,7 @@ class Command(BaseCommand):
             ]
         )
         for task, (row, _) in zip(tasks, rows, strict=True):
-            task.created_at = row[10]
+            task.created_at = row[11]
         Task.objects.bulk_update(tasks, ["created_at"])
 
     @staticmethod
@@ -423,16 +484,19 @@ class Command(BaseCommand):
                 """
                 INSERT INTO tasks_task (id, project_id, title, description, status, priority, assignee_id,
                     created_by_id, due_date, started_at, completed_at, template_id, created_at, updated_at)
-                SELECT id, project_id, 'Generated task ' || to_hex(id), '',
+                SELECT id, project_id, initcap(w[1]) || ' ' || w[2] || ' ' || w[3],
+                       initcap(w[4]) || ' ' || array_to_string(w[5:9], ' ') || '.',
                        CASE WHEN done = %(k)s THEN 'completed' WHEN done = 0 THEN 'pending' ELSE 'in_progress' END,
                        priority, assignee_id, %(creator)s,
                        (created_at + interval '1 day' * (3 + floor(random() * 58)))::date,
                        CASE WHEN done > 0 THEN created_at END,
                        CASE WHEN done = %(k)s THEN created_at + span * %(k)s END,
                        %(template)s, created_at, created_at
-                FROM seed_batch
+                FROM (SELECT b.*, ARRAY(SELECT (%(words)s::text[])[1 + floor(random() * %(n_words)s)::int]
+                                        FROM generate_series(1, 9) WHERE b.id IS NOT NULL) AS w
+                      FROM seed_batch b) seed_words
                 """,
-                {"k": k, "creator": people[0], "template": template_id},
+                {"k": k, "creator": people[0], "template": template_id, "words": WORDS, "n_words": len(WORDS)},
             )
             cursor.execute(
                 """

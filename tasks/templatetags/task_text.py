@@ -1,0 +1,137 @@
+"""What people write, shown safely: Markdown for descriptions and comments, highlighted search snippets.
+
+`{{ text|markdown }}` is the one way a description or a comment body becomes HTML, on the task page and in
+the emails that quote a comment. markdown-it-py (CommonMark, maintained by the executable-books project)
+parses with raw HTML switched off, and nh3 (the Rust ammonia sanitiser) then keeps only the tags and
+attributes below, so whatever a parser bug or a crafted link lets through, no script, style, event handler or
+`javascript:` URL reaches the page. Links get rel="nofollow noopener".
+"""
+
+from __future__ import annotations
+
+import re
+
+import nh3
+from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from markdown_it import MarkdownIt
+
+register = template.Library()
+
+_PARSER = MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True, "typographer": False}).enable(
+    ["linkify", "strikethrough", "table"]
+)
+# No <img>: an image from elsewhere is a tracking pixel in an email and a CSP violation on the page.
+ALLOWED_TAGS = {
+    "a", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "li", "ol", "p",
+    "pre", "s", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def render_markdown(text: str | None) -> SafeString:
+    """Markdown source to sanitised HTML (safe to put in a page or an email as is)."""
+    if not text:
+        return mark_safe("")
+    html = _PARSER.render(text)
+    cleaned = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="nofollow noopener",
+        strip_comments=True,
+    )
+    return mark_safe(cleaned)  # noqa: S308 -- sanitised by nh3 just above
+
+
+@register.filter(name="markdown")
+def markdown_filter(text) -> SafeString:
+    return render_markdown(str(text) if text is not None else "")
+
+
+# --- search snippets ------------------------------------------------------------------------------------
+
+SNIPPET_LENGTH = 180
+_SUFFIXES = ("ing", "es", "ed", "s")  # enough to mark "tests" in "testing": the database stems properly
+
+
+def search_terms(query: str) -> list[str]:
+    """The words of a web-search query worth marking: no operators (or, -word), no quotes, shortened to a stem
+    so that the forms the database matched are marked too."""
+    terms = []
+    for raw in re.findall(r"-?[\w']+", query or ""):
+        if raw.startswith("-") or raw.lower() == "or":
+            continue
+        word = raw.lower()
+        for suffix in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                word = word[: -len(suffix)]
+                break
+        if len(word) >= 2 and word not in terms:
+            terms.append(word)
+    return terms
+
+
+def _pattern(terms: list[str]) -> re.Pattern | None:
+    if not terms:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")\w*", re.I)
+
+
+def mentions_terms(text: str, query: str) -> bool:
+    """Whether `text` visibly contains a word of the query (as the highlighting would mark it)."""
+    pattern = _pattern(search_terms(query))
+    return bool(pattern and pattern.search(text or ""))
+
+
+def highlight(text: str, query: str) -> SafeString:
+    """`text` escaped, with the query's words wrapped in <mark>."""
+    pattern = _pattern(search_terms(query))
+    if pattern is None:
+        return escape(text)
+    out, last = [], 0
+    for match in pattern.finditer(text):
+        out.append(escape(text[last : match.start()]))
+        out.append(f"<mark>{escape(match.group(0))}</mark>")
+        last = match.end()
+    out.append(escape(text[last:]))
+    return mark_safe("".join(out))  # noqa: S308 -- every piece is escaped
+
+
+def snippet(texts: list[str], query: str, *, length: int = SNIPPET_LENGTH) -> SafeString:
+    """A short passage of the first of `texts` that contains a word of the query, around that word, marked;
+    without any, the start of the first non-empty text."""
+    pattern = _pattern(search_terms(query))
+    texts = [" ".join(t.split()) for t in texts if t and t.strip()]
+    if not texts:
+        return mark_safe("")
+    chosen, position = texts[0], 0
+    for text in texts:
+        match = pattern.search(text) if pattern else None
+        if match:
+            chosen, position = text, match.start()
+            break
+    start = max(0, position - length // 3)
+    if start:
+        space = chosen.find(" ", start)
+        start = space + 1 if 0 <= space < position else start
+    end = min(len(chosen), start + length)
+    if end < len(chosen):
+        space = chosen.rfind(" ", start, end)
+        end = space if space > position else end
+    body = highlight(chosen[start:end], query)
+    return mark_safe(("… " if start else "") + body + (" …" if end < len(chosen) else ""))  # noqa: S308
+
+
+@register.simple_tag
+def search_title(task, query) -> SafeString:
+    return highlight(task.title, query)
+
+
+@register.simple_tag
+def search_snippet(task, query) -> SafeString:
+    """The description passage (or, for a match only in a comment, that comment's) around the query's words."""
+    return snippet([task.description, getattr(task, "matched_comment", "")], query)
