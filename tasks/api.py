@@ -178,7 +178,17 @@ class TaskFilterBackend(DjangoFilterBackend):
             OpenApiParameter(
                 "search", {"type": "string", "maxLength": 200}, description="Words in title or description."
             ),
-            OpenApiParameter("overdue", bool, description="true: open and past the due date; false: the others."),
+            OpenApiParameter(
+                "overdue",
+                bool,
+                description="true: open and past the due date in its team's time zone; false: the others.",
+            ),
+            OpenApiParameter(
+                "due_soon",
+                bool,
+                description="true: open and due today or within AETHER_DUE_SOON_HOURS (24: today or tomorrow) in its "
+                "team's time zone; false: the others.",
+            ),
         ],
     ),
     post=extend_schema(

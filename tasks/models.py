@@ -1,4 +1,4 @@
-"""Projects, tasks and their stages. Rows are written only by tasks/services.py.
+"""Projects, tasks and their stages. Rows are written only by the services (tasks/services/).
 
 Rules live in the schema as well as in the services: allowed values, positive estimates, non-negative
 actual hours, one stage per position, "completed" exactly when a completion time is set.
@@ -114,9 +114,13 @@ class TaskQuerySet(models.QuerySet):
     def open(self):
         return self.exclude(status=Status.COMPLETED)
 
-    def overdue(self, today):
-        """Open tasks whose due date is before `today` (a date in the viewer's or team's time zone)."""
-        return self.open().filter(due_date__lt=today)
+    def overdue(self, deadlines):
+        """Overdue at `deadlines` (tasks/deadlines.py: `deadlines_at(now)`), each in its team's time zone."""
+        return self.filter(deadlines.overdue())
+
+    def due_soon(self, deadlines):
+        """Due soon at `deadlines`, each in its team's time zone."""
+        return self.filter(deadlines.due_soon())
 
 
 class Task(models.Model):
@@ -210,9 +214,6 @@ class Task(models.Model):
     @property
     def priority_name(self) -> str:
         return Priority(self.priority).name.lower()
-
-    def is_overdue_on(self, today) -> bool:
-        return self.status != Status.COMPLETED and self.due_date is not None and self.due_date < today
 
 
 class Stage(models.Model):

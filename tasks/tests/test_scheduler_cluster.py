@@ -25,8 +25,8 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from accounts.tests.factories import TeamFactory, UserFactory
 from aether.testing import PrivateRedis
 from notifications.models import DeadlineNotice, Notification, OutboxEmail
+from tasks.deadlines import deadlines_at
 from tasks.models import Task
-from tasks.selectors import today_in
 from tasks.tests.factories import ProjectFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +98,7 @@ def test_two_beats_and_two_workers_notify_each_overdue_task_exactly_once(process
 
     # Tasks due in ten days; the test moves their due dates into the past, batch by batch, while jobs run.
     team = TeamFactory(time_zone="Pacific/Auckland")
-    today = today_in(team.time_zone)
+    today = deadlines_at().today(team.time_zone)
     projects = ProjectFactory.create_batch(2, team=team)
     users = UserFactory.create_batch(4)
     canary = Task.objects.create(

@@ -1,4 +1,3 @@
-from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
@@ -10,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Team, User
 from notifications.models import OutboxEmail
+from tasks.deadlines import deadlines_at
 from tasks.models import Activity, Project, Stage, Status, Task, Template
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,6 @@ def test_demo_templates_have_the_given_estimates():
 
 def test_demo_tasks_are_a_realistic_spread_and_coherent():
     call_command("seed_demo", stdout=StringIO())
-    today = timezone.localdate()
     demo = Task.objects.filter(project__team__name="Demo")
     assert 50 <= demo.count() <= 70
     assert Project.objects.filter(team__name="Demo").count() == 2
@@ -72,8 +71,9 @@ def test_demo_tasks_are_a_realistic_spread_and_coherent():
     by_status = dict(demo.values_list("status").annotate(n=Count("id")))
     assert all(by_status[s] >= 10 for s in Status.values)
     assert len(set(demo.values_list("priority", flat=True))) == 4
-    assert demo.overdue(today).count() >= 3
-    assert demo.open().filter(due_date__gte=today, due_date__lte=today + timedelta(days=2)).count() >= 3
+    rules = deadlines_at()
+    assert demo.overdue(rules).count() >= 3
+    assert demo.due_soon(rules).count() >= 3
     # Status follows the stages, and completion is the last stage's.
     for task in demo.prefetch_related("stages"):
         stages = list(task.stages.all())

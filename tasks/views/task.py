@@ -15,6 +15,7 @@ from accounts.forms import add_service_errors
 from accounts.permissions import Action, can, require
 
 from .. import selectors, services
+from ..deadlines import deadlines_for
 from ..forms import (
     CommentForm,
     LabelForm,
@@ -137,7 +138,7 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
         "actual_total": sum((s.actual_hours or Decimal("0") for s in stages), Decimal("0")),
         "comments": list(selectors.task_comments(task)),
         "activities": activities,
-        "today": selectors.today_in(task.project.team.time_zone),
+        "deadlines": deadlines_for(request).day(task.project.team.time_zone),
         "can_work": can_work,
         "status_choices": Status.choices,
         "statuses": Status,
