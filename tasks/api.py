@@ -13,7 +13,6 @@ from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.permissions import Action, require
@@ -316,19 +315,16 @@ class StageDetailView(generics.GenericAPIView):
         data = _parse(StageUpdateSerializer, request)
         new_status = data.pop("status", None)
         actor = request.user
+        completing = new_status == Status.COMPLETED and stage.status != Status.COMPLETED
         with transaction.atomic():
-            if new_status == Status.COMPLETED and stage.status != Status.COMPLETED:
+            if completing:  # the hours first, as completing needs them
                 hours = data.pop("actual_hours", None)
                 if data:
                     services.stage_update(actor=actor, stage=stage, data=data)
-                services.stage_complete(actor=actor, stage=stage, actual_hours=hours)
-            else:
-                if new_status == Status.IN_PROGRESS and stage.status == Status.PENDING:
-                    services.stage_start(actor=actor, stage=stage)
-                elif new_status == Status.IN_PROGRESS and stage.status == Status.COMPLETED:
-                    services.stage_reopen(actor=actor, stage=stage)
-                elif new_status == Status.PENDING and stage.status != Status.PENDING:
-                    raise ValidationError({"status": ["A started stage cannot go back to pending."]})
+                services.stage_set_status(actor=actor, stage=stage, status=new_status, actual_hours=hours)
+            else:  # the status first: a reopened stage may then have its hours cleared
+                if new_status is not None:
+                    services.stage_set_status(actor=actor, stage=stage, status=new_status)
                 if data:
                     services.stage_update(actor=actor, stage=stage, data=data)
         stage.refresh_from_db()

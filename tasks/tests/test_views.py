@@ -437,7 +437,7 @@ def test_starting_a_started_stage_is_a_message(client, world):
     client.post(reverse("tasks:stage_start", args=[stage.pk]))
     response = client.post(reverse("tasks:stage_start", args=[stage.pk]), follow=True)
     assert response.status_code == 200
-    assert "Only a pending stage can be started." in response.content.decode()
+    assert "This stage is in progress now." in response.content.decode()
 
 
 def test_member_comments(client, world):

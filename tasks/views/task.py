@@ -256,10 +256,10 @@ def _after_stage(request, stage, exc: ValidationError | None = None):
     return redirect(reverse("tasks:task_detail", args=[stage.task_id]) + "#stages")
 
 
-def _stage_transition(request, pk: int, service):
+def _stage_set_status(request, pk: int, status: str, *, expected: str):
     stage = _stage_for_work(request, pk)
     try:
-        service(actor=request.user, stage=stage)
+        services.stage_set_status(actor=request.user, stage=stage, status=status, expected_status=expected)
     except ValidationError as exc:
         return _after_stage(request, stage, exc)
     return _after_stage(request, stage)
@@ -268,7 +268,7 @@ def _stage_transition(request, pk: int, service):
 @login_required
 @require_POST
 def stage_start(request, pk: int):
-    return _stage_transition(request, pk, services.stage_start)
+    return _stage_set_status(request, pk, Status.IN_PROGRESS, expected=Status.PENDING)
 
 
 @login_required
@@ -278,7 +278,9 @@ def stage_complete(request, pk: int):
     form = StageCompleteForm(request.POST, prefix=f"stage{stage.pk}", auto_id="id_%s")
     if form.is_valid():
         try:
-            services.stage_complete(actor=request.user, stage=stage, actual_hours=form.cleaned_data["actual_hours"])
+            services.stage_set_status(
+                actor=request.user, stage=stage, status=Status.COMPLETED, actual_hours=form.cleaned_data["actual_hours"]
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -291,7 +293,8 @@ def stage_complete(request, pk: int):
 @login_required
 @require_POST
 def stage_reopen(request, pk: int):
-    return _stage_transition(request, pk, services.stage_reopen)
+    """Back to in progress (the page offers it on a completed stage)."""
+    return _stage_set_status(request, pk, Status.IN_PROGRESS, expected=Status.COMPLETED)
 
 
 @login_required
