@@ -6,7 +6,7 @@ from celery import shared_task
 
 from notifications import deadlines
 
-from . import archiving
+from .services import archiving
 
 
 @shared_task(name="tasks.notify_overdue", ignore_result=True)

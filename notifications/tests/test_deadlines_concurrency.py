@@ -130,7 +130,7 @@ first = deadlines.overdue_notify(now=now)
 second = deadlines.overdue_notify(now=now)
 soon = deadlines.due_soon_notify(now=now)
 from datetime import timedelta
-from tasks.archiving import completed_tasks_archive
+from tasks.services.archiving import completed_tasks_archive
 from tasks.models import Activity
 Task.objects.create(project=la, title="Done long ago", created_by=ann, status="completed",
                     completed_at=now - timedelta(days=40))

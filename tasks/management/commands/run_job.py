@@ -10,7 +10,7 @@ The same services the periodic tasks call; running a job while the scheduler als
 from django.core.management.base import BaseCommand, CommandError
 
 from notifications import deadlines
-from tasks import archiving
+from tasks.services import archiving
 
 JOBS = {
     "overdue": lambda: deadlines.overdue_notify(),
