@@ -3,7 +3,7 @@ autocomplete or raw-id widgets, lists select their related rows, and the full co
 
 from django.contrib import admin
 
-from .models import Activity, Comment, Label, Project, Stage, Task, Template, TemplateStage
+from .models import Activity, Comment, DeadlineNotice, Label, Project, Stage, Task, Template, TemplateStage
 
 
 class StageInline(admin.TabularInline):
@@ -108,3 +108,12 @@ class ActivityAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(DeadlineNotice)
+class DeadlineNoticeAdmin(admin.ModelAdmin):
+    list_display = ["task", "kind", "due_date", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["=task__id"]
+    raw_id_fields = ["task"]
+    show_full_result_count = False

@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.db import connection
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from accounts.models import Membership
 from accounts.tests.factories import TeamFactory, UserFactory
 from aether.testing import PrivateRedis
 from notifications.models import DeadlineNotice, Notification, OutboxEmail
@@ -101,6 +102,7 @@ def test_two_beats_and_two_workers_notify_each_overdue_task_exactly_once(process
     today = deadlines_at().today(team.time_zone)
     projects = ProjectFactory.create_batch(2, team=team)
     users = UserFactory.create_batch(4)
+    Membership.objects.bulk_create(Membership(team=team, user=u) for u in users)
     canary = Task.objects.create(
         project=projects[0], title="Canary", created_by=users[0], due_date=today - timedelta(1)
     )
