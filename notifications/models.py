@@ -50,6 +50,9 @@ class OutboxEmail(models.Model):
     context = models.JSONField(default=dict, blank=True, help_text="What the templates of this kind are given.")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     task = models.ForeignKey("tasks.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The team the email is about (None for invitations and password resets): delivery sends it only while the
+    # recipient is still a member. An id, not a foreign key: notifications never reads accounts' tables.
+    team_id = models.BigIntegerField(null=True, blank=True, help_text="The team this email is about.")
     dedupe_key = models.CharField(max_length=200, unique=True)
     status = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -90,6 +93,8 @@ class Notification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     task = models.ForeignKey("tasks.Task", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    # The team it is about (see OutboxEmail.team_id); a member's rows of a team are deleted when they leave it.
+    team_id = models.BigIntegerField(null=True, blank=True, help_text="The team this notification is about.")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
