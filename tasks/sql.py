@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from array import array
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -30,7 +31,10 @@ def deadline_notices_claim(*, kind: str, candidates: QuerySet) -> array:
     Insertion is in task id order, so that concurrent runs wait for each other's rows instead of deadlocking;
     a row a concurrent transaction inserted first is skipped once that transaction commits (the unique
     deadline_notice_once). The ids come back as a compact array: 8 bytes a task."""
-    select, params = candidates.values("id", "due_date").query.get_compiler(connection=connection).as_sql()
+    try:
+        select, params = candidates.values("id", "due_date").query.get_compiler(connection=connection).as_sql()
+    except EmptyResultSet:  # a window that can hold no task (no team exists yet)
+        return array("q")
     table = DeadlineNotice._meta.db_table
     # WHERE TRUE: SQLite needs a WHERE before ON CONFLICT in an INSERT … SELECT (parsing ambiguity).
     sql = (

@@ -1,7 +1,7 @@
 """DeadlineNotice moves from notifications to tasks (the app that owns the deadline rules runs the jobs).
 
 The table and its rows stay: the table is renamed (notifications_deadlinenotice -> tasks_deadlinenotice),
-the model is created in tasks' state only, and notifications 0002 deletes it from notifications' state only.
+the model is created in tasks' state only, and notifications 0003 deletes it from notifications' state only.
 The constraints keep their names (deadline_notice_once, deadline_notice_kind_valid)."""
 
 import django.db.models.deletion

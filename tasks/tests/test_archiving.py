@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from accounts.tests.factories import MembershipFactory
 from tasks.models import Activity, Status, Task
 from tasks.services.archiving import completed_tasks_archive
 from tasks.tests.factories import TaskFactory
@@ -120,8 +121,11 @@ def test_the_scheduled_task_names_are_registered_with_celery():
 
 
 def test_run_job_runs_each_job_now():
-    TaskFactory(due_date=datetime.now(UTC).date() - timedelta(days=2))
-    TaskFactory(due_date=datetime.now(UTC).date())
+    for task in (
+        TaskFactory(due_date=datetime.now(UTC).date() - timedelta(days=2)),
+        TaskFactory(due_date=datetime.now(UTC).date()),
+    ):
+        MembershipFactory(team=task.project.team, user=task.created_by)  # the one told
     completed(400)
 
     out = StringIO()

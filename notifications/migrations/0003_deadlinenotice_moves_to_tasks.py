@@ -6,7 +6,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("notifications", "0001_initial"),
+        ("notifications", "0002_outbox_and_notification_team_id"),
         ("tasks", "0004_deadline_notice_from_notifications"),
     ]
 
