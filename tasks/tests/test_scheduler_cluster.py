@@ -25,9 +25,9 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from accounts.models import Membership
 from accounts.tests.factories import TeamFactory, UserFactory
 from aether.testing import PrivateRedis
-from notifications.models import DeadlineNotice, Notification, OutboxEmail
+from notifications.models import Notification, OutboxEmail
 from tasks.deadlines import deadlines_at
-from tasks.models import Task
+from tasks.models import DeadlineNotice, Task
 from tasks.tests.factories import ProjectFactory
 
 ROOT = Path(__file__).resolve().parents[2]
