@@ -1,7 +1,7 @@
 """The task API: projects, tasks, stages, comments, activity, templates.
 
 Views stay thin: reads start from the selectors (so another team's object is a 404), writes call
-tasks/services.py (which checks roles again and records Activity). Each write view asks
+tasks/services/ (which checks roles again and records Activity). Each write view asks
 accounts.permissions first, so a viewer's write is a 403 before its input is even looked at. Bad input is a
 400 in the one error shape of aether/api.py; a service's ValidationError is turned into the same shape.
 """

@@ -1,5 +1,5 @@
 """JSON shapes of the task API. Output serializers render rows; input serializers only parse and check types
-and limits (the rules themselves are in tasks/services.py, which the views call).
+and limits (the rules themselves are in tasks/services/, which the views call).
 
 Input serializers that take ids get `request` in their context: each id field only accepts objects the
 requesting user may see, so another team's id is answered like an unknown one (400 naming the field).

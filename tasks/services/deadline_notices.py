@@ -105,31 +105,34 @@ def _notify(kind: str, rules: Deadlines, window, *, skip_if_busy: bool) -> Deadl
 
 
 def _events(kind: str, task_ids: Sequence[int]) -> Iterator[Event]:
-    """The events of the claimed tasks, a chunk of tasks (two queries) at a time."""
+    """The events of the claimed tasks, a chunk of tasks at a time: one query for the chunk's tasks, and one
+    per team for the recipients not looked up yet (a run sees each (user, team) pair once)."""
     sentinel = "987654321"
     url_prefix, url_suffix = reverse("tasks:task_detail", args=[sentinel]).split(sentinel)
+    recipients: dict[tuple[int, int], tuple[str, str] | None] = {}
+    event_kind, message = _EVENT_KIND[kind], _MESSAGE[kind]
     for start in range(0, len(task_ids), CHUNK):
-        chunk = list(task_ids[start : start + CHUNK])
         tasks = list(
-            Task.objects.filter(pk__in=chunk)
+            Task.objects.filter(pk__in=list(task_ids[start : start + CHUNK]))
             .order_by("pk")
             .values_list("pk", "title", "due_date", "project__team_id", "assignee_id", "created_by_id")
         )
-        recipients = _recipients({(a or c, team) for _, _, _, team, a, c in tasks})
+        recipients.update(_recipients({(a or c, team) for _, _, _, team, a, c in tasks} - recipients.keys()))
         for task_id, title, due, team_id, assignee_id, creator_id in tasks:
-            user = recipients.get((assignee_id or creator_id, team_id))
-            if user is None:
+            user_id = assignee_id or creator_id
+            found = recipients[(user_id, team_id)]
+            if found is None:
                 continue
-            user_id, email, full_name = user
+            email, short_name = found
             due_text = due.isoformat()
             yield Event(
-                kind=_EVENT_KIND[kind],
+                kind=event_kind,
                 key=f"task:{task_id}:{kind}:{due_text}",
                 user_id=user_id,
                 email=email,
-                name=(full_name.split(" ")[0] if full_name else "") or email,  # as User.get_short_name
+                name=short_name,
                 team_id=team_id,
-                message=_MESSAGE[kind].format(title=title, due=due_text),
+                message=message.format(title=title, due=due_text),
                 url=f"{url_prefix}{task_id}{url_suffix}",
                 task_id=task_id,
                 task_title=title,
@@ -137,10 +140,17 @@ def _events(kind: str, task_ids: Sequence[int]) -> Iterator[Event]:
             )
 
 
-def _recipients(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, str, str]]:
-    """(user id, team id) -> (user id, email, full name), for each pair whose user is active and a current
-    member of that team: one query."""
-    rows = Membership.objects.filter(
-        user_id__in={user for user, _ in pairs}, team_id__in={team for _, team in pairs}, user__is_active=True
-    ).values_list("user_id", "team_id", "user__email", "user__full_name")
-    return {(user, team): (user, email, name) for user, team, email, name in rows if (user, team) in pairs}
+def _recipients(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[str, str] | None]:
+    """(user id, team id) -> (email, short name) when the user is active and a current member of that team,
+    else None: one query per team."""
+    users_by_team: dict[int, set[int]] = {}
+    for user, team in pairs:
+        users_by_team.setdefault(team, set()).add(user)
+    found: dict[tuple[int, int], tuple[str, str] | None] = dict.fromkeys(pairs)
+    for team, users in users_by_team.items():
+        rows = Membership.objects.filter(team_id=team, user_id__in=users, user__is_active=True).values_list(
+            "user_id", "user__email", "user__full_name"
+        )
+        for user, email, full_name in rows:
+            found[(user, team)] = (email, (full_name.split(" ")[0] if full_name else "") or email)  # get_short_name
+    return found
