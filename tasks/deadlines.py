@@ -55,8 +55,8 @@ def zone_info(name: str | None) -> zoneinfo.ZoneInfo:
 
 @dataclass(frozen=True, order=True)
 class Day:
-    """Today and the due-soon horizon in one time zone, with the two rules as predicates on a row. Days order
-    by today, then horizon."""
+    """Today and the due-soon horizon in one time zone, with the two rules as predicates on a row. The horizon
+    is usually the next day; across a change of clocks it can be today or the day after next."""
 
     today: date
     horizon: date
@@ -113,7 +113,10 @@ class Deadlines:
     def overdue(self, *, zone_field: str = TEAM_ZONE, zone: str | None = None) -> Q:
         """Open tasks due before today in their team's time zone (or in `zone`, for tasks of one team)."""
         return ~Q(status=Status.COMPLETED) & self._per_zone(
-            zone_field, zone, lambda d: {"due_date__lt": d.today}, bound=lambda days: {"due_date__lt": max(days).today}
+            zone_field,
+            zone,
+            lambda d: {"due_date__lt": d.today},
+            bound=lambda days: {"due_date__lt": max(d.today for d in days)},
         )
 
     def due_soon(self, *, zone_field: str = TEAM_ZONE, zone: str | None = None) -> Q:
@@ -122,7 +125,10 @@ class Deadlines:
             zone_field,
             zone,
             lambda d: {"due_date__gte": d.today, "due_date__lte": d.horizon},
-            bound=lambda days: {"due_date__gte": min(days).today, "due_date__lte": max(days).horizon},
+            bound=lambda days: {
+                "due_date__gte": min(d.today for d in days),
+                "due_date__lte": max(d.horizon for d in days),
+            },
         )
 
     def later(self, *, zone_field: str = TEAM_ZONE, zone: str | None = None) -> Q:
@@ -131,7 +137,7 @@ class Deadlines:
             zone_field,
             zone,
             lambda d: {"due_date__gt": d.horizon},
-            bound=lambda days: {"due_date__gt": min(days).horizon},
+            bound=lambda days: {"due_date__gt": min(d.horizon for d in days)},
         )
 
     def _per_zone(self, zone_field, zone, condition, *, bound) -> Q:
@@ -159,7 +165,9 @@ def zone_of(task) -> str:
 
 
 def deadlines_at(now: datetime | None = None, *, soon_hours: int | None = None, zones=None) -> Deadlines:
-    """The rules at `now` (default: `current_time()`), with the due-soon window of AETHER_DUE_SOON_HOURS."""
+    """The rules at `now` (default: `current_time()`), with the due-soon window of AETHER_DUE_SOON_HOURS.
+    `zones` are the team time zones that exist (default: read from the database when a condition needs them);
+    a condition built from a given list is exact only for tasks of those zones."""
     return Deadlines(
         now or current_time(),
         soon_hours=settings.AETHER_DUE_SOON_HOURS if soon_hours is None else soon_hours,
