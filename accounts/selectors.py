@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -32,3 +34,18 @@ def team_open_invitations(team: Team) -> QuerySet[Invitation]:
 
 def invitation_by_token(token: str) -> Invitation | None:
     return Invitation.objects.select_related("team", "invited_by").filter(token=token).first()
+
+
+def members_among(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Of these (user_id, team_id) pairs, those where the user is a member of the team now. One query.
+
+    notifications asks this (settings.NOTIFICATIONS_AUDIENCE_CHECK) before writing and before sending, so that
+    nobody outside a team hears about its tasks. It over-reads at most the other memberships among the same
+    users and teams, and returns only the pairs asked about."""
+    pairs = set(pairs)
+    if not pairs:
+        return set()
+    users = {user_id for user_id, _ in pairs}
+    teams = {team_id for _, team_id in pairs}
+    found = Membership.objects.filter(user_id__in=users, team_id__in=teams).values_list("user_id", "team_id")
+    return set(found) & pairs

@@ -222,6 +222,10 @@ AETHER_DUE_SOON_HOURS = env.int("AETHER_DUE_SOON_HOURS", default=24)
 AETHER_OUTBOX_MAX_ATTEMPTS = env.int("AETHER_OUTBOX_MAX_ATTEMPTS", default=5)
 # How long a worker holds the outbox rows it claimed; a dead worker's rows are retaken after this.
 AETHER_OUTBOX_LEASE_SECONDS = env.int("AETHER_OUTBOX_LEASE_SECONDS", default=300)
+# Who may still hear about a team: a function of (user_id, team_id) pairs returning those that are current
+# members (one query). notifications asks it when an event is written and again just before sending, without
+# importing accounts (accounts imports notifications).
+NOTIFICATIONS_AUDIENCE_CHECK = "accounts.selectors.members_among"
 
 # --- API ------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

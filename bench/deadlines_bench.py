@@ -5,7 +5,8 @@
 
 Needs PostgreSQL on localhost (the database `aether_bench_deadlines` is created if missing and its tasks are
 replaced on every run). The rows are made in the database by INSERT … SELECT generate_series, in 8 teams
-spread over time zones from Auckland to Los Angeles, 1,000 users (a tenth of them with overdue emails off):
+spread over time zones from Auckland to Los Angeles, 1,000 users, members of every team (a tenth of them with
+overdue emails off):
 
 - M open tasks due 2 to 21 days ago with no notice yet (the "newly overdue"); a tenth without assignee;
 - of the rest: 45 % completed (their due dates long past), 5 % trashed or archived with past due dates,
@@ -63,14 +64,14 @@ def fill(tasks: int, overdue: int) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from accounts.models import Team, User
+    from accounts.models import Membership, Team, User
     from notifications.models import Kind, NotificationPreference
     from tasks.models import Project
 
     call_command("migrate", "--noinput", verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE tasks_task, notifications_deadlinenotice, notifications_outboxemail, "
+            "TRUNCATE tasks_task, tasks_deadlinenotice, notifications_outboxemail, "
             "notifications_notification RESTART IDENTITY CASCADE"
         )
     with transaction.atomic():
@@ -92,6 +93,8 @@ def fill(tasks: int, overdue: int) -> None:
             team, _ = Team.objects.get_or_create(slug=f"bench-{i}", defaults={"name": f"Bench {i}", "time_zone": zone})
             project, _ = Project.objects.get_or_create(team=team, name="Bench")
             projects.append(project.pk)
+            # Recipients are told only while they are members of the task's team: every bench user is.
+            Membership.objects.bulk_create([Membership(team=team, user_id=u) for u in users], ignore_conflicts=True)
     started = time.perf_counter()
     with connection.cursor() as cursor:
         # i <= overdue: newly overdue. Else by i % 20: 0-8 completed, 9 trashed or archived, 10-19 open, due later.
@@ -124,7 +127,7 @@ def fill(tasks: int, overdue: int) -> None:
 
 def measure() -> dict:
     """One detection run in this (fresh) process, then a second one that finds nothing new."""
-    from notifications.deadlines import overdue_notify
+    from tasks.services.deadline_notices import overdue_notify
 
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.template.defaultfilters import truncatechars
 
 from . import selectors, services
-from .models import DeadlineNotice, Notification, NotificationPreference, OutboxEmail
+from .models import Notification, NotificationPreference, OutboxEmail
 
 
 @admin.register(OutboxEmail)
@@ -75,12 +75,3 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
     search_fields = ["user__email"]
     raw_id_fields = ["user"]
     list_select_related = ["user"]
-
-
-@admin.register(DeadlineNotice)
-class DeadlineNoticeAdmin(admin.ModelAdmin):
-    list_display = ["task", "kind", "due_date", "created_at"]
-    list_filter = ["kind"]
-    search_fields = ["=task__id"]
-    raw_id_fields = ["task"]
-    show_full_result_count = False

@@ -40,7 +40,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from .models import OutboxEmail, OutboxState
-from .services import email_render
+from .services import NOT_A_MEMBER, audience_current, email_render
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class DeliveryReport:
     failed: int = 0
     dead: int = 0
     released: int = 0  # claimed but handed back unsent because the lease or the task's budget ran short
+    withheld: int = 0  # not sent: the recipient is no longer a member of the team the email is about
     more: bool = False  # stopped with work perhaps left: the caller may queue another run
 
     def __iadd__(self, other: DeliveryReport) -> DeliveryReport:
@@ -74,6 +75,7 @@ class DeliveryReport:
         self.failed += other.failed
         self.dead += other.dead
         self.released += other.released
+        self.withheld += other.withheld
         self.more = self.more or other.more
         return self
 
@@ -231,32 +233,56 @@ def _commit_without_waiting_for_disk(on: bool) -> None:
 
 
 class _Mailer:
-    """One email connection kept open across a batch (SMTP's handshake is the costly part), reopened after a
-    failure in case the failure broke it."""
+    """One email connection kept open across a batch (SMTP's handshake is the costly part), opened at the first
+    send, so a sweep with nothing to send opens none; dropped after a failure in case the failure broke it."""
 
     def __init__(self):
-        self.conn = get_connection()
-        self._open()
+        self._conn = None
 
-    def _open(self):
-        try:
-            self.conn.open()
-        except Exception as exc:  # the first send reports it, row by row
-            log.warning("could not open the email connection: %s", exc)
+    @property
+    def conn(self):
+        if self._conn is None:
+            self._conn = get_connection()
+            try:
+                self._conn.open()
+            except Exception as exc:  # the send reports it, row by row
+                log.warning("could not open the email connection: %s", exc)
+        return self._conn
 
     def reset(self):
         self.close()
-        self._open()
 
     def close(self):
+        if self._conn is None:
+            return
         try:
-            self.conn.close()
+            self._conn.close()
         except Exception:  # closing a broken connection: nothing left to save
             log.debug("closing the email connection failed", exc_info=True)
+        self._conn = None
+
+
+def _withhold_from_former_members(rows: list[OutboxEmail]) -> tuple[list[OutboxEmail], int]:
+    """Check the claimed rows' audience again, just before sending (one query per batch): a row about a team
+    its recipient has left since it was written is not sent but marked dead with the reason (visible in the
+    outbox admin). Returns the rows still to send and how many were withheld."""
+    pairs = {(r.user_id, r.team_id) for r in rows if r.user_id is not None and r.team_id is not None}
+    if not pairs:
+        return rows, 0
+    left = pairs - audience_current(pairs)
+    gone = {r.pk for r in rows if (r.user_id, r.team_id) in left}
+    if not gone:
+        return rows, 0
+    OutboxEmail.objects.filter(pk__in=gone, status=OutboxState.SENDING).update(
+        status=OutboxState.DEAD, claimed_until=None, next_attempt_at=Now(), last_error=NOT_A_MEMBER
+    )
+    log.info("outbox rows %s not sent: their recipients left the team", sorted(gone))
+    return [r for r in rows if r.pk not in gone], len(gone)
 
 
 def _send_claimed(rows: list[OutboxEmail], mailer: _Mailer, stop_at: float) -> DeliveryReport:
     report = DeliveryReport()
+    rows, report.withheld = _withhold_from_former_members(rows)
     for i, row in enumerate(rows):
         if time.monotonic() >= stop_at:
             report.released += _release(rows[i:])
@@ -309,8 +335,9 @@ def outbox_deliver(*, ids: list[int] | None = None, budget: float = SWEEP_BUDGET
         _commit_without_waiting_for_disk(False)
         mailer.close()
     report.more = report.more or report.released > 0
-    if report.sent or report.failed or report.dead:
+    if report.sent or report.failed or report.dead or report.withheld:
         log.info(
-            "outbox: %s sent, %s failed, %s dead, %s released", report.sent, report.failed, report.dead, report.released
-        )
+            "outbox: %s sent, %s failed, %s dead, %s withheld, %s released",
+            report.sent, report.failed, report.dead, report.withheld, report.released,
+        )  # fmt: skip
     return report

@@ -1,4 +1,4 @@
-"""The email outbox, in-app notifications, per-user preferences, and deadline claims.
+"""The email outbox, in-app notifications and per-user preferences.
 
 An email is a row here, written in the same transaction as the change that caused it; Celery delivers rows,
 the row is the record. `dedupe_key` is unique, so one event can never make two emails.
@@ -52,6 +52,9 @@ class OutboxEmail(models.Model):
     context = models.JSONField(default=dict, blank=True, help_text="What the templates of this kind are given.")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     task = models.ForeignKey("tasks.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The team the email is about (None for invitations and password resets): delivery sends it only while the
+    # recipient is still a member. An id, not a foreign key: notifications never reads accounts' tables.
+    team_id = models.BigIntegerField(null=True, blank=True, help_text="The team this email is about.")
     dedupe_key = models.CharField(max_length=200, unique=True)
     status = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -92,6 +95,8 @@ class Notification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     task = models.ForeignKey("tasks.Task", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    # The team it is about (see OutboxEmail.team_id); a member's rows of a team are deleted when they leave it.
+    team_id = models.BigIntegerField(null=True, blank=True, help_text="The team this notification is about.")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -132,34 +137,3 @@ class NotificationPreference(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.kind}"
-
-
-class NoticeKind(models.TextChoices):
-    OVERDUE = "overdue", "Overdue"
-    DUE_SOON = "due_soon", "Due soon"
-
-
-class DeadlineNotice(models.Model):
-    """The claim that a task was notified of a deadline: one row per (task, kind, due date), ever.
-
-    The scheduled jobs insert these with ON CONFLICT DO NOTHING in the same transaction as the outbox rows,
-    so however many schedulers and workers run, each task is notified once per due date. A moved due date
-    is a new claim, hence a new notice.
-    """
-
-    NoticeKind = NoticeKind
-
-    task = models.ForeignKey("tasks.Task", on_delete=models.CASCADE, related_name="deadline_notices")
-    kind = models.CharField(max_length=10, choices=NoticeKind.choices)
-    due_date = models.DateField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["task", "kind", "due_date"], name="deadline_notice_once"),
-            models.CheckConstraint(condition=Q(kind__in=NoticeKind.values), name="deadline_notice_kind_valid"),
-        ]
-
-    def __str__(self):
-        return f"{self.kind} notice for task {self.task_id} due {self.due_date}"

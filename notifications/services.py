@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
 
 from django.conf import settings
 from django.db import connections, router, transaction
@@ -18,6 +20,7 @@ from django.db.models import Value
 from django.db.models.functions import Concat, Now
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from .models import SWITCHABLE_KINDS, Kind, Notification, NotificationPreference, OutboxEmail, OutboxState
 
@@ -43,16 +46,6 @@ def email_render(*, kind: str, context: dict) -> RenderedEmail:
         text=render_to_string(f"email/{kind}.txt", ctx),
         html=render_to_string(f"email/{kind}.html", ctx),
     )
-
-
-def channels_for(*, user, kind: str) -> tuple[bool, bool]:
-    """(email, in_app) for this user and kind; no stored preference means both on.
-
-    Invitations and password resets are not switchable: always emailed, never in-app (the person asked)."""
-    if kind not in SWITCHABLE_KINDS:
-        return True, False
-    pref = NotificationPreference.objects.filter(user=user, kind=kind).values_list("email", "in_app").first()
-    return pref if pref else (True, True)
 
 
 # --- delivery kicks -------------------------------------------------------------------------------------
@@ -225,46 +218,207 @@ def outbox_record_tracking(*, event_type: str, message_id: str | None, descripti
 # --- in-app notifications -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Event:
+    """Something one person should hear of. The caller (another app) says who, about which team, and what;
+    notifications decides by which channels (the person's preferences) and writes the rows.
+
+    `key` names the event uniquely (for example "task:12:overdue:2026-12-01", or "task:12:assigned:345" with
+    the Activity id); rows are deduplicated on f"{key}:{user_id}", so an event told twice is written once.
+    `email` and `name` come from the caller: notifications never reads accounts' tables."""
+
+    kind: str  # a notifications.models.Kind
+    key: str
+    user_id: int  # the recipient
+    email: str  # the recipient's address
+    name: str  # the recipient's short name, for the greeting
+    team_id: int | None  # the team the event is about (None for invitations and password resets)
+    message: str
+    url: str = ""
+    actor_id: int | None = None
+    actor_name: str = "Aether"
+    task_id: int | None = None
+    task_title: str = ""
+    context: Mapping[str, Any] = field(default_factory=dict)  # extra template context (JSON values)
+
+
+@dataclass(frozen=True)
+class NotifyCounts:
+    """Rows written: outbox emails and in-app notifications (events already told are not counted)."""
+
+    emails: int = 0
+    in_app: int = 0
+
+
+NOT_A_MEMBER = "Not sent: the recipient is no longer a member of the team."
+
+_SWITCHABLE = frozenset(str(k) for k in SWITCHABLE_KINDS)
+# Up to this many new emails in one call, the worker is handed their ids (it goes straight to them); a bigger
+# burst (a scheduled job) is handed to the sweep, which claims due rows batch by batch, rather than a message
+# carrying every id.
+_KICK_IDS_MAX = 500
+
+
+def audience_current(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The (user_id, team_id) pairs whose user is a current member of the team, asked of the function named by
+    settings.NOTIFICATIONS_AUDIENCE_CHECK (a dotted path, like EMAIL_BACKEND; one query). notifications may
+    not read accounts' tables, so accounts answers. With the setting empty, every pair is current."""
+    pairs = set(pairs)
+    path = getattr(settings, "NOTIFICATIONS_AUDIENCE_CHECK", "")
+    if not pairs or not path:
+        return pairs
+    return set(import_string(path)(pairs)) & pairs
+
+
+def notify_many(events: Iterable[Event], *, chunk: int = 2000) -> NotifyCounts:
+    """Tell each event's recipient by the channels they chose, set-based: per chunk of events, one query for
+    the recipients' preferences, one for the audience check, and a few statements per kind of row. Runs in
+    one transaction (the caller's, if any); delivery is asked for once, after commit.
+
+    Dropped: events about the recipient's own action (actor_id == user_id), events about a team the
+    recipient is not a current member of, and channels the recipient switched off. Invitations and password
+    resets are always emailed and never in-app. Memory is bounded by `chunk`: `events` may be a generator.
+    """
+    emails = in_app = 0
+    kick_ids: list[int] = []
+    with transaction.atomic():
+        it = iter(events)
+        while batch := list(islice(it, chunk)):
+            e, n, ids = _notify_chunk(batch, want_ids=emails < _KICK_IDS_MAX)
+            emails += e
+            in_app += n
+            kick_ids.extend(ids)
+        if emails:
+            delivery_enqueue_on_commit(kick_ids if emails <= _KICK_IDS_MAX else None)
+    return NotifyCounts(emails=emails, in_app=in_app)
+
+
+def _notify_chunk(batch: list[Event], *, want_ids: bool) -> tuple[int, int, list[int]]:
+    by_key: dict[str, Event] = {}
+    for ev in batch:
+        if ev.actor_id is not None and ev.actor_id == ev.user_id:
+            continue  # nobody is told of their own action
+        by_key.setdefault(f"{ev.key}:{ev.user_id}"[:200], ev)
+    pairs = {(ev.user_id, ev.team_id) for ev in by_key.values() if ev.team_id is not None}
+    current = audience_current(pairs)
+    if current != pairs:
+        by_key = {k: ev for k, ev in by_key.items() if ev.team_id is None or (ev.user_id, ev.team_id) in current}
+    if not by_key:
+        return 0, 0, []
+    kinds = {str(ev.kind) for ev in by_key.values()} & _SWITCHABLE
+    prefs = {}
+    if kinds:
+        users = {ev.user_id for ev in by_key.values() if str(ev.kind) in kinds}
+        prefs = {
+            (user_id, kind): (email, in_app)
+            for user_id, kind, email, in_app in NotificationPreference.objects.filter(
+                user_id__in=users, kind__in=kinds
+            ).values_list("user_id", "kind", "email", "in_app")
+        }
+    now = timezone.now()
+    outbox: list[OutboxEmail] = []
+    notes: list[Notification] = []
+    for dedupe_key, ev in by_key.items():
+        kind = str(ev.kind)
+        email_on, in_app_on = prefs.get((ev.user_id, kind), (True, True)) if kind in _SWITCHABLE else (True, False)
+        if email_on:
+            outbox.append(
+                OutboxEmail(
+                    recipient=ev.email,
+                    user_id=ev.user_id,
+                    subject=ev.message[:255],  # a placeholder for the admin: the worker renders the real one
+                    body_text="",  # blank: rendered from kind and context by the delivery worker
+                    body_html="",
+                    context={
+                        "recipient_name": ev.name,
+                        "actor_name": ev.actor_name,
+                        "message": ev.message,
+                        "url": ev.url,
+                        "task_title": ev.task_title,
+                        **ev.context,
+                    },
+                    kind=kind,
+                    task_id=ev.task_id,
+                    team_id=ev.team_id,
+                    dedupe_key=dedupe_key,
+                    status=OutboxState.PENDING,
+                    next_attempt_at=now,
+                )
+            )
+        if in_app_on:
+            notes.append(
+                Notification(
+                    user_id=ev.user_id,
+                    kind=kind,
+                    task_id=ev.task_id,
+                    team_id=ev.team_id,
+                    actor_id=ev.actor_id,
+                    message=ev.message[:300],
+                    url=ev.url[:300],
+                    dedupe_key=dedupe_key,
+                )
+            )
+    outbox = _new_rows(OutboxEmail, outbox)
+    notes = _new_rows(Notification, notes)
+    ids: list[int] = []
+    if outbox and want_ids:
+        keys = [r.dedupe_key for r in outbox]
+        ids = list(OutboxEmail.objects.filter(dedupe_key__in=keys).values_list("pk", flat=True))
+    return len(outbox), len(notes), ids
+
+
+def _new_rows(model, rows: list) -> list:
+    """Insert the rows whose dedupe key is not stored yet; return them. A key written meanwhile by a
+    concurrent transaction is skipped by the database (ON CONFLICT DO NOTHING), never duplicated."""
+    if not rows:
+        return rows
+    stored = set(model.objects.filter(dedupe_key__in=[r.dedupe_key for r in rows]).values_list("dedupe_key", flat=True))
+    rows = [r for r in rows if r.dedupe_key not in stored]
+    model.objects.bulk_create(rows, ignore_conflicts=True)
+    return rows
+
+
 def notify(*, kind: Kind, user, actor, event: str, message: str, task=None, url: str = "", context=None) -> None:
-    """Tell `user` of an event by the channels they chose. Nobody is told of their own action.
+    """Tell `user` of one event by the channels they chose: notify_many for one event. Nobody is told of their
+    own action; an inactive user is told nothing; about a task, only a current member of its team is told.
 
     `event` names the event uniquely (for example "task:12:assigned:345", with the Activity id), so that
     the same event can never produce two emails or two in-app rows.
     """
-    if user is None or not user.is_active or (actor is not None and user.pk == actor.pk):
+    if user is None or not user.is_active:
         return
-    email_on, in_app_on = channels_for(user=user, kind=kind)
-    if in_app_on:
-        Notification.objects.bulk_create(
-            [
-                Notification(
-                    user=user,
-                    kind=kind,
-                    task=task,
-                    actor=actor,
-                    message=message[:300],
-                    url=url,
-                    dedupe_key=f"{event}:{user.pk}"[:200],
-                )
-            ],
-            ignore_conflicts=True,
-        )
-    if email_on:
-        email_enqueue(
-            kind=kind,
-            recipient=user.email,
-            user=user,
-            task=task,
-            dedupe_key=f"{event}:{user.pk}",
-            context={
-                "recipient_name": user.get_short_name(),
-                "actor_name": actor.get_full_name() if actor else "Aether",
-                "message": message,
-                "url": url,
-                "task_title": task.title if task else "",
-                **(context or {}),
-            },
-        )
+    notify_many(
+        [
+            Event(
+                kind=kind,
+                key=event,
+                user_id=user.pk,
+                email=user.email,
+                name=user.get_short_name(),
+                team_id=task.project.team_id if task is not None else None,
+                message=message,
+                url=url,
+                actor_id=actor.pk if actor is not None else None,
+                actor_name=actor.get_full_name() if actor is not None else "Aether",
+                task_id=task.pk if task is not None else None,
+                task_title=task.title if task is not None else "",
+                context=context or {},
+            )
+        ]
+    )
+
+
+def notifications_withdraw(*, user_id: int, team_id: int) -> tuple[int, int]:
+    """A member left a team: nothing more about it reaches them. Their emails about the team still waiting
+    (pending or failed) become dead with the reason, and their in-app notifications about it are deleted
+    (the bell and the list never show a team the person has left). Call in the removal's transaction.
+    Returns (emails withheld, notifications deleted). An email a worker holds right now is checked again by
+    the worker before it sends (notifications/delivery.py)."""
+    withheld = OutboxEmail.objects.filter(
+        user_id=user_id, team_id=team_id, status__in=[OutboxState.PENDING, OutboxState.FAILED]
+    ).update(status=OutboxState.DEAD, claimed_until=None, last_error=NOT_A_MEMBER)
+    deleted, _ = Notification.objects.filter(user_id=user_id, team_id=team_id).delete()
+    return withheld, deleted
 
 
 def notification_mark_read(*, actor, notification: Notification) -> bool:

@@ -25,7 +25,7 @@ from aether.admin_services import (
 )
 
 from . import services
-from .models import Activity, Comment, Label, Project, Stage, Status, Task, Template, TemplateStage
+from .models import Activity, Comment, DeadlineNotice, Label, Project, Stage, Status, Task, Template, TemplateStage
 
 TASK_LIFECYCLE_FIELDS = ["status", "started_at", "completed_at", "deleted_at", "archived_at"]
 STAGE_LIFECYCLE_FIELDS = ["status", "actual_hours", "started_at", "completed_at"]
@@ -437,3 +437,12 @@ class ActivityAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(DeadlineNotice)
+class DeadlineNoticeAdmin(admin.ModelAdmin):
+    list_display = ["task", "kind", "due_date", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["=task__id"]
+    raw_id_fields = ["task"]
+    show_full_result_count = False

@@ -1,7 +1,7 @@
 """The task API: projects, tasks, stages, comments, activity, templates.
 
 Views stay thin: reads start from the selectors (so another team's object is a 404), writes call
-tasks/services.py (which checks roles again and records Activity). Each write view asks
+tasks/services/ (which checks roles again and records Activity). Each write view asks
 accounts.permissions first, so a viewer's write is a 403 before its input is even looked at. Bad input is a
 400 in the one error shape of aether/api.py; a service's ValidationError is turned into the same shape.
 """
@@ -13,7 +13,6 @@ from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.permissions import Action, require
@@ -181,7 +180,17 @@ class TaskFilterBackend(DjangoFilterBackend):
                 description="Words to find in title, description or comments, best match first (web-search syntax: "
                 '`"exact phrase"`, `or`, `-word`).',
             ),
-            OpenApiParameter("overdue", bool, description="true: open and past the due date; false: the others."),
+            OpenApiParameter(
+                "overdue",
+                bool,
+                description="true: open and past the due date in its team's time zone; false: the others.",
+            ),
+            OpenApiParameter(
+                "due_soon",
+                bool,
+                description="true: open and due today or within AETHER_DUE_SOON_HOURS (24: today or tomorrow) in its "
+                "team's time zone; false: the others.",
+            ),
         ],
     ),
     post=extend_schema(
@@ -309,19 +318,16 @@ class StageDetailView(generics.GenericAPIView):
         data = _parse(StageUpdateSerializer, request)
         new_status = data.pop("status", None)
         actor = request.user
+        completing = new_status == Status.COMPLETED and stage.status != Status.COMPLETED
         with transaction.atomic():
-            if new_status == Status.COMPLETED and stage.status != Status.COMPLETED:
+            if completing:  # the hours first, as completing needs them
                 hours = data.pop("actual_hours", None)
                 if data:
                     services.stage_update(actor=actor, stage=stage, data=data)
-                services.stage_complete(actor=actor, stage=stage, actual_hours=hours)
-            else:
-                if new_status == Status.IN_PROGRESS and stage.status == Status.PENDING:
-                    services.stage_start(actor=actor, stage=stage)
-                elif new_status == Status.IN_PROGRESS and stage.status == Status.COMPLETED:
-                    services.stage_reopen(actor=actor, stage=stage)
-                elif new_status == Status.PENDING and stage.status != Status.PENDING:
-                    raise ValidationError({"status": ["A started stage cannot go back to pending."]})
+                services.stage_set_status(actor=actor, stage=stage, status=new_status, actual_hours=hours)
+            else:  # the status first: a reopened stage may then have its hours cleared
+                if new_status is not None:
+                    services.stage_set_status(actor=actor, stage=stage, status=new_status)
                 if data:
                     services.stage_update(actor=actor, stage=stage, data=data)
         stage.refresh_from_db()

@@ -6,10 +6,10 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 
+from .deadlines import deadlines_for
 from .models import Label, Priority, Project, Status, Task
-from .selectors import search_tasks, today_in
+from .selectors import search_tasks
 
 
 class PriorityNameFilter(django_filters.ChoiceFilter):
@@ -78,6 +78,7 @@ class TaskFilter(django_filters.FilterSet):
     assignee = AssigneeFilter()
     label = django_filters.ModelChoiceFilter(queryset=Label.objects.none(), field_name="labels")
     overdue = StrictBooleanFilter(method="filter_overdue")
+    due_soon = StrictBooleanFilter(method="filter_due_soon")
     due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
     due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
@@ -99,11 +100,18 @@ class TaskFilter(django_filters.FilterSet):
             self.filters["label"].queryset = labels_visible_to(user)
 
     def filter_overdue(self, qs, name, value):
+        """Overdue as tasks/deadlines.py defines it, each task in its team's time zone, at the request's instant
+        (the same one its rows' `is_overdue` is judged at)."""
         if value is None:
             return qs
-        today = today_in()
-        overdue = Q(due_date__lt=today) & ~Q(status=Status.COMPLETED)
+        overdue = deadlines_for(self.request).overdue()
         return qs.filter(overdue) if value else qs.exclude(overdue)
+
+    def filter_due_soon(self, qs, name, value):
+        if value is None:
+            return qs
+        due_soon = deadlines_for(self.request).due_soon()
+        return qs.filter(due_soon) if value else qs.exclude(due_soon)
 
     def filter_search(self, qs, name, value):
         """The search box's selector: full-text over title, description and comments, best match first (an

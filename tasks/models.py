@@ -1,4 +1,5 @@
-"""Projects, tasks and their stages. Rows are written only by tasks/services.py.
+"""Projects, tasks, their stages, comments, labels, templates, the activity trail and the deadline
+notices' claims. Rows are written only by the services (tasks/services/).
 
 Rules live in the schema as well as in the services: allowed values, positive estimates, non-negative
 actual hours, one stage per position, "completed" exactly when a completion time is set.
@@ -114,9 +115,13 @@ class TaskQuerySet(models.QuerySet):
     def open(self):
         return self.exclude(status=Status.COMPLETED)
 
-    def overdue(self, today):
-        """Open tasks whose due date is before `today` (a date in the viewer's or team's time zone)."""
-        return self.open().filter(due_date__lt=today)
+    def overdue(self, deadlines):
+        """Overdue at `deadlines` (tasks/deadlines.py: `deadlines_at(now)`), each in its team's time zone."""
+        return self.filter(deadlines.overdue())
+
+    def due_soon(self, deadlines):
+        """Due soon at `deadlines`, each in its team's time zone."""
+        return self.filter(deadlines.due_soon())
 
 
 class Task(models.Model):
@@ -215,9 +220,6 @@ class Task(models.Model):
     def priority_name(self) -> str:
         return Priority(self.priority).name.lower()
 
-    def is_overdue_on(self, today) -> bool:
-        return self.status != Status.COMPLETED and self.due_date is not None and self.due_date < today
-
 
 class Stage(models.Model):
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="stages")
@@ -310,3 +312,34 @@ class Activity(models.Model):
 
     def __str__(self):
         return f"{self.actor or 'system'} {self.get_verb_display()} {self.field}".strip()
+
+
+class NoticeKind(models.TextChoices):
+    OVERDUE = "overdue", "Overdue"
+    DUE_SOON = "due_soon", "Due soon"
+
+
+class DeadlineNotice(models.Model):
+    """The claim that a task was notified of a deadline: one row per (task, kind, due date), ever.
+
+    The deadline jobs (tasks/services/deadline_notices.py) insert these with ON CONFLICT DO NOTHING in the
+    same transaction as the notifications they hand over, so however many schedulers and workers run, each
+    task is notified once per due date. A moved due date is a new claim, hence a new notice.
+    """
+
+    NoticeKind = NoticeKind
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="deadline_notices")
+    kind = models.CharField(max_length=10, choices=NoticeKind.choices)
+    due_date = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "kind", "due_date"], name="deadline_notice_once"),
+            models.CheckConstraint(condition=Q(kind__in=NoticeKind.values), name="deadline_notice_kind_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} notice for task {self.task_id} due {self.due_date}"

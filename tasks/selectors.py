@@ -3,10 +3,8 @@ every list and detail view starts from it, so another team's task is simply not 
 
 from __future__ import annotations
 
-import zoneinfo
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Case,
@@ -26,16 +24,11 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce
-from django.utils import timezone
 
 from accounts.permissions import team_ids_visible_to
 
+from .deadlines import Deadlines, deadlines_at
 from .models import Activity, Comment, Label, Project, Stage, Status, Task, Template
-
-
-def today_in(time_zone: str | None = None) -> date:
-    """Today's date in a team's time zone (default: the site's)."""
-    return timezone.now().astimezone(zoneinfo.ZoneInfo(time_zone or settings.TIME_ZONE)).date()
 
 
 def projects_visible_to(user) -> QuerySet[Project]:
@@ -131,19 +124,19 @@ MY_WORK_GROUP_LIMIT = 50
 BOARD_COLUMN_LIMIT = 50
 
 
-def my_work(
-    user, *, today: date | None = None, due_soon_days: int = 2, limit: int = MY_WORK_GROUP_LIMIT
-) -> dict[str, list[Task]]:
+def my_work(user, *, deadlines: Deadlines | None = None, limit: int = MY_WORK_GROUP_LIMIT) -> dict[str, list[Task]]:
     """My open tasks in three groups, each by due date (undated last) then priority: "overdue", "soon" (due
-    within `due_soon_days`) and "later". At most `limit` + 1 tasks a group (the extra one tells the page there
-    are more), each group one range scan of the index task_assignee_open_due, however many tasks I have."""
-    today = today or today_in()
-    soon_end = today + timedelta(days=due_soon_days)
-    mine = with_card_data(tasks_visible_to(user).active().open().filter(assignee=user))
+    soon) and "later", each task judged in its team's time zone as tasks/deadlines.py defines it. At most
+    `limit` + 1 tasks a group (the extra one tells the page there are more), each group one range scan of the
+    index task_assignee_open_due, however many tasks I have. Rows carry `team_time_zone`, for their marks."""
+    deadlines = deadlines or deadlines_at()
+    mine = with_card_data(tasks_visible_to(user).active().open().filter(assignee=user)).annotate(
+        team_time_zone=F("project__team__time_zone")
+    )
     ranges = {  # each one index range; "later" is two, as an OR of them would make PostgreSQL scan them all
-        "overdue": Q(due_date__lt=today),
-        "soon": Q(due_date__gte=today, due_date__lte=soon_end),
-        "later": Q(due_date__gt=soon_end),
+        "overdue": deadlines.overdue(),
+        "soon": deadlines.due_soon(),
+        "later": deadlines.later(),
         "undated": Q(due_date__isnull=True),
     }
     found = {

@@ -1,5 +1,5 @@
 """JSON shapes of the task API. Output serializers render rows; input serializers only parse and check types
-and limits (the rules themselves are in tasks/services.py, which the views call).
+and limits (the rules themselves are in tasks/services/, which the views call).
 
 Input serializers that take ids get `request` in their context: each id field only accepts objects the
 requesting user may see, so another team's id is answered like an unknown one (400 naming the field).
@@ -18,6 +18,7 @@ from accounts.models import Team, User
 from accounts.permissions import team_ids_visible_to
 
 from . import selectors
+from .deadlines import deadlines_for
 from .models import HOURS, Activity, ActivityVerb, Comment, Label, Priority, Project, Stage, Status, Task, Template
 from .services import MAX_STAGES
 
@@ -97,6 +98,7 @@ def _stage_json(row: dict, zone) -> dict:
 class TaskSerializer(serializers.ModelSerializer):
     priority = PriorityField(read_only=True)
     is_overdue = serializers.SerializerMethodField()
+    is_due_soon = serializers.SerializerMethodField()
     labels = LabelSerializer(many=True, read_only=True)
     stages = StageSerializer(many=True, read_only=True, help_text="In order.")
 
@@ -115,6 +117,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "started_at",
             "completed_at",
             "is_overdue",
+            "is_due_soon",
             "labels",
             "stages",
             "created_at",
@@ -122,16 +125,18 @@ class TaskSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def _deadlines(self):
+        return deadlines_for(self.context.get("request"))
+
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_is_overdue(self, task) -> bool:
-        """Open and past its due date, judged in the team's time zone."""
-        if task.due_date is None:
-            return False
-        today_by_zone = self.context.setdefault("_today_by_zone", {})
-        zone = getattr(task, "team_time_zone", None) or task.project.team.time_zone
-        if zone not in today_by_zone:
-            today_by_zone[zone] = selectors.today_in(zone)
-        return task.is_overdue_on(today_by_zone[zone])
+        """Open and past its due date in the team's time zone (tasks/deadlines.py)."""
+        return self._deadlines().is_overdue(task)
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_is_due_soon(self, task) -> bool:
+        """Open and due from today to AETHER_DUE_SOON_HOURS ahead in the team's time zone (tasks/deadlines.py)."""
+        return self._deadlines().is_due_soon(task)
 
     def to_representation(self, task):
         """Best given tasks from `selectors.with_api_fields`, with `label_rows` and `stage_rows` attached
@@ -156,6 +161,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "started_at": _datetime(task.started_at, zone),
             "completed_at": _datetime(task.completed_at, zone),
             "is_overdue": self.get_is_overdue(task),
+            "is_due_soon": self.get_is_due_soon(task),
             "labels": labels,
             "stages": [_stage_json(row, zone) for row in stages],
             "created_at": _datetime(task.created_at, zone),

@@ -4,21 +4,19 @@
 
 from celery import shared_task
 
-from notifications import deadlines
-
-from . import archiving
+from .services import archiving, deadline_notices
 
 
 @shared_task(name="tasks.notify_overdue", ignore_result=True)
 def notify_overdue() -> int:
     """Claim and notify tasks that became overdue. Returns how many were claimed by this run."""
-    return deadlines.overdue_notify().claimed
+    return deadline_notices.overdue_notify().claimed
 
 
 @shared_task(name="tasks.notify_due_soon", ignore_result=True)
 def notify_due_soon() -> int:
     """Claim and remind tasks that are due soon. Returns how many were claimed by this run."""
-    return deadlines.due_soon_notify().claimed
+    return deadline_notices.due_soon_notify().claimed
 
 
 @shared_task(name="tasks.archive_completed", ignore_result=True)

@@ -3,8 +3,9 @@
 import pytest
 
 from accounts.tests.factories import MembershipFactory, UserFactory
-from notifications import services
+from notifications import delivery, services
 from notifications.models import Kind, Notification, NotificationPreference, OutboxEmail
+from notifications.tests.backends import CountingBackend
 from tasks import services as task_services
 from tasks.tests.factories import ProjectFactory, TaskFactory
 
@@ -96,7 +97,9 @@ def test_assigning_a_task_notifies_the_assignee_not_the_assigner():
     assert (note.user, note.actor, note.task) == (member, owner, task)
 
 
-def test_a_comment_notifies_creator_and_assignee_but_not_the_commenter():
+def test_a_comment_notifies_creator_and_assignee_but_not_the_commenter(settings):
+    settings.EMAIL_BACKEND = "notifications.tests.backends.CountingBackend"
+    CountingBackend.reset()
     creator, assignee = UserFactory(), UserFactory()
     task = TaskFactory(created_by=creator, assignee=assignee)
     MembershipFactory(team=task.project.team, user=creator, role="member")
@@ -106,7 +109,11 @@ def test_a_comment_notifies_creator_and_assignee_but_not_the_commenter():
 
     assert list(Notification.objects.values_list("user", flat=True)) == [creator.pk]
     assert list(OutboxEmail.objects.values_list("recipient", flat=True)) == [creator.email]
-    assert "Done on my side" in OutboxEmail.objects.get().body_text
+    assert OutboxEmail.objects.get().context["comment_body"] == "Done on my side"
+    delivery.outbox_deliver()  # the worker renders the email from its kind and context
+    (sent,) = CountingBackend.sent
+    assert "Done on my side" in sent.body
+    assert "Done on my side" in OutboxEmail.objects.get().body_text  # what was sent is kept
 
 
 def test_preferences_update_stores_each_kind_once_and_refuses_unswitchable_kinds():

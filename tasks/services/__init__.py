@@ -10,7 +10,13 @@ the task status up one after the other.
 from ._common import MAX_STAGES, TASK_EDITABLE_FIELDS
 from .comment import comment_create, comment_delete, comment_update, may_delete_comment, mentioned_members
 from .project import label_create, project_create, project_delete, project_update, template_delete, template_save
-from .stage import stage_add, stage_complete, stage_delete, stage_reopen, stage_start, stage_update, stages_reorder
+from .stage import (
+    stage_add,
+    stage_delete,
+    stage_set_status,
+    stage_update,
+    stages_reorder,
+)
 from .task import (
     task_assign,
     task_complete,
@@ -35,10 +41,8 @@ __all__ = [
     "project_delete",
     "project_update",
     "stage_add",
-    "stage_complete",
     "stage_delete",
-    "stage_reopen",
-    "stage_start",
+    "stage_set_status",
     "stage_update",
     "stages_reorder",
     "task_assign",

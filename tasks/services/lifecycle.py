@@ -1,5 +1,9 @@
 """The status rules of tasks and stages, in one place: a stage moves pending -> in progress -> completed
-(and back by reopening), and the task's status follows its stages. Callers hold the task's row lock."""
+(completing a pending stage starts it too; a completed one goes back to in progress by reopening; a started
+stage never goes back to pending), and the task's status follows its stages. Callers hold the task's row lock.
+
+`_stage_set_status` is the stage state machine; the stage services (tasks/services/stage.py) run it under the
+lock, and the API and the HTML stage views reach it only through them."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from notifications.models import Kind
 from notifications.services import notify
 
 from ..models import Activity, Stage, Status, Task
-from ._common import _activity, _task_url
+from ._common import _activity, _hours, _task_url
 
 
 def _task_transition(task: Task, actor, status: str, when) -> None:
@@ -82,3 +86,50 @@ def _stage_reopen(task: Task, actor, stage: Stage) -> None:
     stage.save(update_fields=["status", "completed_at"])
     _activity(task, actor, Activity.Verb.STAGE_REOPENED, f"stage {stage.order}", None, stage.name)
     _rollup(task, actor)
+
+
+def _stage_complete(task: Task, actor, stage: Stage, actual_hours=None) -> None:
+    """Complete a stage: needs actual hours, given here or already recorded on the stage."""
+    if stage.status == Status.COMPLETED:
+        raise ValidationError({"status": ["This stage is already completed."]})
+    if actual_hours in (None, ""):
+        if stage.actual_hours is None:
+            raise ValidationError({"actual_hours": ["Enter the actual hours to complete this stage."]})
+        hours = stage.actual_hours
+    else:
+        hours = _hours(actual_hours, "actual_hours", allow_zero=True)
+    now = timezone.now()
+    stage.actual_hours = hours
+    stage.started_at = stage.started_at or now
+    stage.completed_at = now
+    stage.status = Status.COMPLETED
+    stage.save(update_fields=["actual_hours", "started_at", "completed_at", "status"])
+    _activity(
+        task,
+        actor,
+        Activity.Verb.STAGE_COMPLETED,
+        f"stage {stage.order}",
+        None,
+        {"name": stage.name, "actual_hours": str(hours)},
+    )
+    _rollup(task, actor)
+
+
+def _stage_set_status(task: Task, actor, stage: Stage, status: str, actual_hours=None, expected=None) -> None:
+    """Move the stage to `status` by the only step that leads there; the same status is no change. With
+    `expected`, only from that status (a page's Start or Reopen button, pressed on a stage someone else has
+    moved on since, must not reopen or restart it)."""
+    if status not in Status.values:
+        raise ValidationError({"status": ["Choose pending, in_progress or completed."]})
+    if expected is not None and stage.status != expected:
+        raise ValidationError({"status": [f"This stage is {Status(stage.status).label.lower()} now."]})
+    if status == stage.status:
+        return
+    if status == Status.PENDING:
+        raise ValidationError({"status": ["A started stage cannot go back to pending."]})
+    if status == Status.COMPLETED:
+        _stage_complete(task, actor, stage, actual_hours)
+    elif stage.status == Status.PENDING:
+        _stage_start(task, actor, stage)
+    else:
+        _stage_reopen(task, actor, stage)

@@ -1,4 +1,5 @@
-"""Adding, editing, starting, completing, reopening, deleting and reordering a task's stages."""
+"""Adding, editing, starting, completing, reopening, deleting and reordering a task's stages. The status rules
+themselves are in tasks/services/lifecycle.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Max
-from django.utils import timezone
 
 from ..models import Activity, Stage, Status, Task
 from ._common import (
@@ -21,7 +21,7 @@ from ._common import (
     _stage_specs,
     task_write,
 )
-from .lifecycle import _rollup, _stage_reopen, _stage_start
+from .lifecycle import _rollup, _stage_set_status
 
 
 @task_write
@@ -80,50 +80,14 @@ def stage_update(*, actor, stage: Stage, data: dict[str, Any]) -> Stage:
 
 
 @task_write
-def stage_start(*, actor, stage: Stage) -> Stage:
+def stage_set_status(*, actor, stage: Stage, status: str, actual_hours=None, expected_status=None) -> Stage:
+    """Move a stage to `status` (the API's and the pages' one entry to the stage state machine of
+    tasks/services/lifecycle.py): pending -> in progress starts it, completed -> in progress reopens it, and
+    completed completes it (with `actual_hours`, or those already recorded). The same status is no change; a
+    started stage cannot go back to pending (a ValidationError naming `status`). With `expected_status`, the
+    change is made only if the stage, read under the task's lock, is still in that status."""
     task = _lock_for_stage_change(actor, stage)
-    _stage_start(task, actor, stage)
-    return stage
-
-
-@task_write
-def stage_complete(*, actor, stage: Stage, actual_hours=None) -> Stage:
-    """Complete a stage. Needs actual hours, given here or already recorded on the stage.
-
-    Completing a pending stage starts it too. When every stage is completed the task is completed, at the
-    time of its last stage.
-    """
-    task = _lock_for_stage_change(actor, stage)
-    if stage.status == Status.COMPLETED:
-        raise ValidationError({"status": ["This stage is already completed."]})
-    if actual_hours in (None, ""):
-        if stage.actual_hours is None:
-            raise ValidationError({"actual_hours": ["Enter the actual hours to complete this stage."]})
-        hours = stage.actual_hours
-    else:
-        hours = _hours(actual_hours, "actual_hours", allow_zero=True)
-    now = timezone.now()
-    stage.actual_hours = hours
-    stage.started_at = stage.started_at or now
-    stage.completed_at = now
-    stage.status = Status.COMPLETED
-    stage.save(update_fields=["actual_hours", "started_at", "completed_at", "status"])
-    _activity(
-        task,
-        actor,
-        Activity.Verb.STAGE_COMPLETED,
-        f"stage {stage.order}",
-        None,
-        {"name": stage.name, "actual_hours": str(hours)},
-    )
-    _rollup(task, actor)
-    return stage
-
-
-@task_write
-def stage_reopen(*, actor, stage: Stage) -> Stage:
-    task = _lock_for_stage_change(actor, stage)
-    _stage_reopen(task, actor, stage)
+    _stage_set_status(task, actor, stage, status, actual_hours, expected=expected_status)
     return stage
 
 

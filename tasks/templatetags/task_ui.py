@@ -8,9 +8,16 @@ register = template.Library()
 
 
 @register.filter
-def overdue_on(task, today) -> bool:
-    """`task|overdue_on:today`: open and due before today (overdue is derived, never stored)."""
-    return task.is_overdue_on(today)
+def overdue_on(task, deadlines) -> bool:
+    """`task|overdue_on:deadlines`: overdue as tasks/deadlines.py defines it (derived, never stored). `deadlines`
+    is the view's `Day` (a page of one team's tasks) or `Deadlines` (tasks of several teams)."""
+    return deadlines.is_overdue(task)
+
+
+@register.filter
+def due_soon_on(task, deadlines) -> bool:
+    """`task|due_soon_on:deadlines`: due soon as tasks/deadlines.py defines it."""
+    return deadlines.is_due_soon(task)
 
 
 @register.filter

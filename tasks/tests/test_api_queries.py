@@ -52,7 +52,8 @@ def _count(client, url):
 # Queries: the user (authentication) + the page + one per prefetched relation (+ the task for nested lists).
 LISTS = [
     ("/api/v1/tasks/", 4),  # tasks with project, team, people: 1; labels: 1; stages: 1
-    ("/api/v1/tasks/?project={project}&ordering=-priority&overdue=false", 5),  # + the project filter's lookup
+    # + the project filter's lookup + the distinct team time zones (overdue is judged in each, tasks/deadlines.py)
+    ("/api/v1/tasks/?project={project}&ordering=-priority&overdue=false", 6),
     ("/api/v1/projects/", 2),
     ("/api/v1/templates/", 3),  # + template stages
     ("/api/v1/tasks/{task}/comments/", 3),  # + the task

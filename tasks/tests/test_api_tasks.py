@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from aether.testing import run_concurrently
+from tasks.deadlines import deadlines_at
 from tasks.models import Activity, Priority, Stage, Status, Task
-from tasks.selectors import today_in
 from tasks.tests.api_helpers import api_client, error_fields, fresh_throttles  # noqa: F401
 from tasks.tests.factories import (
     LabelFactory,
@@ -194,7 +194,7 @@ def test_two_concurrent_requests_with_the_same_key_create_one_task(team_roles, m
 def test_filters_and_ordering(acme):
     team, project, people = acme
     member = people["member"]
-    today = today_in()
+    today = deadlines_at().today()
     label = LabelFactory(team=team)
     late = TaskFactory(project=project, title="Late report", due_date=today - timedelta(days=2), assignee=member)
     late.labels.add(label)

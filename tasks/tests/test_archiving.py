@@ -8,8 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from tasks.archiving import completed_tasks_archive
+from accounts.tests.factories import MembershipFactory
 from tasks.models import Activity, Status, Task
+from tasks.services.archiving import completed_tasks_archive
 from tasks.tests.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db
@@ -120,8 +121,11 @@ def test_the_scheduled_task_names_are_registered_with_celery():
 
 
 def test_run_job_runs_each_job_now():
-    TaskFactory(due_date=datetime.now(UTC).date() - timedelta(days=2))
-    TaskFactory(due_date=datetime.now(UTC).date())
+    for task in (
+        TaskFactory(due_date=datetime.now(UTC).date() - timedelta(days=2)),
+        TaskFactory(due_date=datetime.now(UTC).date()),
+    ):
+        MembershipFactory(team=task.project.team, user=task.created_by)  # the one told
     completed(400)
 
     out = StringIO()
@@ -138,3 +142,27 @@ def test_run_job_runs_each_job_now():
 def test_run_job_refuses_an_unknown_job_clearly():
     with pytest.raises(CommandError, match=r"Unknown job 'overdu'\. Choose one of: overdue, due_soon, archive\."):
         call_command("run_job", "overdu")
+
+
+def test_a_batch_is_reported_to_the_task_row_observers_in_its_transaction():
+    from tasks.changes import observer_register, observer_unregister
+
+    seen = []
+
+    class Recorder:
+        def snapshot(self, task_ids):
+            return {pk: Task.objects.get(pk=pk).archived_at for pk in task_ids}
+
+        def apply(self, task_ids, before):
+            seen.append((sorted(task_ids), before, {pk: Task.objects.get(pk=pk).archived_at for pk in task_ids}))
+
+    old, older = completed(31), completed(40)
+    recorder = Recorder()
+    observer_register(recorder)
+    try:
+        completed_tasks_archive(now=NOW, batch=10)
+    finally:
+        observer_unregister(recorder)
+
+    ids = sorted([old.pk, older.pk])
+    assert seen == [(ids, {older.pk: None, old.pk: None}, {older.pk: NOW, old.pk: NOW})]

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from accounts.models import Invitation, Membership, User
 from accounts.tests.factories import MembershipFactory, TeamFactory, UserFactory
-from notifications.models import DeadlineNotice, NotificationPreference, OutboxEmail
-from tasks.models import Label, Project, Stage, Status, Task, TemplateStage
+from notifications.models import NotificationPreference, OutboxEmail
+from tasks.models import DeadlineNotice, Label, Project, Stage, Status, Task, TemplateStage
 from tasks.tests.factories import (
     LabelFactory,
     ProjectFactory,

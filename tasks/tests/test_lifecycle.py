@@ -162,7 +162,7 @@ def test_starting_a_stage_puts_the_task_in_progress(project, member):
     task = make_task(project, member)
     first = task.stages.get(order=1)
 
-    services.stage_start(actor=member, stage=first)
+    services.stage_set_status(actor=member, status=Status.IN_PROGRESS, stage=first)
 
     task.refresh_from_db()
     assert task.status == Status.IN_PROGRESS
@@ -173,11 +173,11 @@ def test_starting_a_stage_puts_the_task_in_progress(project, member):
 def test_completing_a_stage_without_actual_hours_is_refused_naming_actual_hours(project, member):
     task = make_task(project, member)
     stage = task.stages.get(order=1)
-    services.stage_start(actor=member, stage=stage)
+    services.stage_set_status(actor=member, status=Status.IN_PROGRESS, stage=stage)
     before = Activity.objects.count()
 
     with pytest.raises(ValidationError) as err:
-        services.stage_complete(actor=member, stage=stage)
+        services.stage_set_status(actor=member, status=Status.COMPLETED, stage=stage)
 
     assert list(err.value.message_dict) == ["actual_hours"]
     stage.refresh_from_db()
@@ -188,7 +188,9 @@ def test_completing_a_stage_without_actual_hours_is_refused_naming_actual_hours(
 def test_negative_actual_hours_are_refused(project, member):
     task = make_task(project, member)
     with pytest.raises(ValidationError) as err:
-        services.stage_complete(actor=member, stage=task.stages.get(order=1), actual_hours="-2")
+        services.stage_set_status(
+            actor=member, status=Status.COMPLETED, stage=task.stages.get(order=1), actual_hours="-2"
+        )
     assert "actual_hours" in err.value.message_dict
 
 
@@ -197,10 +199,10 @@ def test_all_stages_completed_completes_the_task_at_the_last_stages_time(project
     task = make_task(project, creator)
     first, second = task.stages.order_by("order")
 
-    services.stage_complete(actor=member, stage=first, actual_hours="3.5")
+    services.stage_set_status(actor=member, status=Status.COMPLETED, stage=first, actual_hours="3.5")
     task.refresh_from_db()
     assert task.status == Status.IN_PROGRESS
-    services.stage_complete(actor=member, stage=second, actual_hours=9)
+    services.stage_set_status(actor=member, status=Status.COMPLETED, stage=second, actual_hours=9)
 
     task.refresh_from_db()
     second.refresh_from_db()
@@ -217,9 +219,9 @@ def test_all_stages_completed_completes_the_task_at_the_last_stages_time(project
 def test_reopening_a_stage_reopens_the_task_and_clears_completed_at(project, member):
     task = make_task(project, member, stages=(("Only", 1),))
     stage = task.stages.get()
-    services.stage_complete(actor=member, stage=stage, actual_hours=1)
+    services.stage_set_status(actor=member, status=Status.COMPLETED, stage=stage, actual_hours=1)
 
-    services.stage_reopen(actor=member, stage=stage)
+    services.stage_set_status(actor=member, status=Status.IN_PROGRESS, stage=stage)
 
     task.refresh_from_db()
     assert task.status == Status.IN_PROGRESS
@@ -230,7 +232,7 @@ def test_reopening_a_stage_reopens_the_task_and_clears_completed_at(project, mem
 def test_task_reopen_reopens_the_last_stage(project, member):
     task = make_task(project, member)
     for stage in task.stages.order_by("order"):
-        services.stage_complete(actor=member, stage=stage, actual_hours=2)
+        services.stage_set_status(actor=member, status=Status.COMPLETED, stage=stage, actual_hours=2)
 
     services.task_reopen(actor=member, task=task)
 
@@ -245,7 +247,7 @@ def test_task_reopen_reopens_the_last_stage(project, member):
 
 def test_adding_a_stage_to_a_completed_task_reopens_it(project, member):
     task = make_task(project, member, stages=(("Only", 1),))
-    services.stage_complete(actor=member, stage=task.stages.get(), actual_hours=1)
+    services.stage_set_status(actor=member, status=Status.COMPLETED, stage=task.stages.get(), actual_hours=1)
 
     services.stage_add(actor=member, task=task, name="Follow-up", estimated_hours=2)
 
@@ -257,7 +259,7 @@ def test_adding_a_stage_to_a_completed_task_reopens_it(project, member):
 def test_deleting_the_last_open_stage_completes_the_task(project, member):
     task = make_task(project, member)
     first, second = task.stages.order_by("order")
-    services.stage_complete(actor=member, stage=first, actual_hours=2)
+    services.stage_set_status(actor=member, status=Status.COMPLETED, stage=first, actual_hours=2)
 
     services.stage_delete(actor=member, stage=second)
 
@@ -405,7 +407,7 @@ def test_a_trashed_task_cannot_be_edited(project, member):
     services.task_delete(actor=member, task=task)
 
     with pytest.raises(ValidationError):
-        services.stage_start(actor=member, stage=task.stages.first())
+        services.stage_set_status(actor=member, status=Status.IN_PROGRESS, stage=task.stages.first())
 
 
 # --- comments ------------------------------------------------------------------------------------------------

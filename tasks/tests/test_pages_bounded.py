@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from tasks import selectors
+from tasks.deadlines import deadlines_at
 from tasks.models import Priority, Status
 from tasks.tests.factories import ProjectFactory, StageFactory, TaskFactory
 
@@ -53,7 +54,7 @@ def test_my_work_groups_are_bounded_and_ordered(team_roles, small_limits):
     team, _, people = team_roles
     me = people["member"]
     project = ProjectFactory(team=team)
-    today = selectors.today_in()
+    today = deadlines_at().today()
     for days in (-9, -5, -3, -2, -1):
         TaskFactory(project=project, assignee=me, title=f"late {days}", due_date=today + timedelta(days=days))
     TaskFactory(project=project, assignee=me, title="today", due_date=today)
@@ -69,7 +70,7 @@ def test_my_work_groups_are_bounded_and_ordered(team_roles, small_limits):
         completed_at="2026-01-01T00:00:00Z",
     )
 
-    groups = selectors.my_work(me, today=today, limit=3)
+    groups = selectors.my_work(me, limit=3)
 
     assert [t.title for t in groups["overdue"]] == ["late -9", "late -5", "late -3", "late -2"]  # limit + 1
     assert [t.title for t in groups["soon"]] == ["today"]
@@ -80,7 +81,7 @@ def test_my_work_page_says_when_a_group_has_more(client, team_roles, small_limit
     team, _, people = team_roles
     me = people["member"]
     project = ProjectFactory(team=team)
-    today = selectors.today_in()
+    today = deadlines_at().today()
     for days in range(1, 6):
         TaskFactory(project=project, assignee=me, title=f"late {days}", due_date=today - timedelta(days=days))
     client.force_login(me)

@@ -22,11 +22,12 @@ from django.core.management import call_command
 from django.db import connection
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from accounts.models import Membership
 from accounts.tests.factories import TeamFactory, UserFactory
 from aether.testing import PrivateRedis
-from notifications.models import DeadlineNotice, Notification, OutboxEmail
-from tasks.models import Task
-from tasks.selectors import today_in
+from notifications.models import Notification, OutboxEmail
+from tasks.deadlines import deadlines_at
+from tasks.models import DeadlineNotice, Task
 from tasks.tests.factories import ProjectFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,9 +99,10 @@ def test_two_beats_and_two_workers_notify_each_overdue_task_exactly_once(process
 
     # Tasks due in ten days; the test moves their due dates into the past, batch by batch, while jobs run.
     team = TeamFactory(time_zone="Pacific/Auckland")
-    today = today_in(team.time_zone)
+    today = deadlines_at().today(team.time_zone)
     projects = ProjectFactory.create_batch(2, team=team)
     users = UserFactory.create_batch(4)
+    Membership.objects.bulk_create(Membership(team=team, user=u) for u in users)
     canary = Task.objects.create(
         project=projects[0], title="Canary", created_by=users[0], due_date=today - timedelta(1)
     )

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from accounts.demo import DEMO_PEOPLE
 from accounts.models import Membership, Team, User
-from notifications.models import DeadlineNotice, Kind, Notification, OutboxEmail
-from tasks.models import Activity, Comment, Project, Stage, Status, Task, Template
+from notifications.models import Kind, Notification, OutboxEmail
+from tasks.deadlines import deadlines_at
+from tasks.models import Activity, Comment, DeadlineNotice, Project, Stage, Status, Task, Template
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +68,6 @@ def test_demo_templates_have_the_given_estimates():
 
 def test_demo_tasks_are_a_realistic_spread_and_coherent():
     call_command("seed_demo", stdout=StringIO())
-    today = timezone.localdate()
     demo = Task.objects.filter(project__team__name="Demo")
     assert 50 <= demo.count() <= 70
     assert Project.objects.filter(team__name="Demo").count() == 2
@@ -75,8 +75,9 @@ def test_demo_tasks_are_a_realistic_spread_and_coherent():
     by_status = dict(demo.values_list("status").annotate(n=Count("id")))
     assert all(by_status[s] >= 10 for s in Status.values)
     assert len(set(demo.values_list("priority", flat=True))) == 4
-    assert demo.overdue(today).count() >= 3
-    assert demo.open().filter(due_date__gte=today, due_date__lte=today + timedelta(days=2)).count() >= 3
+    rules = deadlines_at()
+    assert demo.overdue(rules).count() >= 3
+    assert demo.due_soon(rules).count() >= 3
     # Status follows the stages, and completion is the last stage's.
     for task in demo.prefetch_related("stages"):
         stages = list(task.stages.all())
@@ -110,8 +111,7 @@ def test_the_demo_tells_the_story_of_jobs_that_have_been_running():
     out = StringIO()
     call_command("seed_demo", stdout=out)
     alice, bob = User.objects.get(email="alice@example.com"), User.objects.get(email="bob@example.com")
-    today = timezone.localdate()
-    overdue = Task.objects.filter(due_date__lt=today).exclude(status=Status.COMPLETED)
+    overdue = Task.objects.alive().filter(deadlines_at().overdue())
     # Every overdue task's assignee has its notice, in the app, as the overdue job writes them.
     for task in overdue:
         assert Notification.objects.filter(user=task.assignee, task=task, kind=Kind.TASK_OVERDUE).exists()

@@ -10,8 +10,8 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.tests.factories import MembershipFactory, UserFactory
 from tasks import services
+from tasks.deadlines import deadlines_at
 from tasks.models import Activity, Comment, Label, Project, Stage, Status, Task, Template
-from tasks.selectors import today_in
 from tasks.tests.factories import (
     LabelFactory,
     ProjectFactory,
@@ -142,7 +142,7 @@ def test_pages_send_a_strict_content_security_policy(client, world):
 
 def test_my_work_lists_my_open_tasks_overdue_first(client, world):
     member = world["people"]["member"]
-    today = today_in()
+    today = deadlines_at().today()
     project = world["project"]
     later = TaskFactory(project=project, title="Later one", assignee=member, due_date=today + timedelta(days=20))
     overdue = TaskFactory(project=project, title="Late one", assignee=member, due_date=today - timedelta(days=3))
@@ -169,7 +169,9 @@ def test_lists_make_a_fixed_number_of_queries(client, world, django_assert_num_q
 
     def add(n):
         for i in range(n):
-            task = TaskFactory(project=project, assignee=member, due_date=today_in() - timedelta(days=i % 3))
+            task = TaskFactory(
+                project=project, assignee=member, due_date=deadlines_at().today() - timedelta(days=i % 3)
+            )
             task.labels.add(label)
             StageFactory(task=task, order=1)
 
@@ -435,7 +437,7 @@ def test_starting_a_started_stage_is_a_message(client, world):
     client.post(reverse("tasks:stage_start", args=[stage.pk]))
     response = client.post(reverse("tasks:stage_start", args=[stage.pk]), follow=True)
     assert response.status_code == 200
-    assert "Only a pending stage can be started." in response.content.decode()
+    assert "This stage is in progress now." in response.content.decode()
 
 
 def test_member_comments(client, world):

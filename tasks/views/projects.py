@@ -13,6 +13,7 @@ from accounts.permissions import Action, can, require
 from accounts.selectors import team_members
 
 from .. import selectors, services
+from ..deadlines import deadlines_for
 from ..filters import TaskFilter
 from ..forms import (
     ProjectCreateForm,
@@ -24,9 +25,9 @@ from ._common import LIST_PAGE_SIZE, CappedPaginator, _errors_text, _project_or_
 
 @login_required
 def my_work(request):
-    today = selectors.today_in()
+    deadlines = deadlines_for(request)
     limit = selectors.MY_WORK_GROUP_LIMIT
-    groups = selectors.my_work(request.user, today=today, limit=limit)
+    groups = selectors.my_work(request.user, deadlines=deadlines, limit=limit)
     return render(
         request,
         "tasks/my_work.html",
@@ -34,7 +35,7 @@ def my_work(request):
             # name -> (the first `limit` tasks, whether there are more)
             "groups": {name: (tasks[:limit], len(tasks) > limit) for name, tasks in groups.items()},
             "empty": not any(groups.values()),
-            "today": today,
+            "deadlines": deadlines,  # rows of several teams: each judged in its own (`team_time_zone`)
             "limit": limit,
         },
     )
@@ -81,7 +82,6 @@ def board(request, pk: int):
     project = _project_or_404(request, pk)
     limit = selectors.BOARD_COLUMN_LIMIT
     columns = selectors.board_columns(request.user, project, limit=limit)
-    today = selectors.today_in(project.team.time_zone)
     return render(
         request,
         "tasks/board.html",
@@ -93,7 +93,7 @@ def board(request, pk: int):
             ],
             "limit": limit,
             "status_choices": Status.choices,
-            "today": today,
+            "deadlines": deadlines_for(request).day(project.team.time_zone),
             "can_work": can(request.user, Action.WORK, project.team_id),
             "can_manage": can(request.user, Action.MANAGE, project.team_id),
         },
@@ -129,7 +129,7 @@ def task_list(request, pk: int):
                 ("-priority", "Priority, highest first"),
                 ("priority", "Priority, lowest first"),
             ],
-            "today": selectors.today_in(project.team.time_zone),
+            "deadlines": deadlines_for(request).day(project.team.time_zone),
             "can_work": can(request.user, Action.WORK, project.team_id),
         },
     )

@@ -15,6 +15,7 @@ from accounts.forms import add_service_errors
 from accounts.permissions import Action, can, require
 
 from .. import selectors, services
+from ..deadlines import deadlines_for
 from ..forms import (
     CommentForm,
     LabelForm,
@@ -158,7 +159,7 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
         "comments": comments,
         "editing_comment": edit_comment[0] if edit_comment else None,
         "activities": activities,
-        "today": selectors.today_in(task.project.team.time_zone),
+        "deadlines": deadlines_for(request).day(task.project.team.time_zone),
         "can_work": can_work,
         "status_choices": Status.choices,
         "statuses": Status,
@@ -276,10 +277,10 @@ def _after_stage(request, stage, exc: ValidationError | None = None):
     return redirect(reverse("tasks:task_detail", args=[stage.task_id]) + "#stages")
 
 
-def _stage_transition(request, pk: int, service):
+def _stage_set_status(request, pk: int, status: str, *, expected: str):
     stage = _stage_for_work(request, pk)
     try:
-        service(actor=request.user, stage=stage)
+        services.stage_set_status(actor=request.user, stage=stage, status=status, expected_status=expected)
     except ValidationError as exc:
         return _after_stage(request, stage, exc)
     return _after_stage(request, stage)
@@ -288,7 +289,7 @@ def _stage_transition(request, pk: int, service):
 @login_required
 @require_POST
 def stage_start(request, pk: int):
-    return _stage_transition(request, pk, services.stage_start)
+    return _stage_set_status(request, pk, Status.IN_PROGRESS, expected=Status.PENDING)
 
 
 @login_required
@@ -298,7 +299,9 @@ def stage_complete(request, pk: int):
     form = StageCompleteForm(request.POST, prefix=f"stage{stage.pk}", auto_id="id_%s")
     if form.is_valid():
         try:
-            services.stage_complete(actor=request.user, stage=stage, actual_hours=form.cleaned_data["actual_hours"])
+            services.stage_set_status(
+                actor=request.user, stage=stage, status=Status.COMPLETED, actual_hours=form.cleaned_data["actual_hours"]
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -311,7 +314,8 @@ def stage_complete(request, pk: int):
 @login_required
 @require_POST
 def stage_reopen(request, pk: int):
-    return _stage_transition(request, pk, services.stage_reopen)
+    """Back to in progress (the page offers it on a completed stage)."""
+    return _stage_set_status(request, pk, Status.IN_PROGRESS, expected=Status.COMPLETED)
 
 
 @login_required

@@ -9,12 +9,11 @@ The same services the periodic tasks call; running a job while the scheduler als
 
 from django.core.management.base import BaseCommand, CommandError
 
-from notifications import deadlines
-from tasks import archiving
+from tasks.services import archiving, deadline_notices
 
 JOBS = {
-    "overdue": lambda: deadlines.overdue_notify(),
-    "due_soon": lambda: deadlines.due_soon_notify(),
+    "overdue": lambda: deadline_notices.overdue_notify(),
+    "due_soon": lambda: deadline_notices.due_soon_notify(),
     "archive": lambda: archiving.completed_tasks_archive(),
 }
 
@@ -29,7 +28,7 @@ class Command(BaseCommand):
         if job not in JOBS:
             raise CommandError(f"Unknown job {job!r}. Choose one of: {', '.join(JOBS)}.")
         result = JOBS[job]()
-        if isinstance(result, deadlines.DeadlineRun):
+        if isinstance(result, deadline_notices.DeadlineRun):
             if result.skipped:
                 self.stdout.write(f"{job}: skipped, another run is in progress")
             else:

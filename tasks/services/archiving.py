@@ -1,7 +1,9 @@
 """Archiving: completed tasks older than AETHER_ARCHIVE_AFTER_DAYS leave the default lists.
 
-Archived tasks are kept (the archive view shows them, analytics still counts them); only `archived_at` is
-set, with an ARCHIVED Activity (actor None: the system did it) written in the same transaction.
+Archived tasks are kept (the archive view shows them, analytics still counts them); only `archived_at` (and
+`updated_at`) is set, with one ARCHIVED Activity per task (actor None: the system did it), as the other
+services record a change: the same verb and shape, written in the same transaction, the batch wrapped in
+`task_rows_changing(ids)` so that analytics sees it. Set-based: one UPDATE and one bulk INSERT a batch.
 
 Trashed tasks are archived too: the trash and the archive are independent flags, and a completed task
 restored from the trash long after its completion should come back archived, as it would have been. It also
@@ -23,7 +25,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import Activity, Task
+from ..changes import task_rows_changing
+from ..models import Activity, Task
 
 log = logging.getLogger(__name__)
 BATCH = 2000
@@ -69,22 +72,14 @@ def _archive_batch(*, cutoff: datetime, now: datetime, batch: int) -> int:
         return 0
     # The rows are locked (or, on SQLite, the whole database is: IMMEDIATE transactions), so every id is
     # still completed and unarchived; the filter repeats the condition anyway rather than trust that.
-    updated = Task.objects.filter(pk__in=ids, archived_at__isnull=True, completed_at__lt=cutoff).update(
-        archived_at=now, updated_at=now
-    )
-    _activities_insert(ids, now=now)
-    return updated
-
-
-def _activities_insert(ids: list[int], *, now: datetime) -> None:
-    """One ARCHIVED Activity per task just archived, by one INSERT … SELECT (no model instances)."""
-    table = Activity._meta.db_table
-    task_table = Task._meta.db_table
-    placeholders = ", ".join(["%s"] * len(ids))
-    sql = (
-        f"INSERT INTO {table} (task_id, actor_id, verb, field, old_value, new_value, created_at) "  # noqa: S608 -- table names from the models; values are parameters
-        f"SELECT id, NULL, %s, '', NULL, NULL, %s FROM {task_table} WHERE id IN ({placeholders}) AND archived_at = %s"
-    )
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [Activity.Verb.ARCHIVED, stamp, *ids, stamp])
+    with task_rows_changing(ids):
+        archived = list(
+            Task.objects.filter(pk__in=ids, archived_at__isnull=True, completed_at__lt=cutoff).values_list(
+                "pk", flat=True
+            )
+        )
+        Task.objects.filter(pk__in=archived).update(archived_at=now, updated_at=now)
+        Activity.objects.bulk_create(
+            [Activity(task_id=pk, actor=None, verb=Activity.Verb.ARCHIVED) for pk in archived], batch_size=batch
+        )
+    return len(archived)

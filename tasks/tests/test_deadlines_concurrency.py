@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from accounts.models import Membership
 from accounts.tests.factories import TeamFactory, UserFactory
 from aether.testing import run_concurrently
-from notifications import deadlines
-from notifications.models import DeadlineNotice, Notification, OutboxEmail
-from tasks.models import Task
+from notifications.models import Notification, OutboxEmail
+from tasks.models import DeadlineNotice, Task
+from tasks.services import deadline_notices as deadlines
 from tasks.tests.factories import ProjectFactory
 
 NOW = datetime(2025, 3, 10, 11, 30, tzinfo=UTC)
@@ -26,12 +27,15 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def no_delivery_kick(monkeypatch):
     """The worker is not under test here; keep the after-commit kick off the shared broker."""
-    monkeypatch.setattr(deadlines, "delivery_enqueue_on_commit", lambda: None)
+    from notifications import services
+
+    monkeypatch.setattr(services, "delivery_enqueue_on_commit", lambda ids=None: None)
 
 
 def overdue_tasks(n: int) -> None:
     users = UserFactory.create_batch(5)
     projects = [ProjectFactory(team=TeamFactory(time_zone=tz)) for tz in ("UTC", "Pacific/Auckland", "Europe/Paris")]
+    Membership.objects.bulk_create(Membership(team=p.team, user=u) for p in projects for u in users)
     Task.objects.bulk_create(
         Task(
             project=projects[i % 3],
@@ -82,7 +86,7 @@ def test_a_run_skips_while_another_holds_the_lock_and_catches_up_after(no_delive
         pytest.skip("advisory locks are PostgreSQL's")
     overdue_tasks(10)
     holding, release, done = threading.Event(), threading.Event(), threading.Event()
-    key = deadlines._advisory_key(deadlines._JOBS["overdue"])
+    key = deadlines._advisory_key("overdue")
 
     def hold():
         from django.db import transaction
@@ -112,10 +116,10 @@ def test_a_run_skips_while_another_holds_the_lock_and_catches_up_after(no_delive
 SQLITE_SCRIPT = """
 import json
 from datetime import UTC, date, datetime
-from accounts.models import Team, User
-from notifications import deadlines
-from notifications.models import DeadlineNotice, Notification, NotificationPreference, OutboxEmail
-from tasks.models import Project, Task
+from accounts.models import Membership, Team, User
+from tasks.services import deadline_notices as deadlines
+from notifications.models import Notification, NotificationPreference, OutboxEmail
+from tasks.models import DeadlineNotice, Project, Task
 
 now = datetime(2025, 3, 10, 11, 30, tzinfo=UTC)
 ann = User.objects.create_user(email="ann@example.test", full_name="Ann Smith")
@@ -123,6 +127,9 @@ quiet = User.objects.create_user(email="quiet@example.test")
 NotificationPreference.objects.create(user=quiet, kind="task_overdue", email=False, in_app=True)
 auckland = Project.objects.create(team=Team.objects.create(name="A", slug="a", time_zone="Pacific/Auckland"), name="P")
 la = Project.objects.create(team=Team.objects.create(name="L", slug="l", time_zone="America/Los_Angeles"), name="Q")
+for team_id in (auckland.team_id, la.team_id):
+    Membership.objects.create(team_id=team_id, user=ann)
+    Membership.objects.create(team_id=team_id, user=quiet)
 t1 = Task.objects.create(project=auckland, title="Due 10th in Auckland", created_by=ann, due_date=date(2025, 3, 10))
 t2 = Task.objects.create(project=la, title="Due 10th in LA", created_by=ann, due_date=date(2025, 3, 10))
 t3 = Task.objects.create(project=la, title="Due 9th in LA", created_by=ann, assignee=quiet, due_date=date(2025, 3, 9))
@@ -130,7 +137,7 @@ first = deadlines.overdue_notify(now=now)
 second = deadlines.overdue_notify(now=now)
 soon = deadlines.due_soon_notify(now=now)
 from datetime import timedelta
-from tasks.archiving import completed_tasks_archive
+from tasks.services.archiving import completed_tasks_archive
 from tasks.models import Activity
 Task.objects.create(project=la, title="Done long ago", created_by=ann, status="completed",
                     completed_at=now - timedelta(days=40))

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("notifications", "0001_initial"),
+        ("notifications", "0003_deadlinenotice_moves_to_tasks"),
         ("tasks", "0005_comment_activity_verbs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

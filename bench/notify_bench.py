@@ -1,0 +1,173 @@
+"""Benchmark of notify_many: 100,000 events (a deadline job's worth) written as outbox and in-app rows.
+
+    .venv/bin/python bench/notify_bench.py                    # 100,000 events, 3 runs
+    .venv/bin/python bench/notify_bench.py --events 20000 --runs 1
+
+Needs PostgreSQL on localhost: the database `aether_notify_bench` (or --database) is created if missing and
+migrated; the first run arranges 50 teams of 40 members (2,000 people, one in ten with a stored preference
+for the kind: email off, or in-app off) and 100,000 tasks, kept for later runs. Each run empties the outbox
+and the in-app table, then times notify_many over a generator of one overdue event per task to its
+assignee, in one transaction (as a job would), then the same events again (all already told: nothing
+written). Peak memory is the process's growth in resident set during the first pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TEAMS, MEMBERS = 50, 40
+
+
+def _create_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _django(name: str) -> None:
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
+    os.environ["DEBUG"] = "0"  # DEBUG would keep every query in memory
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aether.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _arrange(n_tasks: int) -> list[tuple[int, int, int, str, str]]:
+    """(task id, team id, user id, email, name) for n_tasks tasks, spread over the members of every team."""
+    from django.db import transaction
+
+    from accounts.models import Membership, Team, User
+    from notifications.models import Kind, NotificationPreference
+    from tasks.models import Project, Task
+
+    with transaction.atomic():
+        if not Team.objects.filter(slug="bench-0").exists():
+            teams = Team.objects.bulk_create([Team(name=f"Bench {t}", slug=f"bench-{t}") for t in range(TEAMS)])
+            users = User.objects.bulk_create(
+                [
+                    User(email=f"bench{t}-{m}@example.test", full_name=f"Person {t}-{m}")
+                    for t in range(TEAMS)
+                    for m in range(MEMBERS)
+                ]
+            )
+            Membership.objects.bulk_create(
+                [Membership(team=teams[i // MEMBERS], user=u, role="member") for i, u in enumerate(users)]
+            )
+            NotificationPreference.objects.bulk_create(
+                [
+                    NotificationPreference(user=u, kind=Kind.TASK_OVERDUE, email=i % 20 != 0, in_app=i % 20 == 0)
+                    for i, u in enumerate(users)
+                    if i % 10 == 0
+                ]
+            )
+            Project.objects.bulk_create([Project(team=t, name="Bench") for t in teams])
+        have = Task.objects.filter(project__team__slug__startswith="bench-").count()
+        if have < n_tasks:
+            projects = {p.team_id: p for p in Project.objects.filter(team__slug__startswith="bench-")}
+            people = list(Membership.objects.filter(team__slug__startswith="bench-").order_by("pk"))
+            for start in range(have, n_tasks, 5000):
+                Task.objects.bulk_create(
+                    [
+                        Task(
+                            project=projects[people[i % len(people)].team_id],
+                            title=f"Task {i}",
+                            assignee_id=people[i % len(people)].user_id,
+                            created_by_id=people[i % len(people)].user_id,
+                        )
+                        for i in range(start, min(start + 5000, n_tasks))
+                    ]
+                )
+    rows = (
+        Task.objects.filter(project__team__slug__startswith="bench-")
+        .order_by("pk")
+        .values_list("pk", "project__team_id", "assignee_id", "assignee__email", "assignee__full_name")[:n_tasks]
+    )
+    return list(rows)
+
+
+def _events(rows):
+    from notifications.models import Kind
+    from notifications.services import Event
+
+    for task_id, team_id, user_id, email, name in rows:
+        yield Event(
+            kind=Kind.TASK_OVERDUE,
+            key=f"task:{task_id}:overdue:2026-12-01",
+            user_id=user_id,
+            email=email,
+            name=name.split(" ")[0],
+            team_id=team_id,
+            message=f"“Task {task_id}” was due on 2026-12-01 and is overdue.",
+            url=f"/tasks/{task_id}/",
+            task_id=task_id,
+            task_title=f"Task {task_id}",
+            context={"due_date": "2026-12-01"},
+        )
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(rows) -> dict:
+    from django.db import connection, transaction
+
+    from notifications.models import Notification, OutboxEmail
+    from notifications.services import notify_many
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {OutboxEmail._meta.db_table}, {Notification._meta.db_table}")
+    rss = _rss_mb()
+    started = time.monotonic()
+    with transaction.atomic():
+        counts = notify_many(_events(rows))
+    first = time.monotonic() - started
+    grew = _rss_mb() - rss
+    started = time.monotonic()
+    with transaction.atomic():
+        again = notify_many(_events(rows))
+    second = time.monotonic() - started
+    return {"first": first, "again": second, "counts": counts, "again_counts": again, "rss_growth_mb": grew}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--database", default="aether_notify_bench")
+    args = parser.parse_args()
+    _create_database(args.database)
+    _django(args.database)
+    rows = _arrange(args.events)
+    print(f"{len(rows):,} events over {TEAMS} teams of {MEMBERS}; chunk 2000")
+    firsts = []
+    for i in range(args.runs):
+        r = run(rows)
+        firsts.append(r["first"])
+        print(
+            f"run {i + 1}: written in {r['first']:.2f} s ({len(rows) / r['first']:,.0f} events/s): "
+            f"{r['counts'].emails:,} emails, {r['counts'].in_app:,} in-app; told again in {r['again']:.2f} s "
+            f"({r['again_counts'].emails} emails, {r['again_counts'].in_app} in-app); "
+            f"peak RSS grew {r['rss_growth_mb']:.0f} MB"
+        )
+    print(f"median {statistics.median(firsts):.2f} s for {len(rows):,} events")
+
+
+if __name__ == "__main__":
+    main()

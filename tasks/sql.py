@@ -1,0 +1,60 @@
+"""The raw SQL of tasks: only what the ORM cannot say, each statement tested against its ORM equivalent on the
+same small data (tasks/tests/test_sql.py). docs/performance.md ("Scheduled jobs: overdue detection") has the
+figures.
+
+- `deadline_notices_claim`: INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING. The ORM can insert only rows
+  it holds (bulk_create), and with ignore_conflicts it cannot tell which rows it inserted: exactly what the
+  claim must know, as the rows this run inserted are the notices it alone owns. The SELECT is the ORM's own
+  query (the caller's queryset, compiled), so the deadline rules stay in tasks/deadlines.py.
+- `advisory_xact_lock_try`: pg_try_advisory_xact_lock, which the ORM has no word for.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import QuerySet
+
+from .models import DeadlineNotice
+
+# The database's clock, as Django's Now() is on each (rows are stamped with it, as elsewhere).
+_NOW = {"postgresql": "STATEMENT_TIMESTAMP()", "sqlite": "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')"}
+_FETCH = 10_000
+
+
+def deadline_notices_claim(*, kind: str, candidates: QuerySet) -> array:
+    """Claim a `kind` notice for each task of `candidates` (a Task queryset; its `id` and `due_date` are read)
+    not claimed yet for its due date; return the ids of the tasks this call claimed, in id order.
+
+    Insertion is in task id order, so that concurrent runs wait for each other's rows instead of deadlocking;
+    a row a concurrent transaction inserted first is skipped once that transaction commits (the unique
+    deadline_notice_once). The ids come back as a compact array: 8 bytes a task."""
+    try:
+        select, params = candidates.values("id", "due_date").query.get_compiler(connection=connection).as_sql()
+    except EmptyResultSet:  # a window that can hold no task (no team exists yet)
+        return array("q")
+    table = DeadlineNotice._meta.db_table
+    # WHERE TRUE: SQLite needs a WHERE before ON CONFLICT in an INSERT … SELECT (parsing ambiguity).
+    sql = (
+        f"INSERT INTO {table} (task_id, kind, due_date, created_at) "  # noqa: S608 -- a model's table name; values are parameters
+        f"SELECT c.id, %s, c.due_date, {_NOW[connection.vendor]} FROM ({select}) c WHERE TRUE ORDER BY c.id "
+        "ON CONFLICT (task_id, kind, due_date) DO NOTHING RETURNING task_id"
+    )
+    claimed = array("q")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [kind, *params])
+        while rows := cursor.fetchmany(_FETCH):
+            claimed.extend(row[0] for row in rows)
+    return array("q", sorted(claimed))
+
+
+def advisory_xact_lock_try(key: int) -> bool:
+    """Take the transaction-level advisory lock `key` if nobody holds it (PostgreSQL); True elsewhere, where
+    transactions that write are serialised anyway (SQLite's IMMEDIATE transactions). Call in a transaction."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
+        return bool(cursor.fetchone()[0])
