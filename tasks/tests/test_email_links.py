@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import User
-from notifications import deadlines, delivery
+from notifications import delivery
 from notifications.models import Kind, OutboxEmail
 from tasks import services
+from tasks.services import deadline_notices as deadlines
 from tasks.tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db

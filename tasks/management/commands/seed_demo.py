@@ -23,9 +23,9 @@ from tqdm import tqdm
 
 from accounts.demo import DEMO_PASSWORD, DEMO_PEOPLE
 from accounts.models import Membership, Team, User
-from notifications import deadlines
-from tasks import archiving
 from tasks.models import Activity, Comment, Label, Priority, Project, Stage, Status, Task, Template, TemplateStage
+from tasks.services import archiving
+from tasks.services import deadline_notices as deadlines
 
 PASSWORD = DEMO_PASSWORD
 PEOPLE = DEMO_PEOPLE  # email, full name, team, role, staff
