@@ -10,7 +10,17 @@ the task status up one after the other.
 from ._common import MAX_STAGES, TASK_EDITABLE_FIELDS
 from .comment import comment_create
 from .project import label_create, project_create, project_delete, project_update, template_delete, template_save
-from .stage import stage_add, stage_complete, stage_delete, stage_reopen, stage_start, stage_update, stages_reorder
+from .stage import (
+    actual_hours_field,
+    stage_add,
+    stage_complete,
+    stage_delete,
+    stage_reopen,
+    stage_start,
+    stage_update,
+    stages_reorder,
+    task_complete_with_stages,
+)
 from .task import (
     task_assign,
     task_complete,
@@ -25,6 +35,7 @@ from .task import (
 __all__ = [
     "MAX_STAGES",
     "TASK_EDITABLE_FIELDS",
+    "actual_hours_field",
     "comment_create",
     "label_create",
     "project_create",
@@ -39,6 +50,7 @@ __all__ = [
     "stages_reorder",
     "task_assign",
     "task_complete",
+    "task_complete_with_stages",
     "task_create",
     "task_delete",
     "task_reopen",

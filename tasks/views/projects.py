@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_errors
@@ -17,9 +19,37 @@ from ..filters import TaskFilter
 from ..forms import (
     ProjectCreateForm,
     ProjectForm,
+    StagesCompleteForm,
 )
-from ..models import Priority, Status
-from ._common import LIST_PAGE_SIZE, CappedPaginator, _errors_text, _project_or_404, _teams_where
+from ..models import Priority, Status, Task
+from ._common import (
+    LIST_PAGE_SIZE,
+    CappedPaginator,
+    _back,
+    _errors_text,
+    _project_or_404,
+    _task_for_work,
+    _teams_where,
+)
+
+POST, ASK_HOURS = "post", "hours"
+
+
+def board_moves(task: Task) -> list[tuple[str, str, str]]:
+    """The moves a card offers: (status, label, how), only those that can succeed (tasks.services'
+    task_set_status rules). `how` is POST (the status form does it) or ASK_HOURS (Completed for a task with
+    open stages: a form asks each open stage's actual hours, then task_complete_with_stages). Needs the
+    board's annotations stage_count, stages_done and stages_begun (stages not pending)."""
+    labels = dict(Status.choices)
+    n, begun = task.stage_count, task.stages_begun
+    allowed = []
+    if task.status != Status.PENDING and (n == 0 or begun == 0):
+        allowed.append((Status.PENDING, POST))
+    if task.status != Status.IN_PROGRESS and (n == 0 or task.status == Status.COMPLETED or begun < n):
+        allowed.append((Status.IN_PROGRESS, POST))
+    if task.status != Status.COMPLETED:
+        allowed.append((Status.COMPLETED, POST if n == 0 else ASK_HOURS))
+    return [(str(status), labels[status], how) for status, how in allowed]
 
 
 @login_required
@@ -82,6 +112,12 @@ def board(request, pk: int):
     limit = selectors.BOARD_COLUMN_LIMIT
     columns = selectors.board_columns(request.user, project, limit=limit)
     today = selectors.today_in(project.team.time_zone)
+    can_work = can(request.user, Action.WORK, project.team_id)
+    if can_work:
+        for cards in columns.values():
+            for task in cards:
+                task.moves = board_moves(task)
+                task.move_targets = " ".join(status for status, _, _ in task.moves)
     return render(
         request,
         "tasks/board.html",
@@ -92,23 +128,85 @@ def board(request, pk: int):
                 (value, label, columns[value][:limit], len(columns[value]) > limit) for value, label in Status.choices
             ],
             "limit": limit,
-            "status_choices": Status.choices,
             "today": today,
-            "can_work": can(request.user, Action.WORK, project.team_id),
+            "can_work": can_work,
+            "ask_hours": ASK_HOURS,
             "can_manage": can(request.user, Action.MANAGE, project.team_id),
         },
     )
 
 
+# The list's sorts: the column a header sorts, its value of `ordering` (direction first) and the ORDER BY. Each
+# ORDER BY runs in one direction, id included, so that an index can be read instead of sorting the project's
+# rows (task_list_open_first, task_project_recent, task_board_order; see docs/performance.md).
+LIST_SORTS = {
+    "-status": ("status", ("-status", "-created_at", "-id")),  # the default: open first (pending, in progress)
+    "status": ("status", ("status", "created_at", "id")),
+    "-created_at": ("created_at", ("-created_at", "-id")),
+    "created_at": ("created_at", ("created_at", "id")),
+    "-priority": ("priority", ("-priority", "-id")),
+    "priority": ("priority", ("priority", "id")),
+    "due_date": ("due_date", ("due_date", "id")),
+    "-due_date": ("due_date", ("-due_date", "-id")),
+}
+DEFAULT_LIST_SORT = "-status"
+# Each sortable header: (column, label, the sort of its first click).
+LIST_HEADERS = [
+    ("created_at", "Task", "-created_at"),
+    ("status", "Status", "-status"),
+    ("priority", "Priority", "-priority"),
+    ("assignee", "Assignee", None),
+    ("due_date", "Due", "due_date"),
+    ("stages", "Stages", None),
+]
+SORT_NAMES = {
+    "-status": "open tasks first, newest first",
+    "status": "completed tasks first",
+    "-created_at": "newest first",
+    "created_at": "oldest first",
+    "-priority": "highest priority first",
+    "priority": "lowest priority first",
+    "due_date": "due soonest first",
+    "-due_date": "due latest first",
+}
+
+
+def _list_headers(request, sort: str) -> list[dict]:
+    """The table's headers: label, the link that sorts by it (the other filters kept, back to page 1), and
+    aria-sort for the one in use."""
+    column_now = LIST_SORTS[sort][0]
+    headers = []
+    for column, label, first in LIST_HEADERS:
+        header = {"label": label, "url": None, "aria_sort": None}
+        if first is not None:
+            if column == column_now:
+                header["aria_sort"] = "descending" if sort.startswith("-") else "ascending"
+                target = sort[1:] if sort.startswith("-") else f"-{sort}"  # a second click turns it round
+            else:
+                target = first
+            query = request.GET.copy()
+            query.pop("page", None)
+            query["ordering"] = target
+            header["url"] = f"?{query.urlencode()}"
+            header["next_sort"] = SORT_NAMES[target]
+        headers.append(header)
+    return headers
+
+
 @login_required
 def task_list(request, pk: int):
     project = _project_or_404(request, pk)
-    filterset = TaskFilter(request.GET or None, selectors.project_tasks(request.user, project), request=request)
+    data = request.GET.copy()
+    sort = data.pop("ordering", [""])[-1] or DEFAULT_LIST_SORT
+    sort_error = None
+    if sort not in LIST_SORTS:
+        sort_error = "Sort by the column headers (status, task, priority or due date)."
+        sort = DEFAULT_LIST_SORT
+    filterset = TaskFilter(data or None, selectors.project_tasks(request.user, project), request=request)
     filterset.form.fields.pop("project", None)
-    qs = filterset.qs
-    # Newest first unless a sort was chosen; the id breaks ties, so that pages neither repeat nor skip rows.
-    qs = qs.order_by(*(qs.query.order_by or ("-created_at",)), "-id")
+    qs = filterset.qs.order_by(*LIST_SORTS[sort][1])
     page = CappedPaginator(qs, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    filtered = any(v for k, v in data.items() if k != "page")
     return render(
         request,
         "tasks/task_list.html",
@@ -121,14 +219,12 @@ def task_list(request, pk: int):
             "labels": list(selectors.labels_visible_to(request.user).filter(team=project.team_id)),
             "priorities": [(p.name.lower(), p.label) for p in Priority],
             "status_choices": Status.choices,
-            "orderings": [
-                ("", "Newest first"),
-                ("created_at", "Oldest first"),
-                ("due_date", "Due date, soonest first"),
-                ("-due_date", "Due date, latest first"),
-                ("-priority", "Priority, highest first"),
-                ("priority", "Priority, lowest first"),
-            ],
+            "sort": sort if sort != DEFAULT_LIST_SORT else "",
+            "sort_name": SORT_NAMES[sort],
+            "sort_error": sort_error,
+            "headers": _list_headers(request, sort),
+            "filtered": filtered,
+            "filters_open": filtered and not filterset.form.is_valid() or sort_error is not None,
             "today": selectors.today_in(project.team.time_zone),
             "can_work": can(request.user, Action.WORK, project.team_id),
         },
@@ -168,3 +264,39 @@ def project_delete(request, pk: int):
         return redirect("tasks:project_edit", project.pk)
     messages.success(request, f"Project “{project.name}” deleted.")
     return redirect("tasks:project_list")
+
+
+@login_required
+def task_complete_stages(request, pk: int):
+    """Complete a task with open stages in one go: a form asks each open stage's actual hours (what a drop
+    on the board's Completed column opens, in a dialog with JS or as this page without)."""
+    task = _task_for_work(request, pk)
+    board = reverse("tasks:board", args=[task.project_id])
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = board
+    stages = [s for s in task.stages.all() if s.status != Status.COMPLETED]
+    if not stages and request.method != "POST":
+        messages.info(request, f"“{task.title}” has no open stage to complete.")
+        return redirect(target)
+    form = StagesCompleteForm(request.POST or None, stages=stages, field_name=services.actual_hours_field)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.task_complete_with_stages(actor=request.user, task=task, actual_hours=form.hours_by_stage())
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"“{task.title}” is now completed, with its {len(stages)} open stages.")
+            return _back(request, board)
+    response = render(
+        request,
+        "tasks/task_complete.html",
+        {"task": task, "form": form, "next": target},
+        status=422 if request.method == "POST" else 200,
+    )
+    if request.method == "POST" and request.htmx:
+        # A refusal replaces the form where it is (the board's dialog, or this page), not the whole page.
+        response["HX-Retarget"] = "#complete-form"
+        response["HX-Reselect"] = "#complete-form"
+        response["HX-Reswap"] = "outerHTML"
+    return response
