@@ -201,9 +201,9 @@ def project_tasks(user, project: Project) -> QuerySet[Task]:
 
 def board_columns(user, project: Project, *, limit: int = BOARD_COLUMN_LIMIT) -> dict[str, list[Task]]:
     """The project's active tasks by status, most urgent first: at most `limit` + 1 cards a column (the extra
-    one tells the page there are more; the list page shows them all), with how many of each card's stages have
-begun (`stages_begun`: the moves a card offers depend on it). Each column is one range scan of the
-    index task_board_order, plus one query for its labels, however many tasks the project has."""
+        one tells the page there are more; the list page shows them all), with how many of each card's stages have
+    begun (`stages_begun`: the moves a card offers depend on it). Each column is one range scan of the
+        index task_board_order, plus one query for its labels, however many tasks the project has."""
     ordered = (
         project_tasks(user, project)
         .annotate(stages_begun=_stage_count(status__in=[Status.IN_PROGRESS, Status.COMPLETED]))

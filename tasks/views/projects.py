@@ -224,7 +224,7 @@ def task_list(request, pk: int):
             "sort_error": sort_error,
             "headers": _list_headers(request, sort),
             "filtered": filtered,
-            "filters_open": filtered and not filterset.form.is_valid() or sort_error is not None,
+            "filters_open": (filtered and not filterset.form.is_valid()) or sort_error is not None,
             "today": selectors.today_in(project.team.time_zone),
             "can_work": can(request.user, Action.WORK, project.team_id),
         },
