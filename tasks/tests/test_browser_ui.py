@@ -16,15 +16,12 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tasks.models import Stage, Status, Task, Template
+from tasks.tests import test_browser
 from tasks.tests.factories import StageFactory, TaskFactory
-from tasks.tests.test_browser import (  # noqa: F401 -- the fixtures of the browser tests
-    PASSWORD,
-    SCREENSHOTS,
-    Tab,
-    acme,
-    browser,
-    site,
-)
+from tasks.tests.test_browser import SCREENSHOTS, Tab
+
+# The browser tests' fixtures (one chromium a module, the live server, the Acme team), used here too.
+browser, site, acme = test_browser.browser, test_browser.site, test_browser.acme
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -260,14 +257,16 @@ CONTRAST_FAILURES = """() => {
     seen.add(el);
     const style = getComputedStyle(el);
     const box = el.getBoundingClientRect();
-    if (box.width < 2 || box.height < 2 || style.visibility === 'hidden' || el.closest('[hidden], .sr-only, .skip, .disabled, [disabled], template')) continue;
+    if (box.width < 2 || box.height < 2 || style.visibility === 'hidden') continue;
+    if (el.closest('[hidden], .sr-only, .skip, .disabled, [disabled], template')) continue;
     if (el.closest('dialog:not([open]), details:not([open]) > :not(summary)')) continue;
     const fg = parse(style.color), bg = background(el);
     const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
     const ratio = (a + 0.05) / (b + 0.05);
     const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
     const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
-    if (ratio < need) out.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+    const text = el.textContent.trim().slice(0, 30);
+    if (ratio < need) out.push(`${el.tagName.toLowerCase()}.${el.className} "${text}" ${ratio.toFixed(2)}`);
   }
   return out;
 }"""
