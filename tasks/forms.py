@@ -90,6 +90,29 @@ class StageCompleteForm(forms.Form):
         self.fields["actual_hours"].widget.attrs.update(step="0.25", min="0", inputmode="decimal")
 
 
+class StagesCompleteForm(forms.Form):
+    """The actual hours of each open stage of a task, to complete them all at once (a drop on Completed).
+    One field per stage, named as tasks.services.task_complete_with_stages names its errors."""
+
+    def __init__(self, *args, stages, field_name, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stages = list(stages)
+        for stage in self.stages:
+            field = forms.DecimalField(
+                label=f"Actual hours for {stage.name}",
+                required=stage.actual_hours is None,
+                error_messages={"required": f"Enter the actual hours of “{stage.name}”."},
+                **HOURS,
+            )
+            field.widget.attrs.update(step="0.25", min="0", inputmode="decimal")
+            field.initial = stage.actual_hours
+            field.stage = stage
+            self.fields[field_name(stage.pk)] = field
+
+    def hours_by_stage(self) -> dict[int, Decimal | None]:
+        return {field.stage.pk: self.cleaned_data.get(name) for name, field in self.fields.items()}
+
+
 class StageMoveForm(forms.Form):
     direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
 

@@ -211,6 +211,27 @@ class Task(models.Model):
                 condition=Q(deleted_at__isnull=True, archived_at__isnull=True),
                 name="task_board_order",
             ),
+            # The list page's sorts (tasks/views/projects.py LIST_SORTS), each read in index order from the first
+            # row of the project instead of sorting its half a million rows: open first (the default, and with a
+            # status filter, newest first within it) and most urgent first. (By due date, task_active_due_date
+            # serves; a per-project copy of it lured My work's due-soon range away from task_assignee_open_due.)
+            models.Index(
+                fields=["project", "-status", "-created_at", "-id"],
+                condition=Q(deleted_at__isnull=True, archived_at__isnull=True),
+                name="task_list_open_first",
+            ),
+            models.Index(
+                fields=["project", "-priority", "due_date", "-created_at", "-id"],
+                condition=Q(deleted_at__isnull=True, archived_at__isnull=True),
+                name="task_list_urgent_first",
+            ),
+            # The trash and the archive pages: the latest first, from small indexes of only those rows.
+            models.Index(
+                fields=["-deleted_at", "-id"], condition=Q(deleted_at__isnull=False), name="task_trashed_latest"
+            ),
+            models.Index(
+                fields=["-archived_at", "-id"], condition=Q(archived_at__isnull=False), name="task_archived_latest"
+            ),
         ]
 
     def __str__(self):

@@ -16,6 +16,7 @@ urlpatterns = [
     path("tasks/<int:pk>/", task.task_detail, name="task_detail"),
     path("tasks/<int:pk>/edit/", task.task_edit, name="task_edit"),
     path("tasks/<int:pk>/status/", task.task_status, name="task_status"),
+    path("tasks/<int:pk>/complete/", projects.task_complete_stages, name="task_complete_stages"),
     path("tasks/<int:pk>/delete/", task.task_delete, name="task_delete"),
     path("tasks/<int:pk>/restore/", task.task_restore, name="task_restore"),
     path("tasks/<int:pk>/labels/", task.label_add, name="label_add"),

@@ -1,11 +1,20 @@
-/* Aether's small behaviours. Everything works without this file: forms post, pages reload. With it:
+/* Aether's small behaviours. Everything works without this file: forms post, pages reload, the phone menu
+ * and the filters stay unfolded. With it:
  * - forms marked data-confirm ask first (capture phase, so an htmx form is stopped before htmx sends it);
- * - board cards can be dragged to another column (which submits the card's own status form);
+ * - board cards can be dragged to the columns their "Move" menu offers (a drop clicks that menu item: a
+ *   status button, or "Completed…", which loads the stage-hours form into a dialog);
  * - after an in-place update that lost the focus, the focus goes to the messages, so it is not lost at the
- *   top of the page and screen readers announce what happened.
+ *   top of the page and screen readers announce what happened;
+ * - on phones the main navigation and the list filters fold behind a button;
+ * - a template's stage rows are added, moved and removed in the page (the same buttons post the form and
+ *   get the changed rows back from the server without JS);
+ * - keyboard shortcuts (never while typing in a field): / search, c new task, j/k move through rows and
+ *   cards, Enter opens (the focused link), ? lists them.
  */
 (function () {
   "use strict";
+
+  document.documentElement.classList.add("js");
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -16,13 +25,29 @@
     }
   }, true);
 
+  /* --- the board: drag and drop, the card menus, the stage-hours dialog ------------------------------- */
+
   var dragged = null;
 
+  function allowedMoves(card) {
+    return (card.getAttribute("data-moves") || "").split(" ").filter(Boolean);
+  }
+
+  function dropColumn(event) {
+    var column = dragged && event.target.closest && event.target.closest("[data-column]");
+    if (!column || allowedMoves(dragged).indexOf(column.getAttribute("data-column")) < 0) { return null; }
+    return column;
+  }
+
   document.addEventListener("dragstart", function (event) {
-    var card = event.target.closest && event.target.closest("[data-card]");
+    var card = event.target.closest && event.target.closest("[data-card][data-moves]");
     if (!card) { return; }
     dragged = card;
     card.classList.add("dragging");
+    allowedMoves(card).forEach(function (status) {
+      var column = document.querySelector('[data-column="' + status + '"]');
+      if (column) { column.classList.add("can-drop"); }
+    });
     event.dataTransfer.effectAllowed = "move";
     event.dataTransfer.setData("text/plain", card.getAttribute("data-card"));
   });
@@ -30,12 +55,14 @@
   document.addEventListener("dragend", function () {
     if (dragged) { dragged.classList.remove("dragging"); }
     dragged = null;
-    document.querySelectorAll(".column.drop-target").forEach(function (c) { c.classList.remove("drop-target"); });
+    document.querySelectorAll(".column.drop-target, .column.can-drop").forEach(function (c) {
+      c.classList.remove("drop-target", "can-drop");
+    });
   });
 
   document.addEventListener("dragover", function (event) {
-    var column = dragged && event.target.closest && event.target.closest("[data-column]");
-    if (!column) { return; }
+    var column = dropColumn(event);
+    if (!column) { return; }  // not a move this card offers: the browser shows "no drop"
     event.preventDefault();
     column.classList.add("drop-target");
   });
@@ -46,17 +73,53 @@
   });
 
   document.addEventListener("drop", function (event) {
-    var column = dragged && event.target.closest && event.target.closest("[data-column]");
+    var column = dropColumn(event);
     if (!column) { return; }
     event.preventDefault();
-    var status = column.getAttribute("data-column");
-    var form = dragged.querySelector("form[data-move]");
-    if (!form || dragged.getAttribute("data-status") === status) { return; }
-    form.querySelector("select[name=status]").value = status;
-    if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+    var item = dragged.querySelector('[data-move-to="' + column.getAttribute("data-column") + '"]');
+    if (item) { item.click(); }  // a status button submits its form; "Completed…" opens the hours form
+  });
+
+  // One card menu open at a time; a click elsewhere or Escape closes it.
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.classList || !menu.classList.contains("card-menu") || !menu.open) { return; }
+    document.querySelectorAll("details.card-menu[open]").forEach(function (other) {
+      if (other !== menu) { other.open = false; }
+    });
+  }, true);
+
+  document.addEventListener("click", function (event) {
+    var inside = event.target.closest && event.target.closest("details.card-menu");
+    document.querySelectorAll("details.card-menu[open]").forEach(function (menu) {
+      if (menu !== inside) { menu.open = false; }
+    });
+    var close = event.target.closest && event.target.closest("[data-dialog-close]");
+    var dialog = close && close.closest("dialog");
+    if (dialog) {
+      event.preventDefault();
+      dialog.close();
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || target.id !== "complete-dialog-body") { return; }
+    var dialog = document.getElementById("complete-dialog");
+    var menu = document.querySelector("details.card-menu[open]");
+    if (menu) { menu.open = false; }
+    if (dialog && !dialog.open) { dialog.showModal(); }
+    var first = target.querySelector("input:not([type=hidden])");
+    if (first) { first.focus(); }
   });
 
   document.addEventListener("htmx:afterSettle", function () {
+    var dialog = document.querySelector("dialog[open]");
+    if (dialog) {  // a refused form in a dialog: to its first wrong field
+      var wrong = dialog.querySelector(".has-error input, input");
+      if (wrong) { wrong.focus(); }
+      return;
+    }
     var active = document.activeElement;
     if (!active || active === document.body) {
       var target = document.getElementById("flashes") || document.querySelector("main h1");
@@ -64,6 +127,206 @@
         if (!target.hasAttribute("tabindex")) { target.setAttribute("tabindex", "-1"); }
         target.focus({ preventScroll: true });
       }
+    }
+  });
+
+  /* --- folding on phones: the main navigation and the list filters ------------------------------------ */
+
+  function setFolded(button, panel, open) {
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    panel.classList.toggle("is-open", open);
+  }
+
+  function initFolds(root) {
+    root.querySelectorAll("[data-fold]").forEach(function (button) {
+      if (button.hasAttribute("data-fold-ready")) { return; }
+      button.setAttribute("data-fold-ready", "");
+      button.hidden = false;
+      var panel = document.getElementById(button.getAttribute("aria-controls"));
+      if (!panel) { return; }
+      setFolded(button, panel, button.hasAttribute("data-fold-open"));
+      button.addEventListener("click", function () {
+        setFolded(button, panel, button.getAttribute("aria-expanded") !== "true");
+      });
+    });
+  }
+
+  initFolds(document);
+  document.addEventListener("htmx:load", function (event) { initFolds(event.detail.elt); });
+
+  /* --- a template's stage rows ---------------------------------------------------------------------- */
+
+  function renumberRows(fieldset) {
+    var prefix = fieldset.getAttribute("data-prefix");
+    var pattern = new RegExp("^(id_)?" + prefix + "-(\\d+|__prefix__)-");
+    var rows = fieldset.querySelectorAll("[data-rows] > [data-row]");
+    rows.forEach(function (row, i) {
+      row.querySelectorAll("[name], [id], label[for]").forEach(function (el) {
+        ["name", "id", "for"].forEach(function (attr) {
+          var value = el.getAttribute(attr);
+          if (value && pattern.test(value)) {
+            el.setAttribute(attr, value.replace(pattern, function (m, id) { return (id || "") + prefix + "-" + i + "-"; }));
+          }
+        });
+      });
+      row.querySelector("[data-row-number]").textContent = String(i + 1);
+      row.querySelectorAll("[data-row-action]").forEach(function (button) {
+        var action = button.getAttribute("data-row-action");
+        button.value = String(i);
+        button.setAttribute("aria-label", action === "remove" ? "Remove stage " + (i + 1) : "Move stage " + (i + 1) + " " + action);
+        button.disabled = (action === "up" && i === 0) || (action === "down" && i === rows.length - 1);
+      });
+    });
+    var total = fieldset.querySelector('input[name="' + prefix + '-TOTAL_FORMS"]');
+    if (total) { total.value = String(rows.length); }
+    return rows;
+  }
+
+  function announce(fieldset, text) {
+    var status = fieldset.querySelector("[data-rows-status]");
+    if (status) { status.textContent = text; }
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-row-add], [data-row-action]");
+    var fieldset = button && button.closest("[data-stage-rows]");
+    if (!fieldset) { return; }
+    event.preventDefault();
+    var list = fieldset.querySelector("[data-rows]");
+    if (button.hasAttribute("data-row-add")) {
+      var template = fieldset.querySelector("#stage-row-template");
+      list.appendChild(template.content.firstElementChild.cloneNode(true));
+      var rows = renumberRows(fieldset);
+      var input = rows[rows.length - 1].querySelector("input");
+      if (input) { input.focus(); }
+      announce(fieldset, "Stage " + rows.length + " added.");
+      return;
+    }
+    var row = button.closest("[data-row]");
+    var action = button.getAttribute("data-row-action");
+    if (action === "remove") {
+      var next = row.nextElementSibling || row.previousElementSibling;
+      row.remove();
+      renumberRows(fieldset);
+      var focus = next ? next.querySelector("input") : fieldset.querySelector("[data-row-add]");
+      if (focus) { focus.focus(); }
+      announce(fieldset, "Stage removed.");
+      return;
+    }
+    if (action === "up" && row.previousElementSibling) {
+      list.insertBefore(row, row.previousElementSibling);
+    } else if (action === "down" && row.nextElementSibling) {
+      list.insertBefore(row.nextElementSibling, row);
+    }
+    renumberRows(fieldset);
+    if (button.disabled) {  // moved to an end: keep the focus in the row
+      button = row.querySelector('[data-row-action="' + (action === "up" ? "down" : "up") + '"]');
+    }
+    button.focus();
+    announce(fieldset, "Stage moved to place " + (Array.prototype.indexOf.call(list.children, row) + 1) + ".");
+  });
+
+  document.querySelectorAll("[data-stage-rows]").forEach(renumberRows);
+
+  /* --- keyboard shortcuts ----------------------------------------------------------------------------- */
+
+  var SHORTCUTS = [
+    ["/", "Search"],
+    ["c", "New task (in this project; elsewhere, the projects)"],
+    ["j", "Next task in the list or board"],
+    ["k", "Previous task"],
+    ["Enter", "Open the chosen task"],
+    ["?", "Show these shortcuts"],
+    ["Esc", "Close this list"],
+  ];
+
+  function typing(target) {
+    if (!target || !target.closest) { return false; }
+    return !!target.closest("input, textarea, select, [contenteditable]:not([contenteditable=false])");
+  }
+
+  function shortcutsDialog() {
+    var dialog = document.getElementById("shortcuts");
+    if (dialog) { return dialog; }
+    dialog = document.createElement("dialog");
+    dialog.id = "shortcuts";
+    dialog.className = "dialog shortcuts";
+    dialog.setAttribute("aria-labelledby", "shortcuts-title");
+    var title = document.createElement("h2");
+    title.id = "shortcuts-title";
+    title.textContent = "Keyboard shortcuts";
+    var list = document.createElement("dl");
+    list.className = "shortcut-list";
+    SHORTCUTS.forEach(function (pair) {
+      var dt = document.createElement("dt");
+      var kbd = document.createElement("kbd");
+      kbd.textContent = pair[0];
+      dt.appendChild(kbd);
+      var dd = document.createElement("dd");
+      dd.textContent = pair[1];
+      list.appendChild(dt);
+      list.appendChild(dd);
+    });
+    var note = document.createElement("p");
+    note.className = "muted small-text";
+    note.textContent = "Shortcuts do nothing while you type in a field.";
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "secondary";
+    close.setAttribute("data-dialog-close", "");
+    close.textContent = "Close";
+    dialog.appendChild(title);
+    dialog.appendChild(list);
+    dialog.appendChild(note);
+    dialog.appendChild(close);
+    document.body.appendChild(dialog);
+    return dialog;
+  }
+
+  function navItems() {
+    return Array.prototype.slice.call(document.querySelectorAll("main [data-nav-item]")).filter(function (el) {
+      return el.offsetParent !== null;  // visible ones only
+    });
+  }
+
+  function moveThrough(step) {
+    var items = navItems();
+    if (!items.length) { return; }
+    var current = document.querySelector("main [data-nav-item].is-current");
+    var index = items.indexOf(current);
+    if (index < 0) {  // start from the item holding the focus, if any
+      index = items.findIndex(function (el) { return el.contains(document.activeElement); });
+    }
+    var next = index < 0 ? (step > 0 ? 0 : items.length - 1) : Math.min(items.length - 1, Math.max(0, index + step));
+    if (current) { current.classList.remove("is-current"); }
+    var item = items[next];
+    item.classList.add("is-current");
+    var link = item.querySelector("[data-nav-link]") || item.querySelector("a[href]");
+    if (link) { link.focus(); }
+    item.scrollIntoView({ block: "nearest" });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (typing(event.target) || document.querySelector("dialog[open]")) { return; }
+    var key = event.key;
+    if (key === "/") {
+      var search = document.getElementById("search");
+      if (!search) { return; }
+      event.preventDefault();
+      search.focus();
+      if (search.select) { search.select(); }
+    } else if (key === "c") {
+      var create = document.querySelector("[data-new-task]") || document.querySelector("[data-nav=projects]");
+      if (!create) { return; }
+      event.preventDefault();
+      window.location.assign(create.href);
+    } else if (key === "j" || key === "k") {
+      event.preventDefault();
+      moveThrough(key === "j" ? 1 : -1);
+    } else if (key === "?") {
+      event.preventDefault();
+      shortcutsDialog().showModal();
     }
   });
 })();

@@ -11,11 +11,13 @@ from ._common import MAX_STAGES, TASK_EDITABLE_FIELDS
 from .comment import comment_create, comment_delete, comment_update, may_delete_comment, mentioned_members
 from .project import label_create, project_create, project_delete, project_update, template_delete, template_save
 from .stage import (
+    actual_hours_field,
     stage_add,
     stage_delete,
     stage_set_status,
     stage_update,
     stages_reorder,
+    task_complete_with_stages,
 )
 from .task import (
     task_assign,
@@ -31,6 +33,7 @@ from .task import (
 __all__ = [
     "MAX_STAGES",
     "TASK_EDITABLE_FIELDS",
+    "actual_hours_field",
     "comment_create",
     "comment_delete",
     "comment_update",
@@ -47,6 +50,7 @@ __all__ = [
     "stages_reorder",
     "task_assign",
     "task_complete",
+    "task_complete_with_stages",
     "task_create",
     "task_delete",
     "task_reopen",

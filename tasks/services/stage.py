@@ -3,7 +3,8 @@ themselves are in tasks/services/lifecycle.py."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -89,6 +90,73 @@ def stage_set_status(*, actor, stage: Stage, status: str, actual_hours=None, exp
     task = _lock_for_stage_change(actor, stage)
     _stage_set_status(task, actor, stage, status, actual_hours, expected=expected_status)
     return stage
+
+
+def actual_hours_field(stage_id: int) -> str:
+    """The name under which task_complete_with_stages takes, and refuses, one stage's actual hours."""
+    return f"actual_hours_{stage_id}"
+
+
+@task_write
+def task_complete_with_stages(*, actor, task: Task, actual_hours: Mapping[int, Any]) -> list[Stage]:
+    """Complete every open stage of the task at once (the board's drop on Completed), and so the task.
+
+    `actual_hours` maps a stage id to its actual hours; a stage that already has its actual hours recorded
+    may be left out. Every value is checked before anything is written: a missing or bad value, or the id of
+    a stage that is not open on this task, is refused under `actual_hours_<stage id>` and nothing changes.
+    Each stage gets its STAGE_COMPLETED Activity, then the task rolls up to completed (one COMPLETED Activity
+    and its notification). Returns the stages completed, in order.
+    """
+    _require_work(actor, task)
+    _lock(task)
+    stages = list(task.stages.order_by("order"))
+    if not stages:
+        raise ValidationError({"stages": ["This task has no stages: move it to completed instead."]})
+    open_stages = [s for s in stages if s.status != Status.COMPLETED]
+    if not open_stages:
+        raise ValidationError({"status": ["Every stage of this task is already completed."]})
+    try:
+        given = {int(k): v for k, v in actual_hours.items()}
+    except (TypeError, ValueError):
+        raise ValidationError({"actual_hours": ["Give the hours by stage id."]}) from None
+    open_ids = {s.pk for s in open_stages}
+    errors: dict[str, list[str]] = {}
+    for stage_id in sorted(set(given) - open_ids):
+        errors[actual_hours_field(stage_id)] = ["This is not an open stage of this task."]
+    hours: dict[int, Decimal] = {}
+    for stage in open_stages:
+        field = actual_hours_field(stage.pk)
+        value = given.get(stage.pk)
+        if value in (None, ""):
+            if stage.actual_hours is None:
+                errors[field] = [f"Enter the actual hours of “{stage.name}”."]
+            else:
+                hours[stage.pk] = stage.actual_hours
+            continue
+        try:
+            hours[stage.pk] = _hours(value, field, allow_zero=True)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    for stage in open_stages:
+        stage.actual_hours = hours[stage.pk]
+        stage.started_at = stage.started_at or now
+        stage.completed_at = now
+        stage.status = Status.COMPLETED
+    Stage.objects.bulk_update(open_stages, ["actual_hours", "started_at", "completed_at", "status"])
+    for stage in open_stages:
+        _activity(
+            task,
+            actor,
+            Activity.Verb.STAGE_COMPLETED,
+            f"stage {stage.order}",
+            None,
+            {"name": stage.name, "actual_hours": str(stage.actual_hours)},
+        )
+    _rollup(task, actor)
+    return open_stages
 
 
 @task_write

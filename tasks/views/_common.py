@@ -21,13 +21,30 @@ LIST_PAGE_SIZE = 25
 
 class CappedPaginator(Paginator):
     """Counts at most `cap` + 1 rows: a list matching half a million tasks must not pay a full COUNT on every
-    page view. Past the cap the page says "10,000+" and offers the pages up to it."""
+    page view. Past the cap the page says "10,000+" and offers the pages up to it.
+
+    The count drops the list's ORDER BY: kept, PostgreSQL sorted every matching row to find which 10,001 to
+    count (2.6 s on a project of 500,000 tasks); without it the count stops after 10,001 index entries."""
 
     cap = 10_000
 
+    def page(self, number):
+        """The page's rows in two steps: the ids of the page (from the index, however deep the page), then
+        those rows with their annotations. In one query PostgreSQL computed the per-row subqueries (stage
+        counts) for every row skipped by the OFFSET too: page 200 of a big project took 16 s."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        rows = {row.pk: row for row in self.object_list.order_by().filter(pk__in=ids)} if ids else {}
+        return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
+
     @cached_property
     def count(self) -> int:
-        return self.object_list.values("pk")[: self.cap + 1].count()  # values(): no annotations in the count
+        # values(): no annotations in the count; order_by(): any 10,001 rows will do
+        return self.object_list.order_by().values("pk")[: self.cap + 1].count()
 
 
 def _errors_text(exc: ValidationError) -> str:

@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_errors
@@ -18,9 +20,65 @@ from ..filters import TaskFilter
 from ..forms import (
     ProjectCreateForm,
     ProjectForm,
+    StagesCompleteForm,
 )
-from ..models import Priority, Status
-from ._common import LIST_PAGE_SIZE, CappedPaginator, _errors_text, _project_or_404, _teams_where
+from ..models import Priority, Status, Task
+from ._common import (
+    LIST_PAGE_SIZE,
+    CappedPaginator,
+    _back,
+    _errors_text,
+    _project_or_404,
+    _task_for_work,
+    _teams_where,
+)
+
+POST, ASK_HOURS = "post", "hours"
+
+
+def _url_maker(name: str):
+    """A fast `reverse(name, args=[pk])` for the cards of a page: one reverse, then string formatting (a
+    `{% url %}` per link was a fifth of the board's rendering)."""
+    head, _, tail = reverse(name, args=[987654321]).partition("987654321")
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+PRIORITY_DISPLAY = {p.value: (p.name.lower(), p.label) for p in Priority}
+
+
+def _for_display(tasks, deadlines) -> None:
+    """What the card and row templates (includes/task_meta.html) show of each task, computed once here in
+    Python: its link, whether it is overdue or due soon by the one definition (`deadlines`: a Day of the
+    project's team, or the Deadlines of a page that spans teams; tasks/deadlines.py), its priority's class and label, its
+    due date as text and its assignee's name. A board renders 150 cards: each lookup and filter the template
+    engine does not do is a few milliseconds of the page."""
+    detail = _url_maker("tasks:task_detail")
+    for task in tasks:
+        task.url = detail(task.pk)
+        task.overdue = deadlines.is_overdue(task)
+        task.due_soon = not task.overdue and deadlines.is_due_soon(task)
+        task.priority_class, task.priority_text = PRIORITY_DISPLAY.get(task.priority, ("", ""))
+        if task.due_date is not None:
+            task.due_iso, task.due_short = task.due_date.isoformat(), f"{task.due_date.day} {task.due_date:%b}"
+        name = task.assignee.get_full_name() if task.assignee_id else ""
+        task.assignee_name, task.assignee_initial = name, name[:1].upper()
+
+
+def board_moves(task: Task) -> list[tuple[str, str, str]]:
+    """The moves a card offers: (status, label, how), only those that can succeed (tasks.services'
+    task_set_status rules). `how` is POST (the status form does it) or ASK_HOURS (Completed for a task with
+    open stages: a form asks each open stage's actual hours, then task_complete_with_stages). Needs the
+    board's annotations stage_count, stages_done and stages_begun (stages not pending)."""
+    labels = dict(Status.choices)
+    n, begun = task.stage_count, task.stages_begun
+    allowed = []
+    if task.status != Status.PENDING and (n == 0 or begun == 0):
+        allowed.append((Status.PENDING, POST))
+    if task.status != Status.IN_PROGRESS and (n == 0 or task.status == Status.COMPLETED or begun < n):
+        allowed.append((Status.IN_PROGRESS, POST))
+    if task.status != Status.COMPLETED:
+        allowed.append((Status.COMPLETED, POST if n == 0 else ASK_HOURS))
+    return [(str(status), labels[status], how) for status, how in allowed]
 
 
 @login_required
@@ -28,6 +86,8 @@ def my_work(request):
     deadlines = deadlines_for(request)
     limit = selectors.MY_WORK_GROUP_LIMIT
     groups = selectors.my_work(request.user, deadlines=deadlines, limit=limit)
+    for tasks in groups.values():
+        _for_display(tasks[:limit], deadlines)
     return render(
         request,
         "tasks/my_work.html",
@@ -82,6 +142,19 @@ def board(request, pk: int):
     project = _project_or_404(request, pk)
     limit = selectors.BOARD_COLUMN_LIMIT
     columns = selectors.board_columns(request.user, project, limit=limit)
+    day = deadlines_for(request).day(project.team.time_zone)
+    can_work = can(request.user, Action.WORK, project.team_id)
+    board_url = reverse("tasks:board", args=[project.pk])
+    status_url, complete_url = _url_maker("tasks:task_status"), _url_maker("tasks:task_complete_stages")
+    back = urlencode({"next": board_url})
+    for cards in columns.values():
+        _for_display(cards[:limit], day)
+        if can_work:
+            for task in cards[:limit]:
+                task.moves = board_moves(task)
+                task.move_targets = " ".join(status for status, _, _ in task.moves)
+                task.status_url = status_url(task.pk)
+                task.complete_url = f"{complete_url(task.pk)}?{back}"
     return render(
         request,
         "tasks/board.html",
@@ -92,23 +165,87 @@ def board(request, pk: int):
                 (value, label, columns[value][:limit], len(columns[value]) > limit) for value, label in Status.choices
             ],
             "limit": limit,
-            "status_choices": Status.choices,
-            "deadlines": deadlines_for(request).day(project.team.time_zone),
-            "can_work": can(request.user, Action.WORK, project.team_id),
+            "can_work": can_work,
+            "ask_hours": ASK_HOURS,
+            "board_url": board_url,
             "can_manage": can(request.user, Action.MANAGE, project.team_id),
         },
     )
 
 
+# The list's sorts: the column a header sorts, its value of `ordering` (direction first) and the ORDER BY. Each
+# ORDER BY is the order of an index or that order reversed (task_list_open_first, task_project_recent,
+# task_list_urgent_first, task_list_due_first; with a status filter, task_board_order), so that a page reads
+# its rows from the index instead of sorting the project's half a million (see docs/performance.md).
+LIST_SORTS = {
+    "-status": ("status", ("-status", "-created_at", "-id")),  # the default: open first (pending, in progress)
+    "status": ("status", ("status", "created_at", "id")),
+    "-created_at": ("created_at", ("-created_at", "-id")),
+    "created_at": ("created_at", ("created_at", "id")),
+    "-priority": ("priority", ("-priority", "due_date", "-created_at", "-id")),  # as the board: most urgent first
+    "priority": ("priority", ("priority", "-due_date", "created_at", "id")),
+    "due_date": ("due_date", ("due_date", "id")),
+    "-due_date": ("due_date", ("-due_date", "-id")),
+}
+DEFAULT_LIST_SORT = "-status"
+# Each sortable header: (column, label, the sort of its first click).
+LIST_HEADERS = [
+    ("created_at", "Task", "-created_at"),
+    ("status", "Status", "-status"),
+    ("priority", "Priority", "-priority"),
+    ("assignee", "Assignee", None),
+    ("due_date", "Due", "due_date"),
+    ("stages", "Stages", None),
+]
+SORT_NAMES = {
+    "-status": "open tasks first, newest first",
+    "status": "completed tasks first",
+    "-created_at": "newest first",
+    "created_at": "oldest first",
+    "-priority": "highest priority first",
+    "priority": "lowest priority first",
+    "due_date": "due soonest first",
+    "-due_date": "due latest first",
+}
+
+
+def _list_headers(request, sort: str) -> list[dict]:
+    """The table's headers: label, the link that sorts by it (the other filters kept, back to page 1), and
+    aria-sort for the one in use."""
+    column_now = LIST_SORTS[sort][0]
+    headers = []
+    for column, label, first in LIST_HEADERS:
+        header = {"label": label, "url": None, "aria_sort": None}
+        if first is not None:
+            if column == column_now:
+                header["aria_sort"] = "descending" if sort.startswith("-") else "ascending"
+                target = sort[1:] if sort.startswith("-") else f"-{sort}"  # a second click turns it round
+            else:
+                target = first
+            query = request.GET.copy()
+            query.pop("page", None)
+            query["ordering"] = target
+            header["url"] = f"?{query.urlencode()}"
+            header["next_sort"] = SORT_NAMES[target]
+        headers.append(header)
+    return headers
+
+
 @login_required
 def task_list(request, pk: int):
     project = _project_or_404(request, pk)
-    filterset = TaskFilter(request.GET or None, selectors.project_tasks(request.user, project), request=request)
+    data = request.GET.copy()
+    sort = data.pop("ordering", [""])[-1] or DEFAULT_LIST_SORT
+    sort_error = None
+    if sort not in LIST_SORTS:
+        sort_error = "Sort by the column headers (status, task, priority or due date)."
+        sort = DEFAULT_LIST_SORT
+    filterset = TaskFilter(data or None, selectors.project_tasks(request.user, project), request=request)
     filterset.form.fields.pop("project", None)
-    qs = filterset.qs
-    # Newest first unless a sort was chosen; the id breaks ties, so that pages neither repeat nor skip rows.
-    qs = qs.order_by(*(qs.query.order_by or ("-created_at",)), "-id")
+    qs = filterset.qs.order_by(*LIST_SORTS[sort][1])
     page = CappedPaginator(qs, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    _for_display(page.object_list, deadlines_for(request).day(project.team.time_zone))
+    filtered = any(v for k, v in data.items() if k != "page")
     return render(
         request,
         "tasks/task_list.html",
@@ -121,15 +258,12 @@ def task_list(request, pk: int):
             "labels": list(selectors.labels_visible_to(request.user).filter(team=project.team_id)),
             "priorities": [(p.name.lower(), p.label) for p in Priority],
             "status_choices": Status.choices,
-            "orderings": [
-                ("", "Newest first"),
-                ("created_at", "Oldest first"),
-                ("due_date", "Due date, soonest first"),
-                ("-due_date", "Due date, latest first"),
-                ("-priority", "Priority, highest first"),
-                ("priority", "Priority, lowest first"),
-            ],
-            "deadlines": deadlines_for(request).day(project.team.time_zone),
+            "sort": sort if sort != DEFAULT_LIST_SORT else "",
+            "sort_name": SORT_NAMES[sort],
+            "sort_error": sort_error,
+            "headers": _list_headers(request, sort),
+            "filtered": filtered,
+            "filters_open": (filtered and not filterset.form.is_valid()) or sort_error is not None,
             "can_work": can(request.user, Action.WORK, project.team_id),
         },
     )
@@ -168,3 +302,39 @@ def project_delete(request, pk: int):
         return redirect("tasks:project_edit", project.pk)
     messages.success(request, f"Project “{project.name}” deleted.")
     return redirect("tasks:project_list")
+
+
+@login_required
+def task_complete_stages(request, pk: int):
+    """Complete a task with open stages in one go: a form asks each open stage's actual hours (what a drop
+    on the board's Completed column opens, in a dialog with JS or as this page without)."""
+    task = _task_for_work(request, pk)
+    board = reverse("tasks:board", args=[task.project_id])
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = board
+    stages = [s for s in task.stages.all() if s.status != Status.COMPLETED]
+    if not stages and request.method != "POST":
+        messages.info(request, f"“{task.title}” has no open stage to complete.")
+        return redirect(target)
+    form = StagesCompleteForm(request.POST or None, stages=stages, field_name=services.actual_hours_field)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.task_complete_with_stages(actor=request.user, task=task, actual_hours=form.hours_by_stage())
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"“{task.title}” is now completed, with its {len(stages)} open stages.")
+            return _back(request, board)
+    response = render(
+        request,
+        "tasks/task_complete.html",
+        {"task": task, "form": form, "next": target},
+        status=422 if request.method == "POST" else 200,
+    )
+    if request.method == "POST" and request.htmx:
+        # A refusal replaces the form where it is (the board's dialog, or this page), not the whole page.
+        response["HX-Retarget"] = "#complete-form"
+        response["HX-Reselect"] = "#complete-form"
+        response["HX-Reswap"] = "outerHTML"
+    return response

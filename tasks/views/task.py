@@ -179,7 +179,27 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
 
 @login_required
 def task_detail(request, pk: int):
-    return _task_page(request, _task_or_404(request, pk))
+    task = _task_or_404(request, pk, include_deleted=True)
+    if task.deleted_at is not None:
+        return _trashed_task_page(request, task)
+    return _task_page(request, task)
+
+
+def _trashed_task_page(request, task: Task):
+    """A link to a trashed task: a 404 that says the task is in the trash, with Restore for those who may
+    (members and up); a viewer learns nothing of it but its title. Rendered here, not raised, so that it looks
+    the same with DEBUG on (Django's debug 404 would list the URL patterns)."""
+    can_work = can(request.user, Action.WORK, task.project.team_id)
+    trashed_by = None
+    if can_work:
+        deleted = task.activities.filter(verb=Activity.Verb.DELETED).select_related("actor").order_by("-pk").first()
+        trashed_by = deleted.actor if deleted else None
+    return render(
+        request,
+        "tasks/task_trashed.html",
+        {"task": task, "can_work": can_work, "trashed_by": trashed_by},
+        status=404,
+    )
 
 
 @login_required

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +18,7 @@ from ..forms import (
     TemplateCreateForm,
     TemplateForm,
     TemplateStageFormSet,
+    TemplateStageRow,
     TemplateUseForm,
 )
 from ..models import Project
@@ -48,6 +50,43 @@ def _template_stage_specs(formset) -> list[dict]:
     ]
 
 
+ROW_ACTIONS = ("add_row", "row_up", "row_down", "row_remove")
+
+
+def _rows_changed(request, formset) -> list[dict] | None:
+    """Without JS the stage rows change in place through the page's own buttons (Add a stage, Up, Down,
+    Remove), which post the form as it is: the rows as typed, changed by the button, nothing saved. With JS
+    (aether.js) the same buttons change the rows in the page. Returns the new rows, or None for a save."""
+    action = next((a for a in ROW_ACTIONS if a in request.POST), None)
+    if action is None:
+        return None
+    total = min(formset.total_form_count(), formset.max_num)
+    rows = [
+        {
+            "name": request.POST.get(f"{formset.prefix}-{i}-name", ""),
+            "estimated_hours": request.POST.get(f"{formset.prefix}-{i}-estimated_hours", ""),
+        }
+        for i in range(total)
+    ]
+    if action == "add_row":
+        if len(rows) < formset.max_num:
+            rows.append({"name": "", "estimated_hours": ""})
+        return rows
+    try:
+        i = int(request.POST[action])
+    except ValueError:
+        return rows
+    if not 0 <= i < len(rows):
+        return rows
+    if action == "row_remove":
+        rows.pop(i)
+    else:
+        j = i - 1 if action == "row_up" else i + 1
+        if 0 <= j < len(rows):
+            rows[i], rows[j] = rows[j], rows[i]
+    return rows
+
+
 def _template_form_page(request, *, template=None):
     teams = _teams_where(request.user, Action.MANAGE)
     if template is None and not teams:
@@ -62,6 +101,16 @@ def _template_form_page(request, *, template=None):
         form = TemplateCreateForm(request.POST or None, teams=teams)
     formset = TemplateStageFormSet(request.POST or None, initial=stage_initial, prefix="stages")
     stages_error = None
+    rows = _rows_changed(request, formset) if request.method == "POST" else None
+    if rows is not None:
+        form = type(form)(initial=request.POST.dict(), **({"teams": teams} if template is None else {}))
+        rows_formset = django_forms.formset_factory(TemplateStageRow, extra=0, max_num=50)
+        formset = rows_formset(initial=rows, prefix="stages")
+        return render(
+            request,
+            "tasks/template_form.html",
+            {"form": form, "formset": formset, "template": template, "stages_error": None},
+        )
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         team = template.team if template is not None else next(t for t in teams if t.pk == form.cleaned_data["team"])
         try:
