@@ -49,9 +49,9 @@ PRIORITY_DISPLAY = {p.value: (p.name.lower(), p.label) for p in Priority}
 def _for_display(tasks, deadlines) -> None:
     """What the card and row templates (includes/task_meta.html) show of each task, computed once here in
     Python: its link, whether it is overdue or due soon by the one definition (`deadlines`: a Day of the
-    project's team, or the Deadlines of a page that spans teams; tasks/deadlines.py), its priority's class and label, its
-    due date as text and its assignee's name. A board renders 150 cards: each lookup and filter the template
-    engine does not do is a few milliseconds of the page."""
+    project's team, or the Deadlines of a page that spans teams; tasks/deadlines.py), its priority's class
+    and label, its due date as text and its assignee's name. A board renders 150 cards: each lookup and
+    filter the template engine does not do is a few milliseconds of the page."""
     detail = _url_maker("tasks:task_detail")
     for task in tasks:
         task.url = detail(task.pk)
