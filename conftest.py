@@ -46,8 +46,9 @@ def _plain_static_storage(settings):
 
 @pytest.fixture(autouse=True)
 def _no_login_lockout(settings):
-    # django-axes counts failures across tests; its own behaviour is tested where it is switched back on.
-    settings.AXES_ENABLED = False
+    # The sign-in policy counts failures in the cache, which outlives a test; accounts/tests/test_signin_policy.py
+    # switches it back on (with a cleared cache) to test it.
+    settings.AETHER_SIGNIN_POLICY_ENABLED = False
 
 
 @pytest.fixture

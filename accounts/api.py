@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from aether.api import ERROR_DESCRIPTIONS, ErrorSerializer, TokenAccountThrottle, TokenAddressThrottle
+from aether.api import ERROR_DESCRIPTIONS, ErrorSerializer, TokenAddressThrottle
 
 from .models import Membership
 from .serializers import (
@@ -42,18 +42,21 @@ class _PublicAuthView(APIView):
 
 
 class TokenObtainView(_PublicAuthView):
-    throttle_classes = [TokenAddressThrottle, TokenAccountThrottle]
+    throttle_classes = [TokenAddressThrottle]
 
     @extend_schema(
         tags=["auth"],
         summary="Sign in: exchange email and password for an access and a refresh token",
-        description="Attempts are limited per account and per client address.",
+        description="Failed attempts pause sign-in per account and address, and per account from new addresses "
+        "(429 with `code` `locked_out` and Retry-After); attempts are also limited per client address.",
         request=TokenObtainSerializer,
         responses={
             200: TokenPairSerializer,
             401: OpenApiResponse(ErrorSerializer, description="Wrong email or password, or an inactive account."),
-            403: OpenApiResponse(ErrorSerializer, description="Locked out after repeated failures."),
-            **_errors("400", "429"),
+            429: OpenApiResponse(
+                ErrorSerializer, description="Too many attempts: sign-in paused, retry after Retry-After seconds."
+            ),
+            **_errors("400"),
         },
     )
     def post(self, request):

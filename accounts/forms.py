@@ -3,11 +3,36 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
 from . import services
 from .models import Role
+from .signin import refusal_of
+
+
+class _PausedSignInMixin:
+    """When the sign-in policy paused this attempt, say so instead of "wrong email or password"."""
+
+    def get_invalid_login_error(self):
+        refusal = refusal_of(self.request)
+        if refusal is None:
+            return super().get_invalid_login_error()
+        return forms.ValidationError(
+            "Too many failed sign-ins to this account: sign-in is paused for %(minutes)d minute(s). "
+            "Try again later, or reset your password by email.",
+            code="locked_out",
+            params={"minutes": refusal.minutes},
+        )
+
+
+class SignInForm(_PausedSignInMixin, AuthenticationForm):
+    pass
+
+
+class AdminSignInForm(_PausedSignInMixin, AdminAuthenticationForm):
+    pass
 
 
 class PasswordResetRequestForm(PasswordResetForm):

@@ -16,7 +16,6 @@ the error concerns the request as a whole.
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from typing import Any
 
@@ -196,27 +195,14 @@ class PagePagination(BasePagination):
 
 
 class TokenAddressThrottle(SimpleRateThrottle):
-    """Sign-in attempts per client address (rate `token_address`)."""
+    """Sign-in attempts per client address (rate `token_address`): a flood guard. Guessing per account is bounded
+    by the sign-in policy (accounts/signin.py), not by a throttle: a per-account throttle that counts every
+    attempt lets a stranger keep the owner out."""
 
     scope = "token_address"
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
-class TokenAccountThrottle(SimpleRateThrottle):
-    """Sign-in attempts per account, whatever the address (rate `token_account`): slows password guessing
-    spread over many addresses. The address is hashed so the cache holds no email addresses."""
-
-    scope = "token_account"
-
-    def get_cache_key(self, request, view):
-        data = request.data
-        email = data.get("email") if isinstance(data, dict) else None
-        if not isinstance(email, str) or not email.strip():
-            return None  # nothing to count against; the serializer answers 400
-        ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()
-        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 # --- what each error answer means (for the schema) -----------------------------------------------------

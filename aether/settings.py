@@ -39,7 +39,6 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "anymail",
-    "axes",
     "accounts",
     "tasks",
     "notifications",
@@ -57,8 +56,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # Last, as django-axes asks: it turns a lockout raised by the backend into its lockout response.
-    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "aether.urls"
@@ -99,7 +96,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Auth -----------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # first, so a locked-out account is refused before any hash check
+    # The one sign-in policy (accounts/signin.py) for the sign-in page, admin and the token endpoint: it checks
+    # every email-and-password attempt itself. ModelBackend stays listed for sessions that name it.
+    "accounts.signin.SignInPolicyBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
@@ -117,15 +116,13 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
-# django-axes: lock an account+address pair after repeated failures, for a while, not forever.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_USERNAME_FORM_FIELD = "username"
-AXES_VERBOSE = False
-# A page that says the sign-in is paused, for how long, and offers the password reset (429).
-AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+# Sign-in policy (accounts/signin.py; README "Security"): failures per account+address and per account, in
+# fixed windows; addresses that signed in to the account before are exempt from the account-wide pause.
+AETHER_SIGNIN_POLICY_ENABLED = True
+AETHER_SIGNIN_PAIR_LIMIT = env.int("AETHER_SIGNIN_PAIR_LIMIT", default=5)
+AETHER_SIGNIN_ACCOUNT_LIMIT = env.int("AETHER_SIGNIN_ACCOUNT_LIMIT", default=20)
+AETHER_SIGNIN_WINDOW_MINUTES = env.int("AETHER_SIGNIN_WINDOW_MINUTES", default=15)
+AETHER_SIGNIN_KNOWN_DAYS = env.int("AETHER_SIGNIN_KNOWN_DAYS", default=30)
 
 # --- Internationalisation -------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -239,7 +236,6 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": env.str("API_THROTTLE_USER", default="1200/min"),
-        "token_account": env.str("API_THROTTLE_TOKEN_ACCOUNT", default="10/min"),
         "token_address": env.str("API_THROTTLE_TOKEN_ADDRESS", default="30/min"),
     },
     "DATETIME_FORMAT": "iso-8601",

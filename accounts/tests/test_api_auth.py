@@ -11,7 +11,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.tests.factories import MembershipFactory, UserFactory
-from aether.api import TokenAccountThrottle, TokenAddressThrottle
+from aether.api import TokenAddressThrottle
 from tasks.tests.api_helpers import api_client, error_fields, fresh_throttles  # noqa: F401
 
 PASSWORD = "pw-for-tests-1"  # accounts.tests.factories.UserFactory's
@@ -226,20 +226,6 @@ def test_a_refresh_token_of_a_deleted_user_is_refused_not_a_500(user):
 # --- throttling -----------------------------------------------------------------------------------------
 
 
-def test_sign_in_is_throttled_per_account_across_addresses(user, monkeypatch):
-    monkeypatch.setattr(TokenAccountThrottle, "THROTTLE_RATES", {"token_account": "3/min"})
-    addresses = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"]
-
-    codes = [sign_in(password="wrong", REMOTE_ADDR=a).status_code for a in addresses]
-
-    assert codes == [401, 401, 401, 429]
-    response = sign_in(REMOTE_ADDR="10.0.0.5")
-    assert response.status_code == 429
-    assert response.json()["code"] == "throttled"
-    assert int(response["Retry-After"]) > 0
-    assert sign_in(email="someone-else@example.test", REMOTE_ADDR="10.0.0.5").status_code == 401
-
-
 def test_sign_in_is_throttled_per_address_across_accounts(user, monkeypatch):
     monkeypatch.setattr(TokenAddressThrottle, "THROTTLE_RATES", {"token_address": "3/min"})
 
@@ -266,15 +252,3 @@ def test_other_endpoints_are_throttled_per_user(user, monkeypatch):
 
     assert [client.get(ME).status_code for _ in range(3)] == [200, 200, 429]
     assert other.get(ME).status_code == 200
-
-
-def test_a_lockout_by_django_axes_answers_in_the_error_shape(user, settings):
-    settings.AXES_ENABLED = True
-    settings.AXES_FAILURE_LIMIT = 2
-
-    codes = [sign_in(password="wrong").status_code for _ in range(3)]
-
-    assert codes == [401, 403, 403]  # the failure that reaches the limit is already answered as a lockout
-    locked = sign_in()  # even with the right password
-    assert locked.status_code == 403
-    assert locked.json()["code"] == "locked_out"
