@@ -46,9 +46,9 @@ def _plain_static_storage(settings):
 
 @pytest.fixture(autouse=True)
 def _no_login_lockout(settings):
-    # The sign-in policy counts failures in the cache, which outlives a test; accounts/tests/test_signin_policy.py
-    # switches it back on (with a cleared cache) to test it.
-    settings.AETHER_SIGNIN_POLICY_ENABLED = False
+    # The sign-in policy and the password-reset limits count in the cache, which outlives a test;
+    # accounts/tests/test_signin_policy.py and test_reset_limits.py switch them back on (with a cleared cache).
+    settings.AETHER_LIMITS_ENABLED = False
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
 from . import services
 from .models import Role
-from .signin import refusal_of
+from .signin import client_address, refusal_of
 
 
 class _PausedSignInMixin:
@@ -37,10 +37,11 @@ class AdminSignInForm(_PausedSignInMixin, AdminAuthenticationForm):
 
 class PasswordResetRequestForm(PasswordResetForm):
     """Django's reset form, but the email is written to the outbox (services.password_reset_request) in the
-    request's transaction instead of being sent from the web process."""
+    request's transaction instead of being sent from the web process, within the limits per account and
+    address; the view answers the same whatever happened."""
 
-    def save(self, *args, **kwargs) -> int:
-        return services.password_reset_request(email=self.cleaned_data["email"])
+    def save(self, *args, request=None, **kwargs) -> int:
+        return services.password_reset_request(email=self.cleaned_data["email"], address=client_address(request))
 
 
 def role_choices_for(actor_role: str | None) -> list[tuple[str, str]]:

@@ -92,7 +92,7 @@ class _Keys:
 
 
 def _enabled() -> bool:
-    return getattr(settings, "AETHER_SIGNIN_POLICY_ENABLED", True)
+    return getattr(settings, "AETHER_LIMITS_ENABLED", True)  # off in tests by default (conftest.py)
 
 
 def check(account: str, address: str) -> Refusal | None:
@@ -137,6 +137,14 @@ def record_success(account: str, address: str) -> None:
     keys = _Keys(account, address, _now())
     cache.set_many({keys.known: 1}, timeout=settings.AETHER_SIGNIN_KNOWN_DAYS * 24 * 60 * 60)
     cache.delete(keys.pair)
+
+
+def within_limit(name: str, ident: str, *, limit: int, window_seconds: int) -> bool:
+    """Count one use of `name` by `ident` (hashed) in the current fixed window; False once past `limit`."""
+    if not _enabled():
+        return True
+    index = int(_now() // window_seconds)
+    return _incr(f"limit:{name}:{_digest(ident)}:{index}", window_seconds + 60) <= limit
 
 
 def refusal_of(request) -> Refusal | None:

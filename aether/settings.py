@@ -118,11 +118,14 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
 # Sign-in policy (accounts/signin.py; README "Security"): failures per account+address and per account, in
 # fixed windows; addresses that signed in to the account before are exempt from the account-wide pause.
-AETHER_SIGNIN_POLICY_ENABLED = True
+AETHER_LIMITS_ENABLED = True  # the sign-in policy and the reset limits; tests switch them on where they test them
 AETHER_SIGNIN_PAIR_LIMIT = env.int("AETHER_SIGNIN_PAIR_LIMIT", default=5)
 AETHER_SIGNIN_ACCOUNT_LIMIT = env.int("AETHER_SIGNIN_ACCOUNT_LIMIT", default=20)
 AETHER_SIGNIN_WINDOW_MINUTES = env.int("AETHER_SIGNIN_WINDOW_MINUTES", default=15)
 AETHER_SIGNIN_KNOWN_DAYS = env.int("AETHER_SIGNIN_KNOWN_DAYS", default=30)
+# Password-reset emails per account and per client address, each an hour (over either, none; same answer).
+AETHER_RESET_PER_ACCOUNT = env.int("AETHER_RESET_PER_ACCOUNT", default=3)
+AETHER_RESET_PER_ADDRESS = env.int("AETHER_RESET_PER_ADDRESS", default=10)
 
 # --- Internationalisation -------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

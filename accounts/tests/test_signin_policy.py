@@ -28,7 +28,7 @@ class Clock:
 
 @pytest.fixture
 def clock(settings, monkeypatch):
-    settings.AETHER_SIGNIN_POLICY_ENABLED = True
+    settings.AETHER_LIMITS_ENABLED = True
     settings.AETHER_SIGNIN_PAIR_LIMIT = 5
     settings.AETHER_SIGNIN_ACCOUNT_LIMIT = 20
     settings.AETHER_SIGNIN_WINDOW_MINUTES = 15
