@@ -15,3 +15,16 @@ max_requests_jitter = 200
 accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def on_starting(server):
+    """Refuse to start on a configuration that Django's system checks call an error (e.g. an ESP without its
+    webhook secret, aether.E001): gunicorn itself runs no checks."""
+    import django
+    from django.core import checks
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aether.settings")
+    django.setup()
+    errors = [e for e in checks.run_checks(tags=[checks.Tags.security]) if e.is_serious()]
+    if errors:
+        raise SystemExit("Refusing to start:\n" + "\n".join(f"{e.id}: {e.msg} {e.hint or ''}" for e in errors))

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "anymail",
+    "aether",  # the project's system checks (aether/checks.py)
     "accounts",
     "tasks",
     "notifications",
