@@ -13,6 +13,7 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from .models import Role, User
 from .signin import Refusal, refusal_of
+from .tokens import SESSION_CLAIM, pair_for
 
 
 class InvalidRefreshToken(exceptions.AuthenticationFailed):
@@ -90,7 +91,7 @@ def rotate_refresh_token(raw: str) -> tuple[RefreshToken, User]:
         ):
             raise InvalidRefreshToken()
         BlacklistedToken.objects.create(token=outstanding)
-    return RefreshToken.for_user(user), user
+    return pair_for(user, session_id=token.get(SESSION_CLAIM)), user  # the same sign-in, for sign-out
 
 
 class TeamRoleSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ module imports the schema class through settings, so it cannot be imported from 
 
 from __future__ import annotations
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.permissions import IsAuthenticated
@@ -34,3 +35,9 @@ class AetherAutoSchema(AutoSchema):
                 response["description"] = ERROR_DESCRIPTIONS[code]
                 responses[code] = response
         return dict(sorted(responses.items()))
+
+
+class DenylistJWTScheme(SimpleJWTScheme):
+    """The bearer scheme for simplejwt's authentication with the sign-out denylist (accounts/tokens.py)."""
+
+    target_class = "accounts.tokens.DenylistJWTAuthentication"

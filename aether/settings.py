@@ -226,7 +226,8 @@ AETHER_OUTBOX_LEASE_SECONDS = env.int("AETHER_OUTBOX_LEASE_SECONDS", default=300
 
 # --- API ------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    # simplejwt's, plus the sign-out denylist (accounts/tokens.py): one cache read per request
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.tokens.DenylistJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

@@ -252,3 +252,71 @@ def test_other_endpoints_are_throttled_per_user(user, monkeypatch):
 
     assert [client.get(ME).status_code for _ in range(3)] == [200, 200, 429]
     assert other.get(ME).status_code == 200
+
+
+# --- revocation before expiry (finding 5) ---------------------------------------------------------------
+
+
+def test_logout_revokes_the_access_token_at_once(user):
+    tokens = sign_in().json()
+    assert me_with(tokens["access"]).status_code == 200
+
+    client = api_client()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert client.post(LOGOUT, {"refresh": tokens["refresh"]}, format="json").status_code == 204
+
+    response = me_with(tokens["access"])
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+def test_logout_with_the_refresh_token_alone_revokes_the_access_tokens_of_that_sign_in(user):
+    first = sign_in().json()
+    rotated = api_client().post(REFRESH, {"refresh": first["refresh"]}, format="json").json()
+    other_sign_in = sign_in().json()
+
+    assert api_client().post(LOGOUT, {"refresh": rotated["refresh"]}, format="json").status_code == 204
+
+    assert me_with(first["access"]).status_code == 401  # minted before the rotation, same sign-in
+    assert me_with(rotated["access"]).status_code == 401
+    assert me_with(other_sign_in["access"]).status_code == 200  # another device stays signed in
+
+
+def test_the_denylist_lives_as_long_as_the_access_token(user):
+    from django.core.cache import cache
+
+    tokens = sign_in().json()
+    client = api_client()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    client.post(LOGOUT, {"refresh": tokens["refresh"]}, format="json")
+
+    redis = cache._cache.get_client()
+    ttls = [redis.ttl(k) for k in redis.keys(":1:jwt:deny:*")]
+    assert len(ttls) == 2
+    assert all(0 < t <= 16 * 60 for t in ttls)
+
+
+def test_a_password_change_on_the_site_revokes_the_access_token(user, client):
+    tokens = sign_in().json()
+    client.force_login(user)
+
+    client.post(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": "a-Better-pass-42", "new_password2": "a-Better-pass-42"},
+    )
+
+    assert me_with(tokens["access"]).status_code == 401
+    assert api_client().post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 401
+
+
+def test_checking_the_denylist_is_one_cache_read_per_request(user, monkeypatch):
+    from django.core.cache import cache
+
+    access = sign_in().json()["access"]
+    calls = []
+    real_many, real_get = cache.get_many, cache.get
+    monkeypatch.setattr(cache, "get_many", lambda keys: calls.append(list(keys)) or real_many(keys))
+    monkeypatch.setattr(cache, "get", lambda key, *a, **k: calls.append([key]) or real_get(key, *a, **k))
+
+    assert me_with(access).status_code == 200
+    assert len([c for c in calls if any("jwt:deny" in k for k in c)]) == 1
