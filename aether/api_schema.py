@@ -25,6 +25,8 @@ class AetherAutoSchema(AutoSchema):
             codes += ["401", "403"]
         if "{" in self.path:
             codes.append("404")
+        if self.method in ("POST", "PUT", "PATCH"):
+            codes += ["413", "415"]
         return codes
 
     def _get_response_bodies(self, direction="response"):

@@ -1,13 +1,16 @@
 from anymail import urls as anymail_urls
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django.urls import include, path
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.forms import AdminSignInForm
 
 from . import views
+from .api import API_PREFIX, error_response, too_large
 
 _TRACKING_WEBHOOKS = {
     p.name.removesuffix("_tracking_webhook"): p.callback
@@ -39,3 +42,35 @@ urlpatterns = [
     path("api/v1/", include("aether.api_urls")),
     path("admin/", admin.site.urls),
 ]
+
+
+# Errors Django answers itself (no such URL, a crash, a suspicious request): under /api/ in the API's error
+# shape, elsewhere the site's pages.
+def _is_api(request) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def handler400(request, exception=None):
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return too_large()
+    return error_response(400, "bad_request", "The request could not be understood.")
+
+
+def handler403(request, exception=None):
+    if not _is_api(request):
+        return defaults.permission_denied(request, exception)
+    return error_response(403, "permission_denied", "You do not have permission to perform this action.")
+
+
+def handler404(request, exception=None):
+    if not _is_api(request):
+        return defaults.page_not_found(request, exception)
+    return error_response(404, "not_found", "No such endpoint.")
+
+
+def handler500(request):
+    if not _is_api(request):
+        return defaults.server_error(request)
+    return error_response(500, "server_error", "Something went wrong on our side; it has been logged.")
