@@ -5,22 +5,52 @@ emails as files under var/mail/), so a fresh clone needs no service. Production 
 REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and an email provider; DEBUG is off unless asked for.
 """
 
+import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("AETHER_VAR_DIR", default=str(BASE_DIR / "var")))
+
+# `make run` writes this checkout's .env (git ignores it): DEBUG and the one SITE_URL, so that `python manage.py
+# ...` works here with no variables set and every process (web, worker, beat) links to the same site. A
+# variable set in the environment wins over the file; AETHER_ENV_FILE="" reads none (the tests do that).
+ENV_FILE = os.environ.get("AETHER_ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).is_file():
+    environ.Env.read_env(ENV_FILE)
 
 env = environ.Env()
+VAR_DIR = Path(env.str("AETHER_VAR_DIR", default=str(BASE_DIR / "var")))
+
+
+def _debug_secret_key() -> str:
+    """A key made once per checkout under var/ (never a constant in the code: a known key forges sessions and
+    tokens). Processes starting at once agree on one: the file appears whole, by a hard link, or not at all."""
+    path = VAR_DIR / "debug-secret-key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".debug-secret-key.{os.getpid()}")
+        draft.write_text(secrets.token_urlsafe(50))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
 
 DEBUG = env.bool("DEBUG", default=False)
-# Production refuses to start without a secret; only a debug run may use the throwaway one.
-SECRET_KEY = env.str("SECRET_KEY") if not DEBUG else env.str("SECRET_KEY", default="insecure-debug-only-key")
+# Production refuses to start without a secret; a debug run makes its own once per checkout.
+SECRET_KEY = env.str("SECRET_KEY") if not DEBUG else env.str("SECRET_KEY", default="") or _debug_secret_key()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("SITE_URL", default="http://localhost:" + env.str("PORT", default="8000"))
+# The one address of the site, for links in emails. Not derived from PORT: under honcho each process has its
+# own PORT, and the worker's emails linked to the worker's port.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
