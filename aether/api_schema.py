@@ -43,3 +43,42 @@ class DenylistJWTScheme(SimpleJWTScheme):
     """The bearer scheme for simplejwt's authentication with the sign-out denylist (accounts/tokens.py)."""
 
     target_class = "accounts.tokens.DenylistJWTAuthentication"
+
+
+def link_created_objects(result, generator, request, public):
+    """drf-spectacular postprocessing hook: OpenAPI links from each create to the operations on what it created
+    (POST /tasks/ → /tasks/{id}/, its stages, comments, ...; POST /tasks/{id}/stages/ → /stages/{id}/), so that
+    clients and stateful fuzzing (schemathesis) can follow an id from one answer to the next request."""
+    paths = result.get("paths", {})
+
+    def ref_of(op, codes):
+        for code in codes:
+            schema = op.get("responses", {}).get(code, {}).get("content", {}).get("application/json", {})
+            if "$ref" in schema.get("schema", {}):
+                return schema["schema"]["$ref"]
+        return None
+
+    item_paths = {}  # component ref -> the path of one such object ("/api/v1/tasks/{id}/")
+    for path, ops in paths.items():
+        if path.endswith("/{id}/"):
+            for method in ("get", "patch"):
+                if method in ops and (ref := ref_of(ops[method], ["200"])):
+                    item_paths.setdefault(ref, path)
+    for ops in paths.values():
+        create = ops.get("post")
+        ref = create and ref_of(create, ["201"])
+        item = item_paths.get(ref) if ref else None
+        if not item:
+            continue
+        links = {}
+        for path, targets in paths.items():
+            if not path.startswith(item):
+                continue
+            for op in targets.values():
+                if isinstance(op, dict) and "operationId" in op:
+                    links[op["operationId"]] = {
+                        "operationId": op["operationId"],
+                        "parameters": {"id": "$response.body#/id"},
+                    }
+        create["responses"]["201"]["links"] = links
+    return result

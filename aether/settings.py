@@ -304,6 +304,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # No badge from the public online validator: the docs page's CSP allows nothing off-site.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "aether.api_schema.link_created_objects",  # OpenAPI links from a create to its object's operations
+    ],
 }
 
 # --- Security -------------------------------------------------------------------------------------------
