@@ -121,7 +121,9 @@ class Browser(HttpUser):
                     r'href="/tasks/(\d+)/"', self.client.get(f"/projects/{pk}/", name="/projects/{id}/ (board)").text
                 )
             ]
-        self.dashboard = self.client.get("/dashboard/", name="/dashboard/").status_code == 200
+        with self.client.get("/dashboard/", name="/dashboard/ (is there one?)", catch_response=True) as probe:
+            self.dashboard = probe.status_code == 200
+            probe.success()
 
     def _page(self, path, name):
         with self.client.get(path, name=name, catch_response=True) as response:
