@@ -47,12 +47,40 @@ def locust(host, classes, users, seconds, prefix, env):
         return list(csv.DictReader(f))
 
 
+def sign_in(host) -> dict:
+    """One browser session and one token pair, shared by the simulated people: 32 Argon2 checks at once would
+    measure the password hash (deliberately slow), not the pages."""
+    import re
+
+    import requests
+
+    browser = requests.Session()
+    page = browser.get(host + "/accounts/login/", timeout=60)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    browser.post(
+        host + "/accounts/login/",
+        data={"username": "alice@example.com", "password": "aether-demo", "csrfmiddlewaretoken": token},
+        headers={"Referer": host + "/accounts/login/"},
+        allow_redirects=False,
+        timeout=60,
+    ).raise_for_status()
+    credentials = {"email": "bob@example.com", "password": "aether-demo"}
+    pair = requests.post(host + "/api/v1/auth/token/", json=credentials, timeout=60)
+    pair.raise_for_status()
+    return {
+        "AETHER_BENCH_SESSION": browser.cookies["sessionid"],
+        "AETHER_BENCH_ACCESS": pair.json()["access"],
+        "AETHER_BENCH_REFRESH": pair.json()["refresh"],
+    }
+
+
 def table(rows):
     heads = ("count", "errors", "p50 ms", "p95 ms", "p99 ms", "req/s")
     print(f"| {'request':<44} | " + " | ".join(f"{h:>6}" for h in heads) + " |")
     print(f"|{'-' * 46}|{'-' * 8}|{'-' * 8}|{'-' * 8}|{'-' * 8}|{'-' * 8}|{'-' * 8}|")
     for r in rows:
-        name = f"{r['Type']} {r['Name']}" if r["Name"] != "Aggregated" else "**all**"
+        name = r["Name"] if not r["Name"].startswith("/") else f"{r['Type']} {r['Name']}"
+        name = "**all**" if name == "Aggregated" else name
         print(
             f"| {name:<44} | {r['Request Count']:>6} | {r['Failure Count']:>6} | {r['50%']:>6} | {r['95%']:>6} "
             f"| {r['99%']:>6} | {float(r['Requests/s']):>6.1f} |"
@@ -115,6 +143,7 @@ def main():
         print(f"gunicorn on {host} (workers: {workers}), {count or args.tasks:,} generated tasks; "
               f"{os.cpu_count()} cores")  # fmt: skip
 
+        env.update(sign_in(host))
         half = max(1, args.users // 2)
         print(f"\n### Mix: {args.users} users for {args.seconds} s ({half} in the browser, the rest on the API)\n")
         mix = locust(host, ["Browser", "MobileClient"], args.users, args.seconds, str(work / "mix"), env)
