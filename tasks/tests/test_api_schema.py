@@ -6,6 +6,8 @@ error, and every answer must match what the schema documents for its status code
 Path ids are half the time those of real objects of the member's team, so the requests reach the views'
 logic and not only their 404s."""
 
+import os
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -29,7 +31,8 @@ from tasks.tests.factories import (
     TemplateStageFactory,
 )
 
-EXAMPLES_PER_OPERATION = 100
+# 100 by default (about 4 minutes on 2 quiet cores); AETHER_FUZZ_EXAMPLES=1000 for a deeper run now and then.
+EXAMPLES_PER_OPERATION = int(os.environ.get("AETHER_FUZZ_EXAMPLES", "100"))
 STATEFUL_RUNS, STATEFUL_STEPS = 40, 8
 # No shrinking: a failure is reported as found (with its reproduction), which keeps the run's time bounded.
 PHASES = [Phase.explicit, Phase.generate]
