@@ -7,23 +7,69 @@ PORT ?= 8000
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: run test install install-dev browser lint format clean
+HOST ?= 127.0.0.1
+# The one address of the site for every process make run starts (honcho gives each its own PORT).
+SITE_URL ?= http://localhost:$(PORT)
+ENV_FILE ?= .env
+UV := $(BIN)/uv
+# Locked dependencies with hashes (`make lock` writes them from pyproject.toml): the app, the app with its
+# development tools, and uv itself, which pip installs from its own lock into the virtualenv.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+UV_LOCK := requirements-uv.lock
+COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+
+.PHONY: run test install install-dev browser lint format clean lock audit local-env
 
 $(BIN)/activate:
 	@test -n "$(PYTHON)" || { echo "Aether needs Python 3.11 or newer on PATH."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install --quiet -e .
+$(UV): $(UV_LOCK) | $(BIN)/activate
+	$(BIN)/pip install --quiet --require-hashes -r $(UV_LOCK)
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed: $(LOCK) | $(UV)
+	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r $(LOCK)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(DEV_LOCK) $(VENV)/.installed
+	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r $(DEV_LOCK)
 	@touch $@
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+
+# Rewrite the lock files from pyproject.toml, keeping the versions already locked where they still fit
+# (`make lock UPGRADE=1` takes the newest allowed).
+lock: | $(UV)
+	$(COMPILE) pyproject.toml -o $(LOCK)
+	$(COMPILE) pyproject.toml --extra dev -o $(DEV_LOCK)
+	echo "uv" | $(COMPILE) - -o $(UV_LOCK)
+
+# pip-audit over the lock files against PyPI's advisory database; skipped (with a message) when that database
+# cannot be reached, failing when a locked version has a known vulnerability.
+audit: install-dev
+	@mkdir -p var
+	@$(BIN)/pip-audit --progress-spinner off --disable-pip --require-hashes -r $(LOCK) -r $(DEV_LOCK) \
+		>var/pip-audit.log 2>&1; rc=$$?; \
+	skipped=$$(grep -c "could not be audited" var/pip-audit.log); \
+	if [ $$rc -ne 0 ] && grep -qiE "connection|resolve|timed? ?out|max retries|network|unreachable" var/pip-audit.log; then \
+		echo "pip-audit skipped: the advisory database cannot be reached (var/pip-audit.log)"; exit 0; fi; \
+	if [ $$rc -eq 0 ] && [ "$$skipped" -gt 0 ]; then \
+		echo "pip-audit: $$skipped locked packages could not be looked up (the index here serves no advisory data?);"; \
+		echo "  no known vulnerability in the others (var/pip-audit.log)"; exit 0; fi; \
+	cat var/pip-audit.log; exit $$rc
+
+# This checkout's .env, read by aether/settings.py (and by honcho): `python manage.py ...` works here with no
+# variables set, and web, worker and beat share one SITE_URL.
+local-env:
+	@printf '%s\n' \
+		"# Written by make run for this checkout (git ignores it); aether/settings.py reads it, and a variable" \
+		"# set in the environment wins. make run rewrites it: set PORT, HOST or SITE_URL on its command line." \
+		"DEBUG=1" "SITE_URL=$(SITE_URL)" >$(ENV_FILE)
 
 # Browser tests drive Debian's chromium through Playwright (Playwright's own browser download cannot work here).
 browser:
@@ -34,20 +80,22 @@ browser:
 
 # make run: the embedded default (SQLite, filesystem broker, emails under var/mail/); no service needed.
 run: export DEBUG ?= 1
-run: install
+run: export HOST := $(HOST)
+run: export SITE_URL := $(SITE_URL)
+run: install local-env
 	@mkdir -p var/mail var/broker/queue var/broker/processed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py setup_periodic_tasks
 	$(BIN)/python manage.py seed_demo
 	@echo ""
-	@echo "Aether is starting at http://localhost:$(PORT)  (Ctrl-C stops web, worker and beat)"
+	@echo "Aether is starting at $(SITE_URL), listening on $(HOST):$(PORT)  (Ctrl-C stops web, worker and beat)"
 	@echo "Sign in as alice@example.com (owner), bob@example.com (member) or carol@example.com (viewer);"
 	@echo "the password of each demo account is aether-demo. Emails are written to var/mail/."
 	@echo ""
 	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho -f Procfile.dev start -p $(PORT)
 
 # make test: ruff, migrations check, and the whole pytest suite on PostgreSQL and Redis on localhost.
-test: install-dev browser
+test: install-dev browser audit
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DEBUG=1 DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run

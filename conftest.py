@@ -46,8 +46,9 @@ def _plain_static_storage(settings):
 
 @pytest.fixture(autouse=True)
 def _no_login_lockout(settings):
-    # django-axes counts failures across tests; its own behaviour is tested where it is switched back on.
-    settings.AXES_ENABLED = False
+    # The sign-in policy and the password-reset limits count in the cache, which outlives a test;
+    # accounts/tests/test_signin_policy.py and test_reset_limits.py switch them back on (with a cleared cache).
+    settings.AETHER_LIMITS_ENABLED = False
 
 
 @pytest.fixture

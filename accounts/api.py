@@ -10,10 +10,12 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken
 
-from aether.api import ERROR_DESCRIPTIONS, ErrorSerializer, TokenAccountThrottle, TokenAddressThrottle
+from aether.api import ERROR_DESCRIPTIONS, ErrorSerializer, TokenAddressThrottle
 
+from . import tokens
 from .models import Membership
 from .serializers import (
     MeSerializer,
@@ -22,6 +24,7 @@ from .serializers import (
     TokenPairSerializer,
     rotate_refresh_token,
 )
+from .tokens import pair_for
 
 BAD_TOKEN = OpenApiResponse(ErrorSerializer, description="The refresh token is expired, used, revoked or malformed.")
 
@@ -42,24 +45,27 @@ class _PublicAuthView(APIView):
 
 
 class TokenObtainView(_PublicAuthView):
-    throttle_classes = [TokenAddressThrottle, TokenAccountThrottle]
+    throttle_classes = [TokenAddressThrottle]
 
     @extend_schema(
         tags=["auth"],
         summary="Sign in: exchange email and password for an access and a refresh token",
-        description="Attempts are limited per account and per client address.",
+        description="Failed attempts pause sign-in per account and address, and per account from new addresses "
+        "(429 with `code` `locked_out` and Retry-After); attempts are also limited per client address.",
         request=TokenObtainSerializer,
         responses={
             200: TokenPairSerializer,
             401: OpenApiResponse(ErrorSerializer, description="Wrong email or password, or an inactive account."),
-            403: OpenApiResponse(ErrorSerializer, description="Locked out after repeated failures."),
-            **_errors("400", "429"),
+            429: OpenApiResponse(
+                ErrorSerializer, description="Too many attempts: sign-in paused, retry after Retry-After seconds."
+            ),
+            **_errors("400"),
         },
     )
     def post(self, request):
         serializer = TokenObtainSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        refresh = RefreshToken.for_user(serializer.validated_data["user"])
+        refresh = pair_for(serializer.validated_data["user"])
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
 
@@ -80,20 +86,34 @@ class TokenRefreshView(_PublicAuthView):
 
 
 class LogoutView(_PublicAuthView):
-    """The refresh token is the credential here, so a client whose access token has expired can still sign out."""
+    """The refresh token is the credential here, so a client whose access token has expired can still sign out.
+    The access tokens of the same sign-in stop working too (and the one in the Authorization header, if any)."""
 
     @extend_schema(
         tags=["auth"],
-        summary="Sign out: the refresh token is refused from now on",
-        description="Needs no access token: the refresh token is the credential.",
+        summary="Sign out: the refresh token and the access tokens of this sign-in are refused from now on",
+        description="Needs no access token: the refresh token is the credential. An access token sent in the "
+        "Authorization header is revoked too.",
         request=RefreshSerializer,
         responses={204: OpenApiResponse(description="Signed out."), 401: BAD_TOKEN, **_errors("400", "429")},
     )
     def post(self, request):
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        RefreshSerializer.decode(serializer.validated_data["refresh"]).blacklist()
+        refresh = RefreshSerializer.decode(serializer.validated_data["refresh"])
+        refresh.blacklist()
+        tokens.deny(access=_presented_access(request), session_id=refresh.get(tokens.SESSION_CLAIM))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _presented_access(request) -> AccessToken | None:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    try:
+        return AccessToken(header.removeprefix("Bearer ").strip())
+    except TokenError:
+        return None  # expired or not ours: nothing to revoke
 
 
 class MeView(APIView):

@@ -3,19 +3,45 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
 from . import services
 from .models import Role
+from .signin import client_address, refusal_of
+
+
+class _PausedSignInMixin:
+    """When the sign-in policy paused this attempt, say so instead of "wrong email or password"."""
+
+    def get_invalid_login_error(self):
+        refusal = refusal_of(self.request)
+        if refusal is None:
+            return super().get_invalid_login_error()
+        return forms.ValidationError(
+            "Too many failed sign-ins to this account: sign-in is paused for %(minutes)d minute(s). "
+            "Try again later, or reset your password by email.",
+            code="locked_out",
+            params={"minutes": refusal.minutes},
+        )
+
+
+class SignInForm(_PausedSignInMixin, AuthenticationForm):
+    pass
+
+
+class AdminSignInForm(_PausedSignInMixin, AdminAuthenticationForm):
+    pass
 
 
 class PasswordResetRequestForm(PasswordResetForm):
     """Django's reset form, but the email is written to the outbox (services.password_reset_request) in the
-    request's transaction instead of being sent from the web process."""
+    request's transaction instead of being sent from the web process, within the limits per account and
+    address; the view answers the same whatever happened."""
 
-    def save(self, *args, **kwargs) -> int:
-        return services.password_reset_request(email=self.cleaned_data["email"])
+    def save(self, *args, request=None, **kwargs) -> int:
+        return services.password_reset_request(email=self.cleaned_data["email"], address=client_address(request))
 
 
 def role_choices_for(actor_role: str | None) -> list[tuple[str, str]]:

@@ -12,11 +12,28 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from .models import Role, User
+from .signin import Refusal, refusal_of
+from .tokens import SESSION_CLAIM, pair_for
 
 
 class InvalidRefreshToken(exceptions.AuthenticationFailed):
     default_detail = "This refresh token is not valid: expired, used, revoked or malformed."
     default_code = "token_not_valid"
+
+
+class SignInPaused(exceptions.APIException):
+    """429 with Retry-After (DRF's handler sets it from `wait`), in the API's error shape."""
+
+    status_code = 429
+    default_code = "locked_out"
+
+    def __init__(self, refusal: Refusal):
+        self.wait = refusal.retry_after
+        super().__init__(
+            f"Too many failed sign-ins to this account; sign-in is paused for {refusal.minutes} minute"
+            f"{'s' if refusal.minutes != 1 else ''}.",
+            code="locked_out",
+        )
 
 
 class TokenObtainSerializer(serializers.Serializer):
@@ -25,15 +42,13 @@ class TokenObtainSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=1024, write_only=True, trim_whitespace=False)
 
     def validate(self, attrs):
-        # `username=` (not `email=`) so django-axes counts the same credentials as on the sign-in page. It gets
-        # DRF's request, not Django's, so the flag it sets on a lockout stays here: its middleware then leaves
-        # this JSON answer alone instead of replacing it with the HTML lockout page.
+        # The same authenticate() as the sign-in page and admin, so the one sign-in policy (accounts/signin.py)
+        # counts and pauses this door too.
         request = self.context["request"]
         user = authenticate(request, username=attrs["email"], password=attrs["password"])
-        if getattr(request, "axes_locked_out", False):
-            raise exceptions.PermissionDenied(
-                "Too many failed sign-ins for this account from this address; try again later.", code="locked_out"
-            )
+        refusal = refusal_of(request)
+        if refusal is not None:
+            raise SignInPaused(refusal)
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed("No active account with this email and password.")
         return {"user": user}
@@ -76,7 +91,7 @@ def rotate_refresh_token(raw: str) -> tuple[RefreshToken, User]:
         ):
             raise InvalidRefreshToken()
         BlacklistedToken.objects.create(token=outstanding)
-    return RefreshToken.for_user(user), user
+    return pair_for(user, session_id=token.get(SESSION_CLAIM)), user  # the same sign-in, for sign-out
 
 
 class TeamRoleSerializer(serializers.Serializer):

@@ -298,12 +298,24 @@ def invitation_accept(
 
 
 @transaction.atomic
-def password_reset_request(*, email: str) -> int:
+def password_reset_request(*, email: str, address: str = "-") -> int:
     """Queue a reset link to each active account with this address. Returns how many were queued.
 
     The caller tells the person the same thing whether or not an account exists, so that the form does not
-    reveal who has one.
+    reveal who has one. Requests are limited per account (AETHER_RESET_PER_ACCOUNT an hour, 3) and per client
+    `address` (AETHER_RESET_PER_ADDRESS, 10): past either, nothing is queued, and the answer is the same.
     """
+    from django.conf import settings
+
+    from .signin import account_key, within_limit
+
+    key = account_key(email)
+    hour = 60 * 60
+    # Both counted on every request, so the limits say nothing about which addresses have an account.
+    per_address = within_limit("reset-address", address, limit=settings.AETHER_RESET_PER_ADDRESS, window_seconds=hour)
+    per_account = within_limit("reset-account", key, limit=settings.AETHER_RESET_PER_ACCOUNT, window_seconds=hour)
+    if not (per_address and per_account):
+        return 0
     email = (email or "").strip().lower()
     queued = 0
     for user in User.objects.filter(email=email, is_active=True):

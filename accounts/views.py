@@ -22,26 +22,34 @@ from .forms import (
     MembershipRoleForm,
     PasswordResetRequestForm,
     ProfileForm,
+    SignInForm,
     add_service_errors,
     role_choices_for,
 )
 from .models import Invitation, Membership, Role, User
 from .permissions import ROLE_RANK, Action, can, require, role_in
+from .signin import refusal_of
 
 
-def locked_out(request, original_response=None, credentials=None):
-    """django-axes' lockout answer (AXES_LOCKOUT_CALLABLE): a page that says what happened and what to do."""
-    from axes.helpers import get_cool_off
+class SignInView(auth_views.LoginView):
+    """Django's sign-in page; a sign-in paused by the policy (accounts/signin.py) gets a page that says so (429).
+    In debug mode (a local demo) it also lists the demo accounts and their password."""
 
-    cool_off = get_cool_off(request)
-    minutes = max(1, round(cool_off.total_seconds() / 60)) if cool_off else None
-    return render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
-
-
-class LoginView(auth_views.LoginView):
-    """Django's sign-in; in debug mode (a local demo) it also lists the demo accounts and their password."""
-
+    form_class = SignInForm
     redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        refusal = refusal_of(self.request)
+        if refusal is None:
+            return super().form_invalid(form)
+        response = render(
+            self.request,
+            "registration/locked_out.html",
+            {"minutes": refusal.minutes, "scope": refusal.scope},
+            status=429,
+        )
+        response["Retry-After"] = str(refusal.retry_after)
+        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -5,22 +5,52 @@ emails as files under var/mail/), so a fresh clone needs no service. Production 
 REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and an email provider; DEBUG is off unless asked for.
 """
 
+import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("AETHER_VAR_DIR", default=str(BASE_DIR / "var")))
+
+# `make run` writes this checkout's .env (git ignores it): DEBUG and the one SITE_URL, so that `python manage.py
+# ...` works here with no variables set and every process (web, worker, beat) links to the same site. A
+# variable set in the environment wins over the file; AETHER_ENV_FILE="" reads none (the tests do that).
+ENV_FILE = os.environ.get("AETHER_ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).is_file():
+    environ.Env.read_env(ENV_FILE)
 
 env = environ.Env()
+VAR_DIR = Path(env.str("AETHER_VAR_DIR", default=str(BASE_DIR / "var")))
+
+
+def _debug_secret_key() -> str:
+    """A key made once per checkout under var/ (never a constant in the code: a known key forges sessions and
+    tokens). Processes starting at once agree on one: the file appears whole, by a hard link, or not at all."""
+    path = VAR_DIR / "debug-secret-key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".debug-secret-key.{os.getpid()}")
+        draft.write_text(secrets.token_urlsafe(50))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
 
 DEBUG = env.bool("DEBUG", default=False)
-# Production refuses to start without a secret; only a debug run may use the throwaway one.
-SECRET_KEY = env.str("SECRET_KEY") if not DEBUG else env.str("SECRET_KEY", default="insecure-debug-only-key")
+# Production refuses to start without a secret; a debug run makes its own once per checkout.
+SECRET_KEY = env.str("SECRET_KEY") if not DEBUG else env.str("SECRET_KEY", default="") or _debug_secret_key()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("SITE_URL", default="http://localhost:" + env.str("PORT", default="8000"))
+# The one address of the site, for links in emails. Not derived from PORT: under honcho each process has its
+# own PORT, and the worker's emails linked to the worker's port.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -39,7 +69,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "anymail",
-    "axes",
+    "aether",  # the project's system checks (aether/checks.py)
     "accounts",
     "tasks",
     "notifications",
@@ -48,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "aether.api.ApiBodySizeMiddleware",  # 413 in the API's error shape before a large body is read
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -57,11 +88,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # Last, as django-axes asks: it turns a lockout raised by the backend into its lockout response.
-    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "aether.urls"
+# The largest request body (the API's JSON included; a task with its stages is a few kilobytes).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 WSGI_APPLICATION = "aether.wsgi.application"
 
 TEMPLATES = [
@@ -99,7 +130,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Auth -----------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # first, so a locked-out account is refused before any hash check
+    # The one sign-in policy (accounts/signin.py) for the sign-in page, admin and the token endpoint: it checks
+    # every email-and-password attempt itself. ModelBackend stays listed for sessions that name it.
+    "accounts.signin.SignInPolicyBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
@@ -117,15 +150,16 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
-# django-axes: lock an account+address pair after repeated failures, for a while, not forever.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_USERNAME_FORM_FIELD = "username"
-AXES_VERBOSE = False
-# A page that says the sign-in is paused, for how long, and offers the password reset (429).
-AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+# Sign-in policy (accounts/signin.py; README "Security"): failures per account+address and per account, in
+# fixed windows; addresses that signed in to the account before are exempt from the account-wide pause.
+AETHER_LIMITS_ENABLED = True  # the sign-in policy and the reset limits; tests switch them on where they test them
+AETHER_SIGNIN_PAIR_LIMIT = env.int("AETHER_SIGNIN_PAIR_LIMIT", default=5)
+AETHER_SIGNIN_ACCOUNT_LIMIT = env.int("AETHER_SIGNIN_ACCOUNT_LIMIT", default=20)
+AETHER_SIGNIN_WINDOW_MINUTES = env.int("AETHER_SIGNIN_WINDOW_MINUTES", default=15)
+AETHER_SIGNIN_KNOWN_DAYS = env.int("AETHER_SIGNIN_KNOWN_DAYS", default=30)
+# Password-reset emails per account and per client address, each an hour (over either, none; same answer).
+AETHER_RESET_PER_ACCOUNT = env.int("AETHER_RESET_PER_ACCOUNT", default=3)
+AETHER_RESET_PER_ADDRESS = env.int("AETHER_RESET_PER_ADDRESS", default=10)
 
 # --- Internationalisation -------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -229,7 +263,8 @@ NOTIFICATIONS_AUDIENCE_CHECK = "accounts.selectors.members_among"
 
 # --- API ------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    # simplejwt's, plus the sign-out denylist (accounts/tokens.py): one cache read per request
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.tokens.DenylistJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -243,7 +278,6 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": env.str("API_THROTTLE_USER", default="1200/min"),
-        "token_account": env.str("API_THROTTLE_TOKEN_ACCOUNT", default="10/min"),
         "token_address": env.str("API_THROTTLE_TOKEN_ADDRESS", default="30/min"),
     },
     "DATETIME_FORMAT": "iso-8601",
@@ -274,6 +308,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # No badge from the public online validator: the docs page's CSP allows nothing off-site.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "aether.api_schema.link_created_objects",  # OpenAPI links from a create to its object's operations
+    ],
 }
 
 # --- Security -------------------------------------------------------------------------------------------

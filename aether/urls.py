@@ -1,7 +1,36 @@
+from anymail import urls as anymail_urls
+from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
 from django.urls import include, path
+from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts.forms import AdminSignInForm
 
 from . import views
+from .api import API_PREFIX, error_response, too_large
+
+_TRACKING_WEBHOOKS = {
+    p.name.removesuffix("_tracking_webhook"): p.callback
+    for p in anymail_urls.urlpatterns
+    if p.name and p.name.endswith("_tracking_webhook")
+}
+
+
+@csrf_exempt
+def tracking_webhook(request, esp: str):
+    """anymail's tracking webhook (bounces and complaints mark outbox rows) of the configured ESP only: with no
+    ESP there is none, and with one a system check (aether/checks.py) insists on the webhook secret that
+    anymail then checks on every post."""
+    if not settings.ANYMAIL_ESP or esp != settings.ANYMAIL_ESP or esp not in _TRACKING_WEBHOOKS:
+        raise Http404("No such webhook.")
+    return _TRACKING_WEBHOOKS[esp](request)
+
+
+# Admin's sign-in goes through the same sign-in policy as the site's, and says so when it is paused.
+admin.site.login_form = AdminSignInForm
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,8 +38,39 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("tasks.urls")),
     path("notifications/", include("notifications.urls")),
-    # anymail's tracking webhooks (e.g. /anymail/postmark/tracking/): bounces and complaints mark outbox rows
-    path("anymail/", include("anymail.urls")),
+    path("anymail/<str:esp>/tracking/", tracking_webhook, name="anymail_tracking"),
     path("api/v1/", include("aether.api_urls")),
     path("admin/", admin.site.urls),
 ]
+
+
+# Errors Django answers itself (no such URL, a crash, a suspicious request): under /api/ in the API's error
+# shape, elsewhere the site's pages.
+def _is_api(request) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def handler400(request, exception=None):
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return too_large()
+    return error_response(400, "bad_request", "The request could not be understood.")
+
+
+def handler403(request, exception=None):
+    if not _is_api(request):
+        return defaults.permission_denied(request, exception)
+    return error_response(403, "permission_denied", "You do not have permission to perform this action.")
+
+
+def handler404(request, exception=None):
+    if not _is_api(request):
+        return defaults.page_not_found(request, exception)
+    return error_response(404, "not_found", "No such endpoint.")
+
+
+def handler500(request):
+    if not _is_api(request):
+        return defaults.server_error(request)
+    return error_response(500, "server_error", "Something went wrong on our side; it has been logged.")

@@ -1,8 +1,11 @@
-"""HTTP load test of the mobile API against a running Aether (gunicorn), with locust.
+"""HTTP load test of Aether (gunicorn), with locust: the mobile API, people in a browser, and two saturating
+profiles that bench/load.py uses to compare the task list API with a trivial Django view (the ceiling).
 
-What one simulated mobile user does, by weight: list a page of tasks (with filters now and then), open a task,
-read its comments, look at /me/, create a task (with an Idempotency-Key, retried once with the same key as a
-flaky network would) and comment on it. Every user signs in once with a JWT and refreshes it when it expires.
+`bench/load.py` starts the server with production settings and runs the profiles; this file can also be used
+on its own. What one simulated mobile user (MobileClient) does, by weight: list a page of tasks (with filters
+now and then), open a task, read its comments, look at /me/, create a task (with an Idempotency-Key, retried
+once with the same key as a flaky network would) and comment on it. Every user signs in once with a JWT and
+refreshes it when it expires.
 
 Run it against a server on this machine only (see docs/performance.md for the exact set-up and figures):
 
@@ -13,9 +16,10 @@ AETHER_BENCH_EMAIL / AETHER_BENCH_PASSWORD choose the account (default: the demo
 
 import os
 import random
+import re
 import uuid
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between, constant, task
 
 EMAIL = os.environ.get("AETHER_BENCH_EMAIL", "bob@example.com")
 PASSWORD = os.environ.get("AETHER_BENCH_PASSWORD", "aether-demo")
@@ -25,13 +29,19 @@ class MobileClient(HttpUser):
     wait_time = between(0.05, 0.3)
 
     def on_start(self):
-        response = self.client.post("/api/v1/auth/token/", json={"email": EMAIL, "password": PASSWORD})
-        response.raise_for_status()
-        self.tokens = response.json()
+        if os.environ.get("AETHER_BENCH_ACCESS"):  # signed in once by bench/load.py: Argon2 is not the subject
+            self.tokens = {"access": os.environ["AETHER_BENCH_ACCESS"], "refresh": os.environ["AETHER_BENCH_REFRESH"]}
+        else:
+            response = self.client.post("/api/v1/auth/token/", json={"email": EMAIL, "password": PASSWORD})
+            response.raise_for_status()
+            self.tokens = response.json()
         self.client.headers["Authorization"] = f"Bearer {self.tokens['access']}"
-        me = self.client.get("/api/v1/me/").json()
-        self.projects = [p["id"] for p in self.client.get("/api/v1/projects/").json()["results"]]
-        self.task_ids = [t["id"] for t in self.client.get("/api/v1/tasks/?page_size=50").json()["results"]]
+        # "(start)": what a client reads once when it opens, kept apart from the steady state measured below
+        me = self.client.get("/api/v1/me/", name="(start) /api/v1/me/").json()
+        projects = self.client.get("/api/v1/projects/", name="(start) /api/v1/projects/").json()["results"]
+        self.projects = [p["id"] for p in projects]
+        tasks = self.client.get("/api/v1/tasks/?page_size=50", name="(start) /api/v1/tasks/").json()["results"]
+        self.task_ids = [t["id"] for t in tasks]
         self.me = me["id"]
 
     def _get(self, path, name):
@@ -84,3 +94,127 @@ class MobileClient(HttpUser):
             self.client.post(
                 f"/api/v1/tasks/{task_id}/comments/", json={"body": "Started."}, name="/api/v1/tasks/{id}/comments/"
             )
+
+
+BROWSER_EMAIL = os.environ.get("AETHER_BENCH_BROWSER_EMAIL", "alice@example.com")
+
+
+class Browser(HttpUser):
+    """A person in the browser: My work, a board, task pages (and the dashboard where there is one), and now
+    and then a new task through the form, completed from its page."""
+
+    wait_time = between(0.05, 0.3)
+
+    def on_start(self):
+        if os.environ.get("AETHER_BENCH_SESSION"):  # signed in once by bench/load.py
+            self.client.cookies.set("sessionid", os.environ["AETHER_BENCH_SESSION"])
+            self._after_sign_in()
+            return
+        page = self.client.get("/accounts/login/", name="/accounts/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        response = self.client.post(
+            "/accounts/login/",
+            data={"username": BROWSER_EMAIL, "password": PASSWORD, "csrfmiddlewaretoken": token},
+            headers={"Referer": self.host + "/accounts/login/"},
+            name="POST /accounts/login/",
+            allow_redirects=False,
+        )
+        if response.status_code != 302:
+            raise RuntimeError(f"sign-in failed: {response.status_code}")
+        self._after_sign_in()
+
+    def _after_sign_in(self):
+        self._page("/my-work/", "(start) /my-work/")  # sets the CSRF cookie the forms need
+        board = self.client.get("/projects/", name="(start) /projects/")
+        self.projects = sorted({int(n) for n in re.findall(r'href="/projects/(\d+)/"', board.text)})
+        self.task_ids = []
+        for pk in self.projects[:3]:
+            self.task_ids += [
+                int(n)
+                for n in re.findall(
+                    r'href="/tasks/(\d+)/"', self.client.get(f"/projects/{pk}/", name="(start) /projects/{id}/").text
+                )
+            ]
+        with self.client.get("/dashboard/", name="(start) /dashboard/ (is there one?)", catch_response=True) as probe:
+            self.dashboard = probe.status_code == 200
+            probe.success()
+
+    def _page(self, path, name):
+        with self.client.get(path, name=name, catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"{response.status_code}")
+
+    def _csrf(self):
+        return self.client.cookies.get("csrftoken", "")
+
+    @task(4)
+    def my_work(self):
+        self._page("/my-work/", "/my-work/")
+
+    @task(3)
+    def board(self):
+        if self.projects:
+            self._page(f"/projects/{random.choice(self.projects)}/", "/projects/{id}/ (board)")
+
+    @task(4)
+    def task_page(self):
+        if self.task_ids:
+            self._page(f"/tasks/{random.choice(self.task_ids)}/", "/tasks/{id}/")
+
+    @task(1)
+    def dashboard_page(self):
+        if self.dashboard:
+            self._page("/dashboard/", "/dashboard/")
+
+    @task(1)
+    def create_and_complete(self):
+        if not self.projects:
+            return
+        project = random.choice(self.projects)
+        headers = {"Referer": f"{self.host}/projects/{project}/", "X-CSRFToken": self._csrf()}
+        created = self.client.post(
+            f"/projects/{project}/tasks/new/",
+            data={"title": f"Load {uuid.uuid4().hex[:8]}", "priority": "2", "csrfmiddlewaretoken": self._csrf()},
+            headers=headers,
+            name="POST /projects/{id}/tasks/new/",
+            allow_redirects=False,
+        )
+        match = re.search(r"/tasks/(\d+)/", created.headers.get("Location", ""))
+        if created.status_code != 302 or not match:
+            return
+        task_id = int(match.group(1))
+        self._page(f"/tasks/{task_id}/", "/tasks/{id}/")
+        with self.client.post(
+            f"/tasks/{task_id}/status/",
+            data={"status": "completed", "csrfmiddlewaretoken": self._csrf()},
+            headers=headers,
+            name="POST /tasks/{id}/status/ (complete)",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
+            if response.status_code != 302:
+                response.failure(f"{response.status_code}")
+
+
+class TaskListOnly(HttpUser):
+    """Saturating: the mobile task list (a page of 50) as fast as the server answers (no think time)."""
+
+    wait_time = constant(0)
+
+    def on_start(self):
+        MobileClient.on_start(self)
+
+    @task
+    def list_tasks(self):
+        self.client.get("/api/v1/tasks/?page_size=50", name="/api/v1/tasks/?page_size=50 (saturating)")
+
+
+class TrivialViewOnly(HttpUser):
+    """Saturating: a view that returns a few bytes, through every middleware (bench/load_urls.py): what the
+    framework and the server can do at best on this machine."""
+
+    wait_time = constant(0)
+
+    @task
+    def trivial(self):
+        self.client.get("/bench/trivial/", name="/bench/trivial/ (ceiling)")

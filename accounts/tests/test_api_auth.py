@@ -11,7 +11,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.tests.factories import MembershipFactory, UserFactory
-from aether.api import TokenAccountThrottle, TokenAddressThrottle
+from aether.api import TokenAddressThrottle
 from tasks.tests.api_helpers import api_client, error_fields, fresh_throttles  # noqa: F401
 
 PASSWORD = "pw-for-tests-1"  # accounts.tests.factories.UserFactory's
@@ -226,20 +226,6 @@ def test_a_refresh_token_of_a_deleted_user_is_refused_not_a_500(user):
 # --- throttling -----------------------------------------------------------------------------------------
 
 
-def test_sign_in_is_throttled_per_account_across_addresses(user, monkeypatch):
-    monkeypatch.setattr(TokenAccountThrottle, "THROTTLE_RATES", {"token_account": "3/min"})
-    addresses = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"]
-
-    codes = [sign_in(password="wrong", REMOTE_ADDR=a).status_code for a in addresses]
-
-    assert codes == [401, 401, 401, 429]
-    response = sign_in(REMOTE_ADDR="10.0.0.5")
-    assert response.status_code == 429
-    assert response.json()["code"] == "throttled"
-    assert int(response["Retry-After"]) > 0
-    assert sign_in(email="someone-else@example.test", REMOTE_ADDR="10.0.0.5").status_code == 401
-
-
 def test_sign_in_is_throttled_per_address_across_accounts(user, monkeypatch):
     monkeypatch.setattr(TokenAddressThrottle, "THROTTLE_RATES", {"token_address": "3/min"})
 
@@ -268,13 +254,69 @@ def test_other_endpoints_are_throttled_per_user(user, monkeypatch):
     assert other.get(ME).status_code == 200
 
 
-def test_a_lockout_by_django_axes_answers_in_the_error_shape(user, settings):
-    settings.AXES_ENABLED = True
-    settings.AXES_FAILURE_LIMIT = 2
+# --- revocation before expiry (finding 5) ---------------------------------------------------------------
 
-    codes = [sign_in(password="wrong").status_code for _ in range(3)]
 
-    assert codes == [401, 403, 403]  # the failure that reaches the limit is already answered as a lockout
-    locked = sign_in()  # even with the right password
-    assert locked.status_code == 403
-    assert locked.json()["code"] == "locked_out"
+def test_logout_revokes_the_access_token_at_once(user):
+    tokens = sign_in().json()
+    assert me_with(tokens["access"]).status_code == 200
+
+    client = api_client()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert client.post(LOGOUT, {"refresh": tokens["refresh"]}, format="json").status_code == 204
+
+    response = me_with(tokens["access"])
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+def test_logout_with_the_refresh_token_alone_revokes_the_access_tokens_of_that_sign_in(user):
+    first = sign_in().json()
+    rotated = api_client().post(REFRESH, {"refresh": first["refresh"]}, format="json").json()
+    other_sign_in = sign_in().json()
+
+    assert api_client().post(LOGOUT, {"refresh": rotated["refresh"]}, format="json").status_code == 204
+
+    assert me_with(first["access"]).status_code == 401  # minted before the rotation, same sign-in
+    assert me_with(rotated["access"]).status_code == 401
+    assert me_with(other_sign_in["access"]).status_code == 200  # another device stays signed in
+
+
+def test_the_denylist_lives_as_long_as_the_access_token(user):
+    from django.core.cache import cache
+
+    tokens = sign_in().json()
+    client = api_client()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    client.post(LOGOUT, {"refresh": tokens["refresh"]}, format="json")
+
+    redis = cache._cache.get_client()
+    ttls = [redis.ttl(k) for k in redis.keys(":1:jwt:deny:*")]
+    assert len(ttls) == 2
+    assert all(0 < t <= 16 * 60 for t in ttls)
+
+
+def test_a_password_change_on_the_site_revokes_the_access_token(user, client):
+    tokens = sign_in().json()
+    client.force_login(user)
+
+    client.post(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": "a-Better-pass-42", "new_password2": "a-Better-pass-42"},
+    )
+
+    assert me_with(tokens["access"]).status_code == 401
+    assert api_client().post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 401
+
+
+def test_checking_the_denylist_is_one_cache_read_per_request(user, monkeypatch):
+    from django.core.cache import cache
+
+    access = sign_in().json()["access"]
+    calls = []
+    real_many, real_get = cache.get_many, cache.get
+    monkeypatch.setattr(cache, "get_many", lambda keys: calls.append(list(keys)) or real_many(keys))
+    monkeypatch.setattr(cache, "get", lambda key, *a, **k: calls.append([key]) or real_get(key, *a, **k))
+
+    assert me_with(access).status_code == 200
+    assert len([c for c in calls if any("jwt:deny" in k for k in c)]) == 1

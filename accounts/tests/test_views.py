@@ -43,21 +43,6 @@ def test_a_wrong_password_says_so_on_the_form(client):
     assert SESSION_KEY not in client.session
 
 
-def test_repeated_failures_lock_the_sign_in_with_a_clear_page(client, settings):
-    settings.AXES_ENABLED = True
-    settings.AXES_FAILURE_LIMIT = 3
-    UserFactory(email="ann@example.test")
-    for _ in range(3):
-        client.post(reverse("accounts:login"), {"username": "ann@example.test", "password": "nope"})
-    response = client.post(reverse("accounts:login"), {"username": "ann@example.test", "password": "pw-for-tests-1"})
-    assert response.status_code == 429
-    html = response.content.decode()
-    assert "Sign-in paused" in html
-    assert "for 15 minutes" in html
-    assert reverse("accounts:password_reset") in html
-    assert SESSION_KEY not in client.session
-
-
 def test_password_change(client):
     user = UserFactory(email="ann@example.test")
     client.force_login(user)
