@@ -1,9 +1,12 @@
 """Writing notifications: outbox rows and in-app rows, in the caller's transaction; reading them as read;
 preferences; the outbox operations of the admin; provider tracking events.
 
-Callers (task services, account services, scheduled jobs) describe an event; this module decides who hears of
-it by which channel (preferences), renders the email, and writes the rows. Delivery happens after commit
-(notifications/delivery.py, driven by notifications/tasks.py).
+Other apps describe what happened as `Event`s and call `notify_many` (or `notify` for one): this module
+decides who hears of it by which channel (preferences; only current members of the event's team, asked of
+settings.NOTIFICATIONS_AUDIENCE_CHECK, since notifications never reads accounts' tables) and writes the rows
+set-based (notifications/sql.py on PostgreSQL). Their emails are rendered by the delivery worker from kind
+and context; `email_enqueue` (invitations, password resets) renders at once. Delivery happens after commit
+(notifications/delivery.py, driven by notifications/tasks.py), and checks the audience again before sending.
 """
 
 from __future__ import annotations
