@@ -17,8 +17,9 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
 from notifications.models import Kind
-from notifications.services import email_enqueue
+from notifications.services import email_enqueue, notifications_withdraw
 
+from .hooks import member_leaving_run
 from .models import Invitation, Membership, Role, Team, User
 from .permissions import ROLE_RANK, Action, require, role_in
 
@@ -178,15 +179,32 @@ def membership_set_role(*, actor: User, team: Team, user: User, role: str) -> Me
 
 @transaction.atomic
 def membership_remove(*, actor: User, team: Team, user: User) -> None:
+    """Remove `user` from `team`. Admins remove members and viewers; only owners remove admins and owners, and
+    a team always keeps an owner. Removing someone who is not a member does nothing.
+
+    In the same transaction, nothing about the team reaches the leaver any more: the apps above accounts act
+    first (accounts/hooks.py; tasks unassigns the leaver's open tasks in the team, an Activity row each), then
+    their emails about the team still waiting are withheld and their in-app notifications about it deleted.
+
+    The team's row is locked first, so removals from one team run one after the other: the owners counted are
+    the owners that remain, and two owners removing each other at once leave one. The actor's role is read
+    again under the lock (the actor may have been removed by the removal that held it)."""
     require(actor, Action.MANAGE, team.pk)
-    membership = Membership.objects.select_for_update().filter(team=team, user=user).first()
+    Team.objects.select_for_update().filter(pk=team.pk).values_list("pk", flat=True).first()
+    actor.__dict__.get("_aether_roles", {}).pop(team.pk, None)
+    require(actor, Action.MANAGE, team.pk)
+    # Lock the row itself only: the default ordering would join (and so lock) the team and user rows too.
+    membership = Membership.objects.select_for_update(of=("self",)).filter(team=team, user=user).order_by().first()
     if membership is None:
         return
     if ROLE_RANK[Role(membership.role)] >= ROLE_RANK[Role.ADMIN] and role_in(actor, team.pk) != Role.OWNER:
         raise ValidationError({"user": ["Only an owner can remove an admin or an owner."]})
     if membership.role == Role.OWNER and Membership.objects.filter(team=team, role=Role.OWNER).count() <= 1:
         raise ValidationError({"user": ["A team needs at least one owner."]})
+    member_leaving_run(actor=actor, team=team, user=user)
+    notifications_withdraw(user_id=user.pk, team_id=team.pk)
     membership.delete()
+    user.__dict__.get("_aether_roles", {}).pop(team.pk, None)
 
 
 # --- invitations ----------------------------------------------------------------------------------------

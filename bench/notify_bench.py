@@ -9,6 +9,9 @@ for the kind: email off, or in-app off) and 100,000 tasks, kept for later runs. 
 and the in-app table, then times notify_many over a generator of one overdue event per task to its
 assignee, in one transaction (as a job would), then the same events again (all already told: nothing
 written). Peak memory is the process's growth in resident set during the first pass.
+
+--orm writes the rows with the ORM form (bulk_create(ignore_conflicts=True) after reading the stored keys,
+then the new ids) instead of notifications/sql.py's statements: the comparison that justifies sql.py.
 """
 
 from __future__ import annotations
@@ -121,6 +124,22 @@ def _events(rows):
         )
 
 
+def _use_the_orm() -> None:
+    from types import SimpleNamespace
+
+    from notifications import services
+    from notifications.models import Notification, OutboxEmail
+
+    def outbox_insert(rows):
+        new = services._new_rows(OutboxEmail, rows)
+        keys = [r.dedupe_key for r in new]
+        return list(OutboxEmail.objects.filter(dedupe_key__in=keys).values_list("pk", flat=True)) if keys else []
+
+    services.sql = SimpleNamespace(
+        outbox_insert=outbox_insert, notifications_insert=lambda rows: len(services._new_rows(Notification, rows))
+    )
+
+
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -151,11 +170,14 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--database", default="aether_notify_bench")
+    parser.add_argument("--orm", action="store_true", help="the ORM form of the inserts instead of sql.py")
     args = parser.parse_args()
     _create_database(args.database)
     _django(args.database)
+    if args.orm:
+        _use_the_orm()
     rows = _arrange(args.events)
-    print(f"{len(rows):,} events over {TEAMS} teams of {MEMBERS}; chunk 2000")
+    print(f"{len(rows):,} events over {TEAMS} teams of {MEMBERS}; chunk 2000; {'ORM' if args.orm else 'sql.py'}")
     firsts = []
     for i in range(args.runs):
         r = run(rows)

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from aether.testing import PrivateRedis, wait_for  # noqa: E402
 
-DB = "aether_bench_outbox"
+DB = os.environ.get("AETHER_BENCH_DB", "aether_bench_outbox")  # another name when several people share one server
 
 
 def _create_database() -> None:

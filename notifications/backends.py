@@ -1,3 +1,5 @@
+"""The embedded set-up's email backend: one .eml file per message under var/mail/."""
+
 import os
 import uuid
 
@@ -6,19 +8,28 @@ from django.utils import timezone
 
 
 class FilePerMessageEmailBackend(EmailBackend):
-    """Django's file backend writes a whole connection's messages into one file named by the second; this
-    writes one uniquely named .eml file per message, so each file under var/mail/ is exactly one email."""
+    """Django's file backend writes a whole connection's messages into one file, created when the connection
+    is opened; this writes one uniquely named .eml file per message, created only when a message is written.
 
-    def _get_filename(self):
-        if self._fname is None:
-            stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-            self._fname = os.path.join(self.file_path, f"{stamp}-{uuid.uuid4().hex[:12]}.eml")
-        return self._fname
+    Opening and closing the connection writes nothing: the outbox sweep opened a connection every minute,
+    and Django's open() created an empty file each time, with nothing to send."""
+
+    def open(self):
+        return False  # each message opens its own file in send_messages
 
     def send_messages(self, email_messages):
         sent = 0
-        for message in email_messages:
-            sent += super().send_messages([message])
-            self.close()
-            self._fname = None
+        for message in email_messages or ():
+            stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+            path = os.path.join(self.file_path, f"{stamp}-{uuid.uuid4().hex[:12]}.eml")
+            try:
+                with self._lock, open(path, "xb") as self.stream:
+                    self.write_message(message)
+            except Exception:
+                if not self.fail_silently:
+                    raise
+                continue
+            finally:
+                self.stream = None
+            sent += 1
         return sent

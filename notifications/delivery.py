@@ -15,6 +15,9 @@ The contract that makes "never lost, never twice for one event" hold:
 - A worker that died holding rows leaves them `sending`; when the lease expires they are due again. Each
   such loss counts as an attempt, so a row that kills its workers (a poison message) ends up dead, not in an
   endless loop.
+- Just before sending a claimed batch, the worker asks again who is still a member of the team each row is
+  about (one query, settings.NOTIFICATIONS_AUDIENCE_CHECK): a row whose recipient has left is not sent but
+  marked dead, its last error saying why, so an email queued before a removal never reaches the leaver.
 - A failed send is retried with capped exponential backoff and jitter; after AETHER_OUTBOX_MAX_ATTEMPTS the
   row is dead, its last error kept. Retry times live in the rows: the periodic sweep finds them.
 

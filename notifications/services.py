@@ -1,9 +1,12 @@
 """Writing notifications: outbox rows and in-app rows, in the caller's transaction; reading them as read;
 preferences; the outbox operations of the admin; provider tracking events.
 
-Callers (task services, account services, scheduled jobs) describe an event; this module decides who hears of
-it by which channel (preferences), renders the email, and writes the rows. Delivery happens after commit
-(notifications/delivery.py, driven by notifications/tasks.py).
+Other apps describe what happened as `Event`s and call `notify_many` (or `notify` for one): this module
+decides who hears of it by which channel (preferences; only current members of the event's team, asked of
+settings.NOTIFICATIONS_AUDIENCE_CHECK, since notifications never reads accounts' tables) and writes the rows
+set-based (notifications/sql.py on PostgreSQL). Their emails are rendered by the delivery worker from kind
+and context; `email_enqueue` (invitations, password resets) renders at once. Delivery happens after commit
+(notifications/delivery.py, driven by notifications/tasks.py), and checks the audience again before sending.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from . import sql
 from .models import SWITCHABLE_KINDS, Kind, Notification, NotificationPreference, OutboxEmail, OutboxState
 
 log = logging.getLogger(__name__)
@@ -294,6 +298,26 @@ def notify_many(events: Iterable[Event], *, chunk: int = 2000) -> NotifyCounts:
 
 
 def _notify_chunk(batch: list[Event], *, want_ids: bool) -> tuple[int, int, list[int]]:
+    """Write one chunk: (emails written, in-app rows written, the new emails' ids if wanted)."""
+    outbox, notes = _rows_for(batch)
+    if not outbox and not notes:
+        return 0, 0, []
+    if connections[router.db_for_write(OutboxEmail)].vendor == "postgresql":
+        ids = sql.outbox_insert(outbox)  # one statement each, returning what was new (notifications/sql.py)
+        return len(ids), sql.notifications_insert(notes), ids if want_ids else []
+    new_outbox = _new_rows(OutboxEmail, outbox)
+    new_notes = _new_rows(Notification, notes)
+    ids: list[int] = []
+    if new_outbox and want_ids:
+        keys = [r.dedupe_key for r in new_outbox]
+        ids = list(OutboxEmail.objects.filter(dedupe_key__in=keys).values_list("pk", flat=True))
+    return len(new_outbox), len(new_notes), ids
+
+
+def _rows_for(batch: list[Event]) -> tuple[list[dict], list[dict]]:
+    """The outbox and in-app rows (dicts of column values, see notifications/sql.py) for a chunk of events:
+    one per event and dedupe key, without events about the recipient's own action or about a team they are
+    not a current member of, by the channels they chose. Two queries: the audience check, the preferences."""
     by_key: dict[str, Event] = {}
     for ev in batch:
         if ev.actor_id is not None and ev.actor_id == ev.user_id:
@@ -304,7 +328,7 @@ def _notify_chunk(batch: list[Event], *, want_ids: bool) -> tuple[int, int, list
     if current != pairs:
         by_key = {k: ev for k, ev in by_key.items() if ev.team_id is None or (ev.user_id, ev.team_id) in current}
     if not by_key:
-        return 0, 0, []
+        return [], []
     kinds = {str(ev.kind) for ev in by_key.values()} & _SWITCHABLE
     prefs = {}
     if kinds:
@@ -316,20 +340,19 @@ def _notify_chunk(batch: list[Event], *, want_ids: bool) -> tuple[int, int, list
             ).values_list("user_id", "kind", "email", "in_app")
         }
     now = timezone.now()
-    outbox: list[OutboxEmail] = []
-    notes: list[Notification] = []
+    outbox: list[dict] = []
+    notes: list[dict] = []
     for dedupe_key, ev in by_key.items():
         kind = str(ev.kind)
         email_on, in_app_on = prefs.get((ev.user_id, kind), (True, True)) if kind in _SWITCHABLE else (True, False)
         if email_on:
             outbox.append(
-                OutboxEmail(
-                    recipient=ev.email,
-                    user_id=ev.user_id,
-                    subject=ev.message[:255],  # a placeholder for the admin: the worker renders the real one
-                    body_text="",  # blank: rendered from kind and context by the delivery worker
-                    body_html="",
-                    context={
+                {
+                    "recipient": ev.email,
+                    "user_id": ev.user_id,
+                    "subject": ev.message[:255],  # a placeholder for the admin: the worker renders the real one
+                    # body_text and body_html stay blank: the delivery worker renders them from kind and context
+                    "context": {
                         "recipient_name": ev.name,
                         "actor_name": ev.actor_name,
                         "message": ev.message,
@@ -337,45 +360,46 @@ def _notify_chunk(batch: list[Event], *, want_ids: bool) -> tuple[int, int, list
                         "task_title": ev.task_title,
                         **ev.context,
                     },
-                    kind=kind,
-                    task_id=ev.task_id,
-                    team_id=ev.team_id,
-                    dedupe_key=dedupe_key,
-                    status=OutboxState.PENDING,
-                    next_attempt_at=now,
-                )
+                    "kind": kind,
+                    "task_id": ev.task_id,
+                    "team_id": ev.team_id,
+                    "dedupe_key": dedupe_key,
+                    "status": OutboxState.PENDING.value,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
             )
         if in_app_on:
             notes.append(
-                Notification(
-                    user_id=ev.user_id,
-                    kind=kind,
-                    task_id=ev.task_id,
-                    team_id=ev.team_id,
-                    actor_id=ev.actor_id,
-                    message=ev.message[:300],
-                    url=ev.url[:300],
-                    dedupe_key=dedupe_key,
-                )
+                {
+                    "user_id": ev.user_id,
+                    "kind": kind,
+                    "task_id": ev.task_id,
+                    "team_id": ev.team_id,
+                    "actor_id": ev.actor_id,
+                    "message": ev.message[:300],
+                    "url": ev.url[:300],
+                    "dedupe_key": dedupe_key,
+                    "created_at": now,
+                }
             )
-    outbox = _new_rows(OutboxEmail, outbox)
-    notes = _new_rows(Notification, notes)
-    ids: list[int] = []
-    if outbox and want_ids:
-        keys = [r.dedupe_key for r in outbox]
-        ids = list(OutboxEmail.objects.filter(dedupe_key__in=keys).values_list("pk", flat=True))
-    return len(outbox), len(notes), ids
+    return outbox, notes
 
 
-def _new_rows(model, rows: list) -> list:
-    """Insert the rows whose dedupe key is not stored yet; return them. A key written meanwhile by a
-    concurrent transaction is skipped by the database (ON CONFLICT DO NOTHING), never duplicated."""
+def _new_rows(model, rows: list[dict]) -> list:
+    """Insert the rows (dicts of column values) whose dedupe key is not stored yet; return them as instances.
+    A key written meanwhile by a concurrent transaction is skipped by the database (ON CONFLICT DO NOTHING),
+    never duplicated.
+
+    The ORM form of notifications/sql.py's inserts: used where the database is not PostgreSQL (the embedded
+    SQLite set-up), and by the test that checks both write the same rows."""
     if not rows:
-        return rows
-    stored = set(model.objects.filter(dedupe_key__in=[r.dedupe_key for r in rows]).values_list("dedupe_key", flat=True))
-    rows = [r for r in rows if r.dedupe_key not in stored]
-    model.objects.bulk_create(rows, ignore_conflicts=True)
-    return rows
+        return []
+    keys = [r["dedupe_key"] for r in rows]
+    stored = set(model.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    new = [model(**r) for r in rows if r["dedupe_key"] not in stored]
+    model.objects.bulk_create(new, ignore_conflicts=True)
+    return new
 
 
 def notify(*, kind: Kind, user, actor, event: str, message: str, task=None, url: str = "", context=None) -> None:

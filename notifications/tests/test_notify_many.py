@@ -1,7 +1,7 @@
 """notify_many: the typed, set-based entry other apps call with events."""
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.tests.factories import MembershipFactory, TeamFactory, UserFactory
 from notifications import services
@@ -104,15 +104,16 @@ def test_an_event_told_twice_is_written_once_and_counted_once(team_of_three):
     assert (OutboxEmail.objects.count(), Notification.objects.count()) == (1, 1)
 
 
-def test_queries_do_not_grow_with_the_events_of_a_chunk(django_assert_max_num_queries):
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite splits bulk inserts by its parameter limit")
+def test_queries_do_not_grow_with_the_events_of_a_chunk(django_assert_num_queries):
     team = TeamFactory()
     people = [MembershipFactory(team=team).user for _ in range(60)]
 
-    # audience, preferences; per kind of row: stored keys, insert; the new emails' ids; the savepoint's two
-    with django_assert_max_num_queries(9):
+    # the audience check, the preferences, one insert per kind of row, and the savepoint's two
+    with django_assert_num_queries(6):
         notify_many(event(u, team, key=f"task:{i}:overdue:2026-12-01") for i, u in enumerate(people))
 
-    assert OutboxEmail.objects.count() == 60
+    assert (OutboxEmail.objects.count(), Notification.objects.count()) == (60, 60)
 
 
 def test_a_generator_is_read_chunk_by_chunk(team_of_three):

@@ -217,3 +217,30 @@ def task_restore(*, actor, task: Task) -> Task:
     task.save(update_fields=["deleted_at", "updated_at"])
     _activity(task, actor, Activity.Verb.RESTORED)
     return task
+
+
+@transaction.atomic
+def tasks_unassign_leaver(*, actor, team, user) -> int:
+    """`user` is leaving `team`: unassign their open (not completed) tasks in the team, trashed ones included
+    (a restored task must not come back assigned to an outsider), one Activity row each, set-based. Completed
+    tasks keep their assignee: who did the work stays true. Returns how many tasks were unassigned.
+
+    Registered with accounts.hooks in TasksConfig.ready(); accounts.services.membership_remove calls it in its
+    transaction, before the membership goes. Nobody is notified: the leaver hears nothing more of the team."""
+    open_tasks = Task.objects.filter(project__team_id=team.pk, assignee_id=user.pk).exclude(status=Status.COMPLETED)
+    ids = list(open_tasks.order_by("pk").values_list("pk", flat=True))
+    if not ids:
+        return 0
+    with task_rows_changing(ids):
+        # Read again under the rows' locks (task_rows_changing takes them, and the UPDATE would): a task moved
+        # on between the two reads is left as it now is.
+        locked = open_tasks.filter(pk__in=ids).order_by("pk").select_for_update(of=("self",))
+        ids = list(locked.values_list("pk", flat=True))
+        Task.objects.filter(pk__in=ids).update(assignee=None, updated_at=timezone.now())
+        Activity.objects.bulk_create(
+            [
+                Activity(task_id=pk, actor=actor, verb=Activity.Verb.ASSIGNED, field="assignee", old_value=user.pk)
+                for pk in ids
+            ]
+        )
+    return len(ids)
