@@ -1,0 +1,200 @@
+"""Figures kept about tasks, so that a dashboard reads a few small rows instead of every task.
+
+Each table holds counts and exact integer sums (seconds, days, hundredths of an hour) and sums of squares,
+keyed by team, project, assignee and a local day (in the team's time zone). They are written only by
+analytics/figures.py: incrementally, in the transaction of every task write (tasks.changes), and in full by
+`analytics_rebuild`. Trashed tasks contribute nothing; archived ones count like any other.
+
+Key columns are never NULL, so that `INSERT ... ON CONFLICT (key) DO UPDATE SET n = n + excluded.n` finds the
+row (NULLs are distinct in a unique index): no assignee is 0 and no due date is NO_DUE_DATE. Ids are plain
+integers, not foreign keys: a figure row must not block deleting a user, and a project's rows go with it
+(deleting a project is allowed only once its tasks are in the trash, where they count for nothing).
+"""
+
+from datetime import date
+
+from django.db import models
+
+NO_ASSIGNEE = 0
+NO_DUE_DATE = date(9999, 12, 31)
+
+
+class CreatedDay(models.Model):
+    """Tasks by the local day they were created, with their status and priority now."""
+
+    team_id = models.BigIntegerField()
+    project_id = models.BigIntegerField()
+    assignee_id = models.BigIntegerField()
+    day = models.DateField()
+    status = models.CharField(max_length=12)
+    priority = models.PositiveSmallIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    KEY = ("team_id", "project_id", "assignee_id", "day", "status", "priority")
+    SUMS = ("n",)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_id", "project_id", "assignee_id", "day", "status", "priority"],
+                name="analytics_created_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project_id", "day"], name="analytics_created_project"),
+            models.Index(fields=["team_id", "day"], name="analytics_created_team"),
+            models.Index(fields=["assignee_id", "day"], name="analytics_created_assignee"),
+        ]
+
+
+class OpenByDue(models.Model):
+    """Open (not completed) tasks by due date: overdue = the sum over due dates before today (team's zone),
+    so the figure moves with the calendar without any write."""
+
+    team_id = models.BigIntegerField()
+    project_id = models.BigIntegerField()
+    assignee_id = models.BigIntegerField()
+    due_date = models.DateField()
+    n = models.BigIntegerField(default=0)
+
+    KEY = ("team_id", "project_id", "assignee_id", "due_date")
+    SUMS = ("n",)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_id", "project_id", "assignee_id", "due_date"], name="analytics_open_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project_id", "due_date"], name="analytics_open_project"),
+            models.Index(fields=["team_id", "due_date"], name="analytics_open_team"),
+            models.Index(fields=["assignee_id", "due_date"], name="analytics_open_assignee"),
+        ]
+
+
+class CompletedDay(models.Model):
+    """Completed tasks by the local day of completion and priority.
+
+    lead = completed_at - created_at (whole seconds); cycle = completed_at - started_at (tasks that started);
+    delay = local completion date - due date (days, signed; tasks with a due date); on_time: delay <= 0."""
+
+    team_id = models.BigIntegerField()
+    project_id = models.BigIntegerField()
+    assignee_id = models.BigIntegerField()
+    day = models.DateField()
+    priority = models.PositiveSmallIntegerField()
+    n = models.BigIntegerField(default=0)
+    lead_sum = models.BigIntegerField(default=0)
+    lead_sq = models.DecimalField(max_digits=38, decimal_places=0, default=0)
+    cycle_n = models.BigIntegerField(default=0)
+    cycle_sum = models.BigIntegerField(default=0)
+    cycle_sq = models.DecimalField(max_digits=38, decimal_places=0, default=0)
+    due_n = models.BigIntegerField(default=0)
+    delay_sum = models.BigIntegerField(default=0)
+    delay_sq = models.BigIntegerField(default=0)
+    on_time = models.BigIntegerField(default=0)
+
+    KEY = ("team_id", "project_id", "assignee_id", "day", "priority")
+    SUMS = ("n", "lead_sum", "lead_sq", "cycle_n", "cycle_sum", "cycle_sq", "due_n", "delay_sum", "delay_sq", "on_time")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_id", "project_id", "assignee_id", "day", "priority"], name="analytics_completed_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project_id", "day"], name="analytics_completed_project"),
+            models.Index(fields=["team_id", "day"], name="analytics_completed_team"),
+            models.Index(fields=["assignee_id", "day"], name="analytics_completed_assignee"),
+        ]
+
+
+class CompletedHour(models.Model):
+    """Completions by local day and hour (weekday kept beside the day, for the weekday x hour heatmap)."""
+
+    team_id = models.BigIntegerField()
+    project_id = models.BigIntegerField()
+    assignee_id = models.BigIntegerField()
+    day = models.DateField()
+    hour = models.PositiveSmallIntegerField()
+    weekday = models.PositiveSmallIntegerField()  # ISO: 1 = Monday ... 7 = Sunday; follows from day
+    n = models.BigIntegerField(default=0)
+
+    KEY = ("team_id", "project_id", "assignee_id", "day", "hour")
+    SUMS = ("n",)
+    EXTRA = ("weekday",)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_id", "project_id", "assignee_id", "day", "hour"], name="analytics_hour_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project_id", "day"], name="analytics_hour_project"),
+            models.Index(fields=["team_id", "day"], name="analytics_hour_team"),
+            models.Index(fields=["assignee_id", "day"], name="analytics_hour_assignee"),
+        ]
+
+
+class LeadHistogram(models.Model):
+    """Completions by local day and lead-time bucket (analytics.figures.LEAD_BOUNDS), for the median."""
+
+    team_id = models.BigIntegerField()
+    project_id = models.BigIntegerField()
+    assignee_id = models.BigIntegerField()
+    day = models.DateField()
+    bucket = models.PositiveSmallIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    KEY = ("team_id", "project_id", "assignee_id", "day", "bucket")
+    SUMS = ("n",)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_id", "project_id", "assignee_id", "day", "bucket"], name="analytics_hist_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project_id", "day"], name="analytics_hist_project"),
+            models.Index(fields=["team_id", "day"], name="analytics_hist_team"),
+            models.Index(fields=["assignee_id", "day"], name="analytics_hist_assignee"),
+        ]
+
+
+class StageDay(models.Model):
+    """Completed stages by name and the local day the stage completed; hours in hundredths (exact).
+
+    error = actual - estimated; the task's assignee is the stage's."""
+
+    team_id = models.BigIntegerField()
+    project_id = models.BigIntegerField()
+    assignee_id = models.BigIntegerField()
+    day = models.DateField()
+    name = models.CharField(max_length=120)
+    n = models.BigIntegerField(default=0)
+    est_sum = models.BigIntegerField(default=0)
+    act_sum = models.BigIntegerField(default=0)
+    err_sum = models.BigIntegerField(default=0)
+    err_sq = models.DecimalField(max_digits=38, decimal_places=0, default=0)
+
+    KEY = ("team_id", "project_id", "assignee_id", "day", "name")
+    SUMS = ("n", "est_sum", "act_sum", "err_sum", "err_sq")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_id", "project_id", "assignee_id", "day", "name"], name="analytics_stage_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project_id", "day"], name="analytics_stage_project"),
+            models.Index(fields=["team_id", "day"], name="analytics_stage_team"),
+            models.Index(fields=["assignee_id", "day"], name="analytics_stage_assignee"),
+        ]
+
+
+KEPT_MODELS = (CreatedDay, OpenByDue, CompletedDay, CompletedHour, LeadHistogram, StageDay)
