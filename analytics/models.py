@@ -19,7 +19,17 @@ NO_ASSIGNEE = 0
 NO_DUE_DATE = date(9999, 12, 31)
 
 
-class CreatedDay(models.Model):
+class _KeptRow(models.Model):
+    KEY: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return " ".join(f"{name}={getattr(self, name)}" for name in self.KEY)
+
+
+class CreatedDay(_KeptRow):
     """Tasks by the local day they were created, with their status and priority now."""
 
     team_id = models.BigIntegerField()
@@ -47,7 +57,7 @@ class CreatedDay(models.Model):
         ]
 
 
-class OpenByDue(models.Model):
+class OpenByDue(_KeptRow):
     """Open (not completed) tasks by due date: overdue = the sum over due dates before today (team's zone),
     so the figure moves with the calendar without any write."""
 
@@ -73,7 +83,7 @@ class OpenByDue(models.Model):
         ]
 
 
-class CompletedDay(models.Model):
+class CompletedDay(_KeptRow):
     """Completed tasks by the local day of completion and priority.
 
     lead = completed_at - created_at (whole seconds); cycle = completed_at - started_at (tasks that started);
@@ -111,7 +121,7 @@ class CompletedDay(models.Model):
         ]
 
 
-class CompletedHour(models.Model):
+class CompletedHour(_KeptRow):
     """Completions by local day and hour (weekday kept beside the day, for the weekday x hour heatmap)."""
 
     team_id = models.BigIntegerField()
@@ -139,7 +149,7 @@ class CompletedHour(models.Model):
         ]
 
 
-class LeadHistogram(models.Model):
+class LeadHistogram(_KeptRow):
     """Completions by local day and lead-time bucket (analytics.figures.LEAD_BOUNDS), for the median."""
 
     team_id = models.BigIntegerField()
@@ -165,7 +175,7 @@ class LeadHistogram(models.Model):
         ]
 
 
-class StageDay(models.Model):
+class StageDay(_KeptRow):
     """Completed stages by name and the local day the stage completed; hours in hundredths (exact).
 
     error = actual - estimated; the task's assignee is the stage's."""
