@@ -44,6 +44,7 @@ class Scope:
     since: date | None = None
     until: date | None = None
     teams: list[Team] = field(default_factory=list)
+    time_zone: str = "UTC"  # the scope's dates are days in this zone (the team's; the site's for "mine")
 
 
 def preset_range(preset: str, today: date) -> tuple[date | None, date | None]:
@@ -95,7 +96,8 @@ def dashboard_scope(
         where &= Q(assignee_id=assignee_id)
     if preset:
         since, until = preset_range(preset, today)
-    return Scope(kind, where, today, team_todays, project, team, assignee_id, since, until, teams)
+    time_zone = team.time_zone if team is not None else settings.TIME_ZONE
+    return Scope(kind, where, today, team_todays, project, team, assignee_id, since, until, teams, time_zone)
 
 
 def _in_range(scope: Scope, column: str = "day") -> Q:
