@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db import connections, transaction
-from django.db.models import Sum
+from django.db.models import BigIntegerField, Sum
 
 from tasks.models import Task
 
@@ -46,7 +46,7 @@ def figures_kept(*, using: str = "default") -> Rows:
     rows: Rows = {}
     for model in KEPT_MODELS:
         table = rows.setdefault(model, {})
-        sums = {f"s_{c}": Sum(c) for c in model.SUMS}
+        sums = {f"s_{c}": Sum(c, output_field=BigIntegerField()) for c in model.SUMS}
         for row in model.objects.using(using).order_by().values(*model.KEY).annotate(**sums):
             table[tuple(row[c] for c in model.KEY)] = [int(row[f"s_{c}"]) for c in model.SUMS]
     return rows

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 
 from django.conf import settings
-from django.db.models import Case, IntegerField, Q, Sum, Value, When
+from django.db.models import BigIntegerField, Case, IntegerField, Q, Sum, Value, When
 from django.http import Http404
 
 from accounts.models import Membership, Team, User
@@ -100,6 +100,11 @@ def dashboard_scope(
     return Scope(kind, where, today, team_todays, project, team, assignee_id, since, until, teams, time_zone)
 
 
+def _sum(column: str) -> Sum:
+    """A sum read as an exact integer (SQLite's decimal converter would round a sum of squares to 15 digits)."""
+    return Sum(column, output_field=BigIntegerField())
+
+
 def _in_range(scope: Scope, column: str = "day") -> Q:
     q = Q()
     if scope.since is not None:
@@ -154,7 +159,7 @@ def dashboard_figures(scope: Scope) -> dict:
     # 1. tasks created in the range, by status and priority
     by_status = dict.fromkeys(Status.values, 0)
     by_priority = {_priority_name(p): 0 for p in Priority.values}
-    for row in CreatedDay.objects.filter(where, in_range).values("status", "priority").annotate(s=Sum("n")).order_by():
+    for row in CreatedDay.objects.filter(where, in_range).values("status", "priority").annotate(s=_sum("n")).order_by():
         by_status[row["status"]] += int(row["s"])
         by_priority[_priority_name(row["priority"])] += int(row["s"])
 
@@ -168,14 +173,14 @@ def dashboard_figures(scope: Scope) -> dict:
         else Value(0)
     )
     workload: dict[int, dict] = {}
-    for row in OpenByDue.objects.filter(where).values("assignee_id").annotate(o=Sum("n"), d=overdue_sum).order_by():
+    for row in OpenByDue.objects.filter(where).values("assignee_id").annotate(o=_sum("n"), d=overdue_sum).order_by():
         w = workload.setdefault(row["assignee_id"], {"open": 0, "overdue": 0, "completed": 0})
         w["open"], w["overdue"] = int(row["o"]), int(row["d"])
     open_now = sum(w["open"] for w in workload.values())
     overdue_now = sum(w["overdue"] for w in workload.values())
 
     # 3. completions in the range by priority
-    sums = {c: Sum(c) for c in CompletedDay.SUMS}
+    sums = {c: _sum(c) for c in CompletedDay.SUMS}
     done = CompletedDay.objects.filter(where, in_range)
     total = dict.fromkeys(CompletedDay.SUMS, 0)
     by_prio = []
@@ -187,25 +192,25 @@ def dashboard_figures(scope: Scope) -> dict:
 
     # 4. completions in the range by day (daily completions; the completion trend by ISO week)
     daily, trend = [], {}
-    for row in done.values("day").annotate(n=Sum("n"), lead=Sum("lead_sum")).order_by("day"):
+    for row in done.values("day").annotate(n=_sum("n"), lead=_sum("lead_sum")).order_by("day"):
         daily.append({"day": row["day"].isoformat(), "count": int(row["n"])})
         week = trend.setdefault(_iso_week(row["day"]), [0, 0])
         week[0] += int(row["n"])
         week[1] += int(row["lead"])
 
     # 5. completions in the range by assignee (workload)
-    for row in done.values("assignee_id").annotate(n=Sum("n")).order_by():
+    for row in done.values("assignee_id").annotate(n=_sum("n")).order_by():
         workload.setdefault(row["assignee_id"], {"open": 0, "overdue": 0, "completed": 0})["completed"] = int(row["n"])
 
     # 6. lead-time histogram (the median)
     buckets = {
         row["bucket"]: int(row["n"])
-        for row in LeadHistogram.objects.filter(where, in_range).values("bucket").annotate(n=Sum("n")).order_by()
+        for row in LeadHistogram.objects.filter(where, in_range).values("bucket").annotate(n=_sum("n")).order_by()
     }
 
     # 7. weekday x hour of completions
     heat = [[0] * 24 for _ in WEEKDAYS]
-    hours = CompletedHour.objects.filter(where, in_range).values("weekday", "hour").annotate(n=Sum("n")).order_by()
+    hours = CompletedHour.objects.filter(where, in_range).values("weekday", "hour").annotate(n=_sum("n")).order_by()
     for row in hours:
         heat[row["weekday"] - 1][row["hour"]] = int(row["n"])
 
@@ -213,7 +218,7 @@ def dashboard_figures(scope: Scope) -> dict:
     stage_rows = (
         StageDay.objects.filter(where, in_range)
         .values("name")
-        .annotate(**{f"s_{c}": Sum(c) for c in StageDay.SUMS})
+        .annotate(**{f"s_{c}": _sum(c) for c in StageDay.SUMS})
         .order_by("name")
     )
     stages = [_stage({c: int(row[f"s_{c}"]) for c in StageDay.SUMS}, row["name"]) for row in stage_rows]
@@ -223,7 +228,7 @@ def dashboard_figures(scope: Scope) -> dict:
     weeks = {_iso_week(first + timedelta(weeks=i)): {"created": 0, "completed": 0} for i in range(THROUGHPUT_WEEKS)}
     window = Q(day__gte=first, day__lte=scope.today)
     for model, key in ((CreatedDay, "created"), (CompletedDay, "completed")):
-        for row in model.objects.filter(where, window).values("day").annotate(n=Sum("n")).order_by():
+        for row in model.objects.filter(where, window).values("day").annotate(n=_sum("n")).order_by():
             weeks[_iso_week(row["day"])][key] += int(row["n"])
 
     # 11. the names of the people in the workload
