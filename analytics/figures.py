@@ -24,21 +24,21 @@ from tasks.models import Stage, Status, Task
 
 from .models import (
     KEPT_MODELS,
+    LEAD_BUCKETS,
     NO_ASSIGNEE,
     NO_DUE_DATE,
+    STATUS_PRIORITY,
     CompletedDay,
-    CompletedHour,
     CreatedDay,
-    LeadHistogram,
     OpenByDue,
     StageDay,
 )
 
-# Lead-time histogram: bucket 0 is [0, 1 hour); bucket k >= 1 is [2^((k-1)/4), 2^(k/4)) hours, up to 2^20
-# hours (the last bucket is open-ended). Reported at a bucket's geometric middle, a median is within
+# Lead-time histogram: bucket 0 is [0, 1 hour); bucket k >= 1 is [2^((k-1)/4), 2^(k/4)) hours; the last,
+# bucket 60, is open-ended from 2^(59/4) hours (3.2 years). Reported at a bucket's geometric middle, a median is within
 # 2^(1/8) - 1 = 9.05% of the true one (0.5 hour below one hour). Bounds are whole seconds, so Python and SQL
 # (width_bucket) put a task in the same bucket.
-LEAD_BOUNDS: tuple[int, ...] = tuple(round(3600 * 2 ** (k / 4)) for k in range(81))
+LEAD_BOUNDS: tuple[int, ...] = tuple(round(3600 * 2 ** (k / 4)) for k in range(LEAD_BUCKETS - 1))
 
 
 def lead_bucket(seconds: int) -> int:
@@ -98,7 +98,9 @@ def contribute(rows: Rows, task: tuple, stages: Iterable[tuple], sign: int = 1) 
     if deleted is not None:
         return  # the trash counts for nothing
     who = assignee or NO_ASSIGNEE
-    _add(rows, CreatedDay, (team, project, who, _local(created, tz).date(), status, priority), (1,), sign)
+    created_values = [1] + [0] * len(STATUS_PRIORITY)
+    created_values[1 + STATUS_PRIORITY.index(f"{status}_{priority}")] = 1
+    _add(rows, CreatedDay, (team, project, who, _local(created, tz).date()), created_values, sign)
     if status != Status.COMPLETED:
         _add(rows, OpenByDue, (team, project, who, due or NO_DUE_DATE), (1,), sign)
     else:
@@ -107,7 +109,10 @@ def contribute(rows: Rows, task: tuple, stages: Iterable[tuple], sign: int = 1) 
         lead = (completed - created) // timedelta(seconds=1)
         cycle = (completed - started) // timedelta(seconds=1) if started is not None else None
         delay = (day - due).days if due is not None else None
-        values = (
+        hours, buckets = [0] * 24, [0] * LEAD_BUCKETS
+        hours[local.hour] = 1
+        buckets[lead_bucket(lead)] = 1
+        values = [
             1,
             lead,
             lead * lead,
@@ -118,10 +123,10 @@ def contribute(rows: Rows, task: tuple, stages: Iterable[tuple], sign: int = 1) 
             delay or 0,
             (delay or 0) ** 2,
             1 if delay is not None and delay <= 0 else 0,
-        )
+            *hours,
+            *buckets,
+        ]
         _add(rows, CompletedDay, (team, project, who, day, priority), values, sign)
-        _add(rows, CompletedHour, (team, project, who, day, local.hour), (1,), sign)
-        _add(rows, LeadHistogram, (team, project, who, day, lead_bucket(lead)), (1,), sign)
     for _, name, stage_status, estimated, actual, stage_completed in stages:
         if stage_status != Status.COMPLETED:
             continue
@@ -151,7 +156,8 @@ def contributions_of(task_ids: list[int], *, sign: int = 1, rows: Rows | None = 
 
 
 def _extra(model, key: tuple) -> tuple:
-    if model is CompletedHour:
+    """Columns that follow from the key (CompletedDay's weekday)."""
+    if model is CompletedDay:
         return (key[3].isoweekday(),)
     return ()
 

@@ -29,25 +29,36 @@ class _KeptRow(models.Model):
         return " ".join(f"{name}={getattr(self, name)}" for name in self.KEY)
 
 
+STATUSES = ("pending", "in_progress", "completed")
+PRIORITIES = (1, 2, 3, 4)
+STATUS_PRIORITY = tuple(f"{status}_{priority}" for status in STATUSES for priority in PRIORITIES)
+HOURS = tuple(f"h{hour:02d}" for hour in range(24))
+LEAD_BUCKETS = 61  # see analytics.figures.LEAD_BOUNDS
+BUCKETS = tuple(f"b{bucket:02d}" for bucket in range(LEAD_BUCKETS))
+
+
+def _counters(names) -> dict:
+    return {name: models.BigIntegerField(default=0) for name in names}
+
+
 class CreatedDay(_KeptRow):
-    """Tasks by the local day they were created, with their status and priority now."""
+    """Tasks by the local day they were created, counted by their status and priority now (one column each,
+    so that a project's year is a few hundred rows, not thousands)."""
 
     team_id = models.BigIntegerField()
     project_id = models.BigIntegerField()
     assignee_id = models.BigIntegerField()
     day = models.DateField()
-    status = models.CharField(max_length=12)
-    priority = models.PositiveSmallIntegerField()
     n = models.BigIntegerField(default=0)
+    vars().update(_counters(STATUS_PRIORITY))  # pending_1 ... completed_4
 
-    KEY = ("team_id", "project_id", "assignee_id", "day", "status", "priority")
-    SUMS = ("n",)
+    KEY = ("team_id", "project_id", "assignee_id", "day")
+    SUMS = ("n", *STATUS_PRIORITY)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["team_id", "project_id", "assignee_id", "day", "status", "priority"],
-                name="analytics_created_key",
+                fields=["team_id", "project_id", "assignee_id", "day"], name="analytics_created_key"
             )
         ]
         indexes = [
@@ -84,7 +95,8 @@ class OpenByDue(_KeptRow):
 
 
 class CompletedDay(_KeptRow):
-    """Completed tasks by the local day of completion and priority.
+    """Completed tasks by the local day of completion and priority; the hour and lead-time bucket of each are
+    counted in columns (h00..h23, b00..b60), so the heatmap and the median read these same few rows.
 
     lead = completed_at - created_at (whole seconds); cycle = completed_at - started_at (tasks that started);
     delay = local completion date - due date (days, signed; tasks with a due date); on_time: delay <= 0."""
@@ -104,9 +116,14 @@ class CompletedDay(_KeptRow):
     delay_sum = models.BigIntegerField(default=0)
     delay_sq = models.BigIntegerField(default=0)
     on_time = models.BigIntegerField(default=0)
+    weekday = models.PositiveSmallIntegerField()  # ISO: 1 = Monday ... 7 = Sunday; follows from day
+    vars().update(_counters(HOURS))  # h00 ... h23: completions by local hour (the weekday x hour heatmap)
+    vars().update(_counters(BUCKETS))  # b00 ... b60: completions by lead-time bucket (the median)
 
     KEY = ("team_id", "project_id", "assignee_id", "day", "priority")
-    SUMS = ("n", "lead_sum", "lead_sq", "cycle_n", "cycle_sum", "cycle_sq", "due_n", "delay_sum", "delay_sq", "on_time")
+    BASE_SUMS = ("n", "lead_sum", "lead_sq", "cycle_n", "cycle_sum", "cycle_sq", "due_n", "delay_sum", "delay_sq")
+    SUMS = (*BASE_SUMS, "on_time", *HOURS, *BUCKETS)
+    EXTRA = ("weekday",)
 
     class Meta:
         constraints = [
@@ -118,60 +135,6 @@ class CompletedDay(_KeptRow):
             models.Index(fields=["project_id", "day"], name="analytics_completed_project"),
             models.Index(fields=["team_id", "day"], name="analytics_completed_team"),
             models.Index(fields=["assignee_id", "day"], name="analytics_completed_assignee"),
-        ]
-
-
-class CompletedHour(_KeptRow):
-    """Completions by local day and hour (weekday kept beside the day, for the weekday x hour heatmap)."""
-
-    team_id = models.BigIntegerField()
-    project_id = models.BigIntegerField()
-    assignee_id = models.BigIntegerField()
-    day = models.DateField()
-    hour = models.PositiveSmallIntegerField()
-    weekday = models.PositiveSmallIntegerField()  # ISO: 1 = Monday ... 7 = Sunday; follows from day
-    n = models.BigIntegerField(default=0)
-
-    KEY = ("team_id", "project_id", "assignee_id", "day", "hour")
-    SUMS = ("n",)
-    EXTRA = ("weekday",)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["team_id", "project_id", "assignee_id", "day", "hour"], name="analytics_hour_key"
-            )
-        ]
-        indexes = [
-            models.Index(fields=["project_id", "day"], name="analytics_hour_project"),
-            models.Index(fields=["team_id", "day"], name="analytics_hour_team"),
-            models.Index(fields=["assignee_id", "day"], name="analytics_hour_assignee"),
-        ]
-
-
-class LeadHistogram(_KeptRow):
-    """Completions by local day and lead-time bucket (analytics.figures.LEAD_BOUNDS), for the median."""
-
-    team_id = models.BigIntegerField()
-    project_id = models.BigIntegerField()
-    assignee_id = models.BigIntegerField()
-    day = models.DateField()
-    bucket = models.PositiveSmallIntegerField()
-    n = models.BigIntegerField(default=0)
-
-    KEY = ("team_id", "project_id", "assignee_id", "day", "bucket")
-    SUMS = ("n",)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["team_id", "project_id", "assignee_id", "day", "bucket"], name="analytics_hist_key"
-            )
-        ]
-        indexes = [
-            models.Index(fields=["project_id", "day"], name="analytics_hist_project"),
-            models.Index(fields=["team_id", "day"], name="analytics_hist_team"),
-            models.Index(fields=["assignee_id", "day"], name="analytics_hist_assignee"),
         ]
 
 
@@ -207,4 +170,4 @@ class StageDay(_KeptRow):
         ]
 
 
-KEPT_MODELS = (CreatedDay, OpenByDue, CompletedDay, CompletedHour, LeadHistogram, StageDay)
+KEPT_MODELS = (CreatedDay, OpenByDue, CompletedDay, StageDay)

@@ -17,7 +17,7 @@ from django.db.models import BigIntegerField, Sum
 from tasks.models import Task
 
 from .figures import LEAD_BOUNDS, Rows, contributions_of, rows_upsert
-from .models import KEPT_MODELS, NO_DUE_DATE
+from .models import BUCKETS, HOURS, KEPT_MODELS, LEAD_BUCKETS, NO_DUE_DATE, STATUS_PRIORITY
 
 CHUNK = 5000
 
@@ -55,12 +55,19 @@ def figures_kept(*, using: str = "default") -> Rows:
 @dataclass(frozen=True)
 class Difference:
     table: str
-    key: tuple
+    key: dict
     kept: list[int] | None
     expected: list[int] | None
+    columns: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return f"{self.table} {self.key}: kept {self.kept}, expected {self.expected}"
+        kept = self.kept or [0] * len(self.columns)
+        expected = self.expected or [0] * len(self.columns)
+        changed = ", ".join(
+            f"{c} kept {k}, expected {e}" for c, k, e in zip(self.columns, kept, expected, strict=True) if k != e
+        )
+        key = " ".join(f"{name}={value}" for name, value in self.key.items())
+        return f"{self.table} {key}: {changed}"
 
 
 def figures_verify(*, using: str = "default") -> list[Difference]:
@@ -77,7 +84,8 @@ def figures_verify(*, using: str = "default") -> list[Difference]:
         b = {k: v for k, v in expected.get(model, {}).items() if any(v)}
         for key in sorted(a.keys() | b.keys(), key=repr):
             if a.get(key) != b.get(key):
-                differences.append(Difference(model._meta.db_table, key, a.get(key), b.get(key)))
+                named = dict(zip(model.KEY, key, strict=True))
+                differences.append(Difference(model._meta.db_table, named, a.get(key), b.get(key), model.SUMS))
     return differences
 
 
@@ -95,6 +103,8 @@ def figures_rebuild(*, using: str = "default") -> None:
                     cursor.execute(f"DELETE FROM {model._meta.db_table}")  # noqa: S608 -- our table names
                 for sql in _POSTGRES_REBUILD:
                     cursor.execute(sql, {"no_due": NO_DUE_DATE, "bounds": list(LEAD_BOUNDS)})
+                # Fresh statistics, or the planner believes the new rows are a handful.
+                cursor.execute("ANALYZE " + ", ".join(m._meta.db_table for m in KEPT_MODELS))
         else:
             for model in KEPT_MODELS:
                 model.objects.using(using).all().delete()
@@ -109,34 +119,37 @@ _BASE = """
 """
 _COMPLETED = f"""
     SELECT p.team_id, t.project_id, COALESCE(t.assignee_id, 0) AS assignee_id,
-           (t.completed_at AT TIME ZONE tm.time_zone) AS local_at,
-           (t.completed_at AT TIME ZONE tm.time_zone)::date AS day, t.priority,
+                  (t.completed_at AT TIME ZONE tm.time_zone)::date AS day, t.priority,
            floor(extract(epoch FROM t.completed_at - t.created_at))::bigint AS lead,
            floor(extract(epoch FROM t.completed_at - t.started_at))::bigint AS cycle,
-           ((t.completed_at AT TIME ZONE tm.time_zone)::date - t.due_date) AS delay
+           ((t.completed_at AT TIME ZONE tm.time_zone)::date - t.due_date) AS delay,
+           extract(hour FROM t.completed_at AT TIME ZONE tm.time_zone)::int AS hour,
+           width_bucket(floor(extract(epoch FROM t.completed_at - t.created_at))::bigint, %(bounds)s::bigint[])
+               AS bucket
     {_BASE} AND t.status = 'completed'
 """  # noqa: S608 -- fixed text: our table names, no input
+_CREATED_COUNTS = ", ".join(
+    f"count(*) FILTER (WHERE t.status = '{c.rsplit('_', 1)[0]}' AND t.priority = {c.rsplit('_', 1)[1]})"
+    for c in STATUS_PRIORITY
+)
+_HOUR_COUNTS = ", ".join(f"count(*) FILTER (WHERE hour = {h})" for h in range(24))
+_BUCKET_COUNTS = ", ".join(f"count(*) FILTER (WHERE bucket = {b})" for b in range(LEAD_BUCKETS))
 _POSTGRES_REBUILD = [
-    f"""INSERT INTO analytics_createdday (team_id, project_id, assignee_id, day, status, priority, n)
+    f"""INSERT INTO analytics_createdday (team_id, project_id, assignee_id, day, n, {", ".join(STATUS_PRIORITY)})
         SELECT p.team_id, t.project_id, COALESCE(t.assignee_id, 0), (t.created_at AT TIME ZONE tm.time_zone)::date,
-               t.status, t.priority, count(*)
-        {_BASE} GROUP BY 1, 2, 3, 4, 5, 6""",
+               count(*), {_CREATED_COUNTS}
+        {_BASE} GROUP BY 1, 2, 3, 4""",
     f"""INSERT INTO analytics_openbydue (team_id, project_id, assignee_id, due_date, n)
         SELECT p.team_id, t.project_id, COALESCE(t.assignee_id, 0), COALESCE(t.due_date, %(no_due)s), count(*)
         {_BASE} AND t.status <> 'completed' GROUP BY 1, 2, 3, 4""",
-    f"""INSERT INTO analytics_completedday (team_id, project_id, assignee_id, day, priority, n, lead_sum, lead_sq,
-            cycle_n, cycle_sum, cycle_sq, due_n, delay_sum, delay_sq, on_time)
-        SELECT team_id, project_id, assignee_id, day, priority, count(*), sum(lead), sum(lead::numeric * lead),
-               count(cycle), COALESCE(sum(cycle), 0), COALESCE(sum(cycle::numeric * cycle), 0),
+    f"""INSERT INTO analytics_completedday (team_id, project_id, assignee_id, day, priority, weekday, n, lead_sum,
+            lead_sq, cycle_n, cycle_sum, cycle_sq, due_n, delay_sum, delay_sq, on_time, {", ".join(HOURS)},
+            {", ".join(BUCKETS)})
+        SELECT team_id, project_id, assignee_id, day, priority, extract(isodow FROM day)::int, count(*), sum(lead),
+               sum(lead::numeric * lead), count(cycle), COALESCE(sum(cycle), 0),
+               COALESCE(sum(cycle::numeric * cycle), 0),
                count(delay), COALESCE(sum(delay), 0), COALESCE(sum(delay::bigint * delay), 0),
-               count(*) FILTER (WHERE delay <= 0)
-        FROM ({_COMPLETED}) c GROUP BY 1, 2, 3, 4, 5""",  # noqa: S608
-    f"""INSERT INTO analytics_completedhour (team_id, project_id, assignee_id, day, hour, weekday, n)
-        SELECT team_id, project_id, assignee_id, day, extract(hour FROM local_at)::int,
-               extract(isodow FROM local_at)::int, count(*)
-        FROM ({_COMPLETED}) c GROUP BY 1, 2, 3, 4, 5, 6""",  # noqa: S608
-    f"""INSERT INTO analytics_leadhistogram (team_id, project_id, assignee_id, day, bucket, n)
-        SELECT team_id, project_id, assignee_id, day, width_bucket(lead, %(bounds)s::bigint[]), count(*)
+               count(*) FILTER (WHERE delay <= 0), {_HOUR_COUNTS}, {_BUCKET_COUNTS}
         FROM ({_COMPLETED}) c GROUP BY 1, 2, 3, 4, 5""",  # noqa: S608
     f"""INSERT INTO analytics_stageday (team_id, project_id, assignee_id, day, name, n, est_sum, act_sum, err_sum,
             err_sq)

@@ -246,7 +246,8 @@ def test_verify_prints_differences_and_exits_1_and_rebuild_repairs(world, capsys
     assert exit_.value.code == 1
     out = capsys.readouterr()
     assert "analytics_createdday" in out.out
-    assert "kept [7], expected [1]" in out.out
+    assert f"project_id={world['project'].pk}" in out.out
+    assert "n kept 7, expected 1" in out.out
     assert "differences" in out.err
     call_command("analytics_rebuild")
     call_command("analytics_verify")
