@@ -64,11 +64,14 @@ def tasks_csv(scope: Scope) -> Iterator[bytes]:
 
 
 def _safe(column: str) -> str:
-    return rf"CASE WHEN {column} ~ '^[=+\-@\t\r]' THEN '''' || {column} ELSE {column} END"
+    # left() and IN, not a regular expression: cheaper on a million rows.
+    formula = "('=', '+', '-', '@', chr(9), chr(13))"
+    return f"CASE WHEN left({column}, 1) IN {formula} THEN '''' || {column} ELSE {column} END"
 
 
 def _utc(column: str) -> str:
-    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+    # "2026-12-01 18:36:33": UTC to the second, a form every spreadsheet reads as a date and time.
+    return f"({column} AT TIME ZONE 'UTC')::timestamp(0)"
 
 
 def _where(scope: Scope) -> tuple[str, list]:
@@ -170,8 +173,8 @@ def _python_rows(scope: Scope, alias: str) -> Iterator[bytes]:
                 *(_iso(v) for v in (created, started, completed, archived)),
                 n_stages,
                 n_done,
-                est if est is not None else "0",
-                act if act is not None else "",
+                f"{est:.2f}" if est is not None else "0",
+                f"{act:.2f}" if act is not None else "",
             ]
         )
         if out.tell() >= BLOCK:
@@ -187,7 +190,11 @@ def _cell(text: str) -> str:
 
 
 def _iso(value: datetime | None) -> str:
-    return value.astimezone(zoneinfo.ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+    """As PostgreSQL's timestamp(0): UTC, rounded to the second."""
+    if not value:
+        return ""
+    rounded = (value + timedelta(microseconds=500_000)).astimezone(zoneinfo.ZoneInfo("UTC"))
+    return rounded.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def scope_tasks_q(scope: Scope) -> Q:
