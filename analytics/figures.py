@@ -29,6 +29,7 @@ from .models import (
     NO_DUE_DATE,
     STATUS_PRIORITY,
     CompletedDay,
+    CompletedShape,
     CreatedDay,
     OpenByDue,
     StageDay,
@@ -123,10 +124,9 @@ def contribute(rows: Rows, task: tuple, stages: Iterable[tuple], sign: int = 1) 
             delay or 0,
             (delay or 0) ** 2,
             1 if delay is not None and delay <= 0 else 0,
-            *hours,
-            *buckets,
         ]
         _add(rows, CompletedDay, (team, project, who, day, priority), values, sign)
+        _add(rows, CompletedShape, (team, project, who, day), [1, *hours, *buckets], sign)
     for _, name, stage_status, estimated, actual, stage_completed in stages:
         if stage_status != Status.COMPLETED:
             continue
@@ -156,8 +156,8 @@ def contributions_of(task_ids: list[int], *, sign: int = 1, rows: Rows | None = 
 
 
 def _extra(model, key: tuple) -> tuple:
-    """Columns that follow from the key (CompletedDay's weekday)."""
-    if model is CompletedDay:
+    """Columns that follow from the key (CompletedShape's weekday)."""
+    if model is CompletedShape:
         return (key[3].isoweekday(),)
     return ()
 

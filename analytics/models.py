@@ -95,8 +95,7 @@ class OpenByDue(_KeptRow):
 
 
 class CompletedDay(_KeptRow):
-    """Completed tasks by the local day of completion and priority; the hour and lead-time bucket of each are
-    counted in columns (h00..h23, b00..b60), so the heatmap and the median read these same few rows.
+    """Completed tasks by the local day of completion and priority.
 
     lead = completed_at - created_at (whole seconds); cycle = completed_at - started_at (tasks that started);
     delay = local completion date - due date (days, signed; tasks with a due date); on_time: delay <= 0."""
@@ -116,14 +115,9 @@ class CompletedDay(_KeptRow):
     delay_sum = models.BigIntegerField(default=0)
     delay_sq = models.BigIntegerField(default=0)
     on_time = models.BigIntegerField(default=0)
-    weekday = models.PositiveSmallIntegerField()  # ISO: 1 = Monday ... 7 = Sunday; follows from day
-    vars().update(_counters(HOURS))  # h00 ... h23: completions by local hour (the weekday x hour heatmap)
-    vars().update(_counters(BUCKETS))  # b00 ... b60: completions by lead-time bucket (the median)
 
     KEY = ("team_id", "project_id", "assignee_id", "day", "priority")
-    BASE_SUMS = ("n", "lead_sum", "lead_sq", "cycle_n", "cycle_sum", "cycle_sq", "due_n", "delay_sum", "delay_sq")
-    SUMS = (*BASE_SUMS, "on_time", *HOURS, *BUCKETS)
-    EXTRA = ("weekday",)
+    SUMS = ("n", "lead_sum", "lead_sq", "cycle_n", "cycle_sum", "cycle_sq", "due_n", "delay_sum", "delay_sq", "on_time")
 
     class Meta:
         constraints = [
@@ -135,6 +129,35 @@ class CompletedDay(_KeptRow):
             models.Index(fields=["project_id", "day"], name="analytics_completed_project"),
             models.Index(fields=["team_id", "day"], name="analytics_completed_team"),
             models.Index(fields=["assignee_id", "day"], name="analytics_completed_assignee"),
+        ]
+
+
+class CompletedShape(_KeptRow):
+    """Completions by local day, counted by local hour (h00..h23, the weekday x hour heatmap) and by lead-time
+    bucket (b00..b60, analytics.figures.LEAD_BOUNDS, the median). Apart from CompletedDay so that its other
+    scans read narrow rows; without priority in the key, a project's year is a few hundred rows."""
+
+    team_id = models.BigIntegerField()
+    project_id = models.BigIntegerField()
+    assignee_id = models.BigIntegerField()
+    day = models.DateField()
+    weekday = models.PositiveSmallIntegerField()  # ISO: 1 = Monday ... 7 = Sunday; follows from day
+    n = models.BigIntegerField(default=0)
+    vars().update(_counters(HOURS))
+    vars().update(_counters(BUCKETS))
+
+    KEY = ("team_id", "project_id", "assignee_id", "day")
+    SUMS = ("n", *HOURS, *BUCKETS)
+    EXTRA = ("weekday",)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team_id", "project_id", "assignee_id", "day"], name="analytics_shape_key")
+        ]
+        indexes = [
+            models.Index(fields=["project_id", "day"], name="analytics_shape_project"),
+            models.Index(fields=["team_id", "day"], name="analytics_shape_team"),
+            models.Index(fields=["assignee_id", "day"], name="analytics_shape_assignee"),
         ]
 
 
@@ -170,4 +193,4 @@ class StageDay(_KeptRow):
         ]
 
 
-KEPT_MODELS = (CreatedDay, OpenByDue, CompletedDay, StageDay)
+KEPT_MODELS = (CreatedDay, OpenByDue, CompletedDay, CompletedShape, StageDay)

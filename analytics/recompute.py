@@ -142,15 +142,19 @@ _POSTGRES_REBUILD = [
     f"""INSERT INTO analytics_openbydue (team_id, project_id, assignee_id, due_date, n)
         SELECT p.team_id, t.project_id, COALESCE(t.assignee_id, 0), COALESCE(t.due_date, %(no_due)s), count(*)
         {_BASE} AND t.status <> 'completed' GROUP BY 1, 2, 3, 4""",
-    f"""INSERT INTO analytics_completedday (team_id, project_id, assignee_id, day, priority, weekday, n, lead_sum,
-            lead_sq, cycle_n, cycle_sum, cycle_sq, due_n, delay_sum, delay_sq, on_time, {", ".join(HOURS)},
-            {", ".join(BUCKETS)})
-        SELECT team_id, project_id, assignee_id, day, priority, extract(isodow FROM day)::int, count(*), sum(lead),
+    f"""INSERT INTO analytics_completedday (team_id, project_id, assignee_id, day, priority, n, lead_sum,
+            lead_sq, cycle_n, cycle_sum, cycle_sq, due_n, delay_sum, delay_sq, on_time)
+        SELECT team_id, project_id, assignee_id, day, priority, count(*), sum(lead),
                sum(lead::numeric * lead), count(cycle), COALESCE(sum(cycle), 0),
                COALESCE(sum(cycle::numeric * cycle), 0),
                count(delay), COALESCE(sum(delay), 0), COALESCE(sum(delay::bigint * delay), 0),
-               count(*) FILTER (WHERE delay <= 0), {_HOUR_COUNTS}, {_BUCKET_COUNTS}
+               count(*) FILTER (WHERE delay <= 0)
         FROM ({_COMPLETED}) c GROUP BY 1, 2, 3, 4, 5""",  # noqa: S608
+    f"""INSERT INTO analytics_completedshape (team_id, project_id, assignee_id, day, weekday, n, {", ".join(HOURS)},
+            {", ".join(BUCKETS)})
+        SELECT team_id, project_id, assignee_id, day, extract(isodow FROM day)::int, count(*), {_HOUR_COUNTS},
+               {_BUCKET_COUNTS}
+        FROM ({_COMPLETED}) c GROUP BY 1, 2, 3, 4""",  # noqa: S608
     f"""INSERT INTO analytics_stageday (team_id, project_id, assignee_id, day, name, n, est_sum, act_sum, err_sum,
             err_sq)
         SELECT team_id, project_id, assignee_id, day, name, count(*), sum(est), sum(act), sum(act - est),

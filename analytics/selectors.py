@@ -22,7 +22,17 @@ from tasks.models import Priority, Project, Status
 from tasks.selectors import projects_visible_to, today_in
 
 from .figures import LEAD_BOUNDS, bucket_middle_hours
-from .models import BUCKETS, HOURS, NO_ASSIGNEE, STATUS_PRIORITY, CompletedDay, CreatedDay, OpenByDue, StageDay
+from .models import (
+    BUCKETS,
+    HOURS,
+    NO_ASSIGNEE,
+    STATUS_PRIORITY,
+    CompletedDay,
+    CompletedShape,
+    CreatedDay,
+    OpenByDue,
+    StageDay,
+)
 
 PRESETS = {"7": "Last 7 days", "30": "Last 30 days", "90": "Last 90 days", "quarter": "This quarter", "all": "All time"}
 THROUGHPUT_WEEKS = 12
@@ -182,7 +192,7 @@ def dashboard_figures(scope: Scope) -> dict:
     overdue_now = sum(w["overdue"] for w in workload.values())
 
     # 3. completions in the range by priority
-    base_sums = (*CompletedDay.BASE_SUMS, "on_time")
+    base_sums = CompletedDay.SUMS
     done = CompletedDay.objects.filter(where, in_range)
     total = dict.fromkeys(base_sums, 0)
     by_prio = []
@@ -207,7 +217,8 @@ def dashboard_figures(scope: Scope) -> dict:
     # 6. weekday x hour of completions, and the lead-time histogram (the median), from the same rows
     heat = [[0] * 24 for _ in WEEKDAYS]
     buckets: dict[int, int] = {}
-    by_weekday = done.values("weekday").annotate(**{c: _sum(c) for c in (*HOURS, *BUCKETS)}).order_by()
+    shapes = CompletedShape.objects.filter(where, in_range)
+    by_weekday = shapes.values("weekday").annotate(**{c: _sum(c) for c in (*HOURS, *BUCKETS)}).order_by()
     for row in by_weekday:
         heat[row["weekday"] - 1] = [int(row[h]) for h in HOURS]
         for i, b in enumerate(BUCKETS):
