@@ -244,6 +244,7 @@ _TABLES = {
     "analytics_createdday": "status/priority counts, throughput created",
     "analytics_openbydue": "overdue, workload open",
     "analytics_completedday": "completion, delay, trend, daily, workload done",
+    "analytics_completedshape": "weekday x hour, median",
     "analytics_leadhistogram": "median",
     "analytics_completedhour": "weekday x hour",
     "analytics_stageday": "stage estimates, bottlenecks",
