@@ -330,3 +330,27 @@ def test_rebuild_and_verify_agree_after_changes(world):
     figures_rebuild()
     assert_verified()
     assert figures(lead, project_id=p.pk) == before
+
+
+def test_a_write_costs_the_same_queries_however_many_tasks_and_figures(world):
+    """The observer reads the changed task before and after and writes at most one upsert per table."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    p, lead = world["project"], world["lead"]
+
+    def complete_one() -> int:
+        task = _stages_task(lead, p, [("Build", "2")], utc(2026, 4, 1, 8))
+        stage = task.stages.get()
+        with CaptureQueriesContext(connection) as ctx:
+            services.stage_complete(actor=lead, stage=stage, actual_hours="3")
+        return len(ctx.captured_queries)
+
+    first = complete_one()
+    for day in range(1, 29):
+        with at(utc(2026, 2, day, 9)):
+            for _ in range(5):
+                task, _ = services.task_create(actor=lead, project=p, title="Filler", due_date=date(2026, 3, day))
+                services.task_complete(actor=lead, task=task)
+    assert complete_one() == first
+    assert_verified()
