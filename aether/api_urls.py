@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api as accounts_api
 from aether.api_docs import ApiDocsView
+from analytics import api as analytics_api
 from notifications import api as notifications_api
 from tasks import api as tasks_api
 
@@ -28,6 +29,8 @@ urlpatterns = [
     path("notifications/<int:id>/read/", notifications_api.NotificationReadView.as_view(), name="api-notice-read"),
     path("notifications/read-all/", notifications_api.NotificationReadAllView.as_view(), name="api-notices-read-all"),
     path("notifications/preferences/", notifications_api.PreferencesView.as_view(), name="api-notice-preferences"),
+    path("dashboard/", analytics_api.DashboardView.as_view(), name="api-dashboard"),
+    path("reports/tasks.csv", analytics_api.TasksCsvView.as_view(), name="api-tasks-csv"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
 ]

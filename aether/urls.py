@@ -38,6 +38,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("tasks.urls")),
     path("notifications/", include("notifications.urls")),
+    path("dashboard/", include("analytics.urls")),
     path("anymail/<str:esp>/tracking/", tracking_webhook, name="anymail_tracking"),
     path("api/v1/", include("aether.api_urls")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,196 @@
+"""Figures kept about tasks, so that a dashboard reads a few small rows instead of every task.
+
+Each table holds counts and exact integer sums (seconds, days, hundredths of an hour) and sums of squares,
+keyed by team, project, assignee and a local day (in the team's time zone). They are written only by
+analytics/figures.py: incrementally, in the transaction of every task write (tasks.changes), and in full by
+`analytics_rebuild`. Trashed tasks contribute nothing; archived ones count like any other.
+
+Key columns are never NULL, so that `INSERT ... ON CONFLICT (key) DO UPDATE SET n = n + excluded.n` finds the
+row (NULLs are distinct in a unique index): no assignee is 0 and no due date is NO_DUE_DATE. Ids are plain
+integers, not foreign keys: a figure row must not block deleting a user, and a project's rows go with it
+(deleting a project is allowed only once its tasks are in the trash, where they count for nothing).
+"""
+
+from datetime import date
+
+from django.db import models
+
+NO_ASSIGNEE = 0
+NO_DUE_DATE = date(9999, 12, 31)
+
+
+class _KeptRow(models.Model):
+    KEY: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return " ".join(f"{name}={getattr(self, name)}" for name in self.KEY)
+
+
+STATUSES = ("pending", "in_progress", "completed")
+PRIORITIES = (1, 2, 3, 4)
+STATUS_PRIORITY = tuple(f"{status}_{priority}" for status in STATUSES for priority in PRIORITIES)
+HOURS = tuple(f"h{hour:02d}" for hour in range(24))
+LEAD_BUCKETS = 61  # see analytics.figures.LEAD_BOUNDS
+BUCKETS = tuple(f"b{bucket:02d}" for bucket in range(LEAD_BUCKETS))
+
+
+def _counters(names) -> dict:
+    return {name: models.BigIntegerField(default=0) for name in names}
+
+
+class CreatedDay(_KeptRow):
+    """Tasks by the local day they were created, counted by their status and priority now (one column each,
+    so that a project's year is a few hundred rows, not thousands)."""
+
+    team_id = models.BigIntegerField()
+    project_id = models.BigIntegerField()
+    assignee_id = models.BigIntegerField()
+    day = models.DateField()
+    n = models.BigIntegerField(default=0)
+    vars().update(_counters(STATUS_PRIORITY))  # pending_1 ... completed_4
+
+    KEY = ("team_id", "project_id", "assignee_id", "day")
+    SUMS = ("n", *STATUS_PRIORITY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_id", "project_id", "assignee_id", "day"], name="analytics_created_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project_id", "day"], name="analytics_created_project"),
+            models.Index(fields=["team_id", "day"], name="analytics_created_team"),
+            models.Index(fields=["assignee_id", "day"], name="analytics_created_assignee"),
+        ]
+
+
+class OpenByDue(_KeptRow):
+    """Open (not completed) tasks by due date: overdue = the sum over due dates before today (team's zone),
+    so the figure moves with the calendar without any write."""
+
+    team_id = models.BigIntegerField()
+    project_id = models.BigIntegerField()
+    assignee_id = models.BigIntegerField()
+    due_date = models.DateField()
+    n = models.BigIntegerField(default=0)
+
+    KEY = ("team_id", "project_id", "assignee_id", "due_date")
+    SUMS = ("n",)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_id", "project_id", "assignee_id", "due_date"], name="analytics_open_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project_id", "due_date"], name="analytics_open_project"),
+            models.Index(fields=["team_id", "due_date"], name="analytics_open_team"),
+            models.Index(fields=["assignee_id", "due_date"], name="analytics_open_assignee"),
+        ]
+
+
+class CompletedDay(_KeptRow):
+    """Completed tasks by the local day of completion and priority.
+
+    lead = completed_at - created_at (whole seconds); cycle = completed_at - started_at (tasks that started);
+    delay = local completion date - due date (days, signed; tasks with a due date); on_time: delay <= 0."""
+
+    team_id = models.BigIntegerField()
+    project_id = models.BigIntegerField()
+    assignee_id = models.BigIntegerField()
+    day = models.DateField()
+    priority = models.PositiveSmallIntegerField()
+    n = models.BigIntegerField(default=0)
+    lead_sum = models.BigIntegerField(default=0)
+    lead_sq = models.DecimalField(max_digits=38, decimal_places=0, default=0)
+    cycle_n = models.BigIntegerField(default=0)
+    cycle_sum = models.BigIntegerField(default=0)
+    cycle_sq = models.DecimalField(max_digits=38, decimal_places=0, default=0)
+    due_n = models.BigIntegerField(default=0)
+    delay_sum = models.BigIntegerField(default=0)
+    delay_sq = models.BigIntegerField(default=0)
+    on_time = models.BigIntegerField(default=0)
+
+    KEY = ("team_id", "project_id", "assignee_id", "day", "priority")
+    SUMS = ("n", "lead_sum", "lead_sq", "cycle_n", "cycle_sum", "cycle_sq", "due_n", "delay_sum", "delay_sq", "on_time")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_id", "project_id", "assignee_id", "day", "priority"], name="analytics_completed_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project_id", "day"], name="analytics_completed_project"),
+            models.Index(fields=["team_id", "day"], name="analytics_completed_team"),
+            models.Index(fields=["assignee_id", "day"], name="analytics_completed_assignee"),
+        ]
+
+
+class CompletedShape(_KeptRow):
+    """Completions by local day, counted by local hour (h00..h23, the weekday x hour heatmap) and by lead-time
+    bucket (b00..b60, analytics.figures.LEAD_BOUNDS, the median). Apart from CompletedDay so that its other
+    scans read narrow rows; without priority in the key, a project's year is a few hundred rows."""
+
+    team_id = models.BigIntegerField()
+    project_id = models.BigIntegerField()
+    assignee_id = models.BigIntegerField()
+    day = models.DateField()
+    weekday = models.PositiveSmallIntegerField()  # ISO: 1 = Monday ... 7 = Sunday; follows from day
+    n = models.BigIntegerField(default=0)
+    vars().update(_counters(HOURS))
+    vars().update(_counters(BUCKETS))
+
+    KEY = ("team_id", "project_id", "assignee_id", "day")
+    SUMS = ("n", *HOURS, *BUCKETS)
+    EXTRA = ("weekday",)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team_id", "project_id", "assignee_id", "day"], name="analytics_shape_key")
+        ]
+        indexes = [
+            models.Index(fields=["project_id", "day"], name="analytics_shape_project"),
+            models.Index(fields=["team_id", "day"], name="analytics_shape_team"),
+            models.Index(fields=["assignee_id", "day"], name="analytics_shape_assignee"),
+        ]
+
+
+class StageDay(_KeptRow):
+    """Completed stages by name and the local day the stage completed; hours in hundredths (exact).
+
+    error = actual - estimated; the task's assignee is the stage's."""
+
+    team_id = models.BigIntegerField()
+    project_id = models.BigIntegerField()
+    assignee_id = models.BigIntegerField()
+    day = models.DateField()
+    name = models.CharField(max_length=120)
+    n = models.BigIntegerField(default=0)
+    est_sum = models.BigIntegerField(default=0)
+    act_sum = models.BigIntegerField(default=0)
+    err_sum = models.BigIntegerField(default=0)
+    err_sq = models.DecimalField(max_digits=38, decimal_places=0, default=0)
+
+    KEY = ("team_id", "project_id", "assignee_id", "day", "name")
+    SUMS = ("n", "est_sum", "act_sum", "err_sum", "err_sq")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_id", "project_id", "assignee_id", "day", "name"], name="analytics_stage_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project_id", "day"], name="analytics_stage_project"),
+            models.Index(fields=["team_id", "day"], name="analytics_stage_team"),
+            models.Index(fields=["assignee_id", "day"], name="analytics_stage_assignee"),
+        ]
+
+
+KEPT_MODELS = (CreatedDay, OpenByDue, CompletedDay, CompletedShape, StageDay)
