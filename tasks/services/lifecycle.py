@@ -7,6 +7,8 @@ lock, and the API and the HTML stage views reach it only through them."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -90,18 +92,33 @@ def _stage_reopen(task: Task, actor, stage: Stage) -> None:
 
 def _stage_complete(task: Task, actor, stage: Stage, actual_hours=None) -> None:
     """Complete a stage: needs actual hours, given here or already recorded on the stage."""
+    _stage_mark_completed(task, actor, stage, _completion_hours(stage, actual_hours, "actual_hours"), timezone.now())
+    _rollup(task, actor)
+
+
+def _completion_hours(stage: Stage, actual_hours, field: str) -> Decimal:
+    """The hours a stage completes with: those given, else those recorded; refused (under `field`) when the
+    stage is already completed or has no hours either way."""
     if stage.status == Status.COMPLETED:
         raise ValidationError({"status": ["This stage is already completed."]})
     if actual_hours in (None, ""):
         if stage.actual_hours is None:
-            raise ValidationError({"actual_hours": ["Enter the actual hours to complete this stage."]})
-        hours = stage.actual_hours
-    else:
-        hours = _hours(actual_hours, "actual_hours", allow_zero=True)
-    now = timezone.now()
+            alone = field == "actual_hours"  # one stage's own form, or one row of several (board's Completed)
+            message = (
+                "Enter the actual hours to complete this stage."
+                if alone
+                else f"Enter the actual hours of “{stage.name}”."
+            )
+            raise ValidationError({field: [message]})
+        return stage.actual_hours
+    return _hours(actual_hours, field, allow_zero=True)
+
+
+def _stage_mark_completed(task: Task, actor, stage: Stage, hours: Decimal, when) -> None:
+    """Write one stage's completion and its Activity; the caller rolls the task up (once, for several)."""
     stage.actual_hours = hours
-    stage.started_at = stage.started_at or now
-    stage.completed_at = now
+    stage.started_at = stage.started_at or when
+    stage.completed_at = when
     stage.status = Status.COMPLETED
     stage.save(update_fields=["actual_hours", "started_at", "completed_at", "status"])
     _activity(
@@ -112,7 +129,6 @@ def _stage_complete(task: Task, actor, stage: Stage, actual_hours=None) -> None:
         None,
         {"name": stage.name, "actual_hours": str(hours)},
     )
-    _rollup(task, actor)
 
 
 def _stage_set_status(task: Task, actor, stage: Stage, status: str, actual_hours=None, expected=None) -> None:

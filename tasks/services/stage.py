@@ -23,7 +23,15 @@ from ._common import (
     _stage_specs,
     task_write,
 )
-from .lifecycle import _rollup, _stage_set_status
+from .lifecycle import (
+    _completion_hours,
+    _rollup,
+    _stage_complete,
+    _stage_mark_completed,
+    _stage_reopen,
+    _stage_set_status,
+    _stage_start,
+)
 
 
 @task_write
@@ -126,38 +134,38 @@ def task_complete_with_stages(*, actor, task: Task, actual_hours: Mapping[int, A
         errors[actual_hours_field(stage_id)] = ["This is not an open stage of this task."]
     hours: dict[int, Decimal] = {}
     for stage in open_stages:
-        field = actual_hours_field(stage.pk)
-        value = given.get(stage.pk)
-        if value in (None, ""):
-            if stage.actual_hours is None:
-                errors[field] = [f"Enter the actual hours of “{stage.name}”."]
-            else:
-                hours[stage.pk] = stage.actual_hours
-            continue
         try:
-            hours[stage.pk] = _hours(value, field, allow_zero=True)
+            hours[stage.pk] = _completion_hours(stage, given.get(stage.pk), actual_hours_field(stage.pk))
         except ValidationError as exc:
             errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     now = timezone.now()
     for stage in open_stages:
-        stage.actual_hours = hours[stage.pk]
-        stage.started_at = stage.started_at or now
-        stage.completed_at = now
-        stage.status = Status.COMPLETED
-    Stage.objects.bulk_update(open_stages, ["actual_hours", "started_at", "completed_at", "status"])
-    for stage in open_stages:
-        _activity(
-            task,
-            actor,
-            Activity.Verb.STAGE_COMPLETED,
-            f"stage {stage.order}",
-            None,
-            {"name": stage.name, "actual_hours": str(stage.actual_hours)},
-        )
+        _stage_mark_completed(task, actor, stage, hours[stage.pk], now)
     _rollup(task, actor)
     return open_stages
+
+
+@task_write
+def stage_start(*, actor, stage: Stage) -> Stage:
+    """Start a pending stage (the task follows: in progress)."""
+    _stage_start(_lock_for_stage_change(actor, stage), actor, stage)
+    return stage
+
+
+@task_write
+def stage_complete(*, actor, stage: Stage, actual_hours=None) -> Stage:
+    """Complete a stage with `actual_hours` (or those already recorded); the last one completes the task."""
+    _stage_complete(_lock_for_stage_change(actor, stage), actor, stage, actual_hours)
+    return stage
+
+
+@task_write
+def stage_reopen(*, actor, stage: Stage) -> Stage:
+    """Reopen a completed stage (a completed task is reopened with it)."""
+    _stage_reopen(_lock_for_stage_change(actor, stage), actor, stage)
+    return stage
 
 
 @task_write

@@ -115,8 +115,8 @@ def test_every_surface_agrees_on_overdue_and_due_soon(client, world, monkeypatch
     assert {t.pk for t in groups["soon"]} == soon
     client.force_login(me)
     page = client.get(reverse("tasks:my_work")).content.decode()
-    assert marked(page, '<li class="row task-row">', 'badge overdue"') == overdue
-    assert marked(page, '<li class="row task-row">', 'badge due-soon"') == soon
+    assert marked(page, '<li class="row task-row"', 'badge overdue"') == overdue
+    assert marked(page, '<li class="row task-row"', 'badge due-soon"') == soon
 
     # Each project's board and list: the marks, and the list's filters.
     board_overdue, board_soon, list_overdue, list_soon, filtered_overdue, filtered_soon = (set() for _ in range(6))

@@ -123,6 +123,12 @@ CASES = {
         T.task_delete(actor=w["owner"], task=w["task"]), lambda: T.task_restore(actor=w["owner"], task=w["task"])
     ),
     "comment_create": lambda w: lambda: T.comment_create(actor=w["owner"], task=w["task"], body="Hello @member"),
+    "comment_update": lambda w: (
+        lambda c: lambda: T.comment_update(actor=w["owner"], comment=c, body="Hello again @member")
+    )(T.comment_create(actor=w["owner"], task=w["task"], body="Hello")),
+    "comment_delete": lambda w: (lambda c: lambda: T.comment_delete(actor=w["owner"], comment=c))(
+        T.comment_create(actor=w["owner"], task=w["task"], body="Hello")
+    ),
     # stages
     "stage_add": lambda w: lambda: T.stage_add(actor=w["owner"], task=w["staged"], name="Three", estimated_hours="1"),
     "stage_update": lambda w: (
@@ -138,6 +144,14 @@ CASES = {
     "stage_reopen": lambda w: _then(
         T.stage_complete(actor=w["member"], stage=w["stages"][0], actual_hours="1"),
         lambda: T.stage_reopen(actor=w["member"], stage=w["stages"][0]),
+    ),
+    "stage_set_status": lambda w: (
+        lambda: T.stage_set_status(actor=w["member"], stage=w["stages"][0], status=Status.COMPLETED, actual_hours="2")
+    ),
+    "task_complete_with_stages": lambda w: (
+        lambda: T.task_complete_with_stages(
+            actor=w["member"], task=w["staged"], actual_hours={s.pk: "1.5" for s in w["stages"]}
+        )
     ),
     "stage_delete": lambda w: lambda: T.stage_delete(actor=w["owner"], stage=w["stages"][0]),
     "stages_reorder": lambda w: (
@@ -168,6 +182,11 @@ CASES = {
     "membership_set_role": lambda w: (
         lambda: A.membership_set_role(actor=w["owner"], team=w["team"], user=w["member"], role=Role.ADMIN)
     ),
+    "membership_add": lambda w: (lambda u: lambda: A.membership_add(actor=w["owner"], team=w["team"], user=u))(
+        UserFactory(email="new@acme.test")
+    ),
+    "team_update": lambda w: lambda: A.team_update(actor=w["owner"], team=w["team"], data={"name": "Acme Two"}),
+    "profile_update": lambda w: lambda: A.profile_update(actor=w["member"], full_name="Renamed Member"),
     "membership_remove": lambda w: lambda: A.membership_remove(actor=w["owner"], team=w["team"], user=w["member"]),
     "invitation_create": lambda w: (
         lambda: A.invitation_create(actor=w["owner"], team=w["team"], email="someone@acme.test", role=Role.VIEWER)
@@ -193,8 +212,12 @@ def _public_services(module) -> set[str]:
     }
 
 
+# Public functions of the service modules that write nothing (helpers the views share).
+NOT_WRITERS = {"actual_hours_field", "may_delete_comment", "mentioned_members"}
+
+
 def test_every_service_has_a_case():
-    services = _public_services(tasks.services) | _public_services(accounts.services)
+    services = (_public_services(tasks.services) | _public_services(accounts.services)) - NOT_WRITERS
     missing = sorted(services - set(CASES))
     assert not missing, f"Add a line to CASES in {__file__} for: {', '.join(missing)}"
 
