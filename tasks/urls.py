@@ -36,5 +36,4 @@ urlpatterns = [
     path("templates/<int:pk>/use/", templates.template_use, name="template_use"),
     path("trash/", bins.trash, name="trash"),
     path("archive/", bins.archive, name="archive"),
-    path("dashboard-soon/", bins.dashboard_pending, name="dashboard_pending"),
 ]

@@ -9,13 +9,13 @@ from unittest import mock
 
 import pytest
 from django.utils import timezone
-from tasks.archiving import completed_tasks_archive
 
 from accounts.tests.factories import MembershipFactory, TeamFactory, UserFactory
 from analytics.recompute import figures_rebuild, figures_verify
 from analytics.selectors import dashboard_figures, dashboard_scope
 from tasks import services
 from tasks.models import Priority
+from tasks.services.archiving import completed_tasks_archive
 from tasks.tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,13 +10,13 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.utils import timezone
-from tasks.archiving import completed_tasks_archive
 
 from accounts.tests.factories import MembershipFactory, TeamFactory, UserFactory
 from aether.testing import run_concurrently
 from analytics.recompute import figures_verify
 from tasks import services
 from tasks.models import Stage, Status, Task
+from tasks.services.archiving import completed_tasks_archive
 from tasks.tests.api_helpers import api_client, fresh_throttles  # noqa: F401
 from tasks.tests.factories import ProjectFactory
 

@@ -58,7 +58,7 @@ def test_every_member_reads_the_pages_of_the_team(client, world, role):
         reverse("tasks:template_list"),
         reverse("tasks:trash"),
         reverse("tasks:archive"),
-        reverse("tasks:dashboard_pending"),
+        reverse("analytics:dashboard"),
     ]:
         response = client.get(url)
         assert response.status_code == 200, url

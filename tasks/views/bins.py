@@ -1,4 +1,4 @@
-"""The trash, the archive, and the dashboard placeholder."""
+"""The trash and the archive."""
 
 from __future__ import annotations
 
@@ -23,9 +23,3 @@ def trash(request):
 def archive(request):
     page = CappedPaginator(selectors.archive_page(request.user), LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "tasks/archive.html", {"page": page})
-
-
-@login_required
-def dashboard_pending(request):
-    """Where the navigation's Dashboard link points until the analytics pages exist."""
-    return render(request, "tasks/dashboard_pending.html")
