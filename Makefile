@@ -90,7 +90,8 @@ run: install local-env
 	@echo ""
 	@echo "Aether is starting at $(SITE_URL), listening on $(HOST):$(PORT)  (Ctrl-C stops web, worker and beat)"
 	@echo "Sign in as alice@example.com (owner), bob@example.com (member) or carol@example.com (viewer);"
-	@echo "the password of each demo account is aether-demo. Emails are written to var/mail/."
+	@echo "or admin@example.com (staff: Django admin at /admin/); every demo password is aether-demo."
+	@echo "Emails are written to var/mail/."
 	@echo ""
 	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho -f Procfile.dev start -p $(PORT)
 

@@ -157,11 +157,16 @@ def membership_add(*, actor: User, team: Team, user: User, role: str = Role.MEMB
 @transaction.atomic
 def membership_set_role(*, actor: User, team: Team, user: User, role: str) -> Membership:
     """Change a member's role. Admins manage members and viewers; only owners make or unmake admins and owners,
-    and a team always keeps at least one owner."""
+    and a team always keeps at least one owner.
+
+    The team's row is locked first, as membership_remove does, so role changes and removals of one team run
+    one after the other and the owners counted are the owners there are."""
     if role not in Role.values:
         raise ValidationError({"role": [f"Choose one of: {', '.join(Role.values)}."]})
+    Team.objects.select_for_update().filter(pk=team.pk).values_list("pk", flat=True).first()
+    actor.__dict__.pop("_aether_roles", None)  # the actor's own role, read again under the lock
     require(actor, Action.MANAGE, team.pk)
-    membership = Membership.objects.select_for_update().filter(team=team, user=user).first()
+    membership = Membership.objects.select_for_update(of=("self",)).filter(team=team, user=user).order_by().first()
     if membership is None:
         raise ValidationError({"user": ["This person is not a member of the team."]})
     high = ROLE_RANK[Role.ADMIN]

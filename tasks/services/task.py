@@ -53,6 +53,8 @@ def task_create(
         idempotency_key = idempotency_key.strip()
         if not idempotency_key or len(idempotency_key) > 64:
             raise ValidationError({"idempotency_key": ["An idempotency key has 1 to 64 characters."]})
+        if not idempotency_key.isprintable():  # a header may carry a NUL, which no text column can store
+            raise ValidationError({"idempotency_key": ["An idempotency key has printable characters only."]})
         existing = Task.objects.filter(created_by=actor, idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing, False

@@ -148,6 +148,18 @@ def test_the_same_key_from_another_user_is_another_task(acme):
     assert a.json()["id"] != b.json()["id"]
 
 
+@pytest.mark.parametrize("key", ["a\x00b", "tab\there"])
+def test_an_idempotency_key_with_control_characters_is_a_400_naming_it(acme, key):
+    """Found by the stateful fuzzing: a NUL in the header reached PostgreSQL, which refused it with a 500."""
+    _team, project, people = acme
+
+    response = create(api_client(people["member"]), {"project": project.pk, "title": "x"}, HTTP_IDEMPOTENCY_KEY=key)
+
+    assert response.status_code == 400
+    assert error_fields(response) == ["idempotency_key"]
+    assert not Task.objects.exists()
+
+
 def test_an_idempotency_key_too_long_is_a_400_naming_it(acme):
     _team, project, people = acme
 

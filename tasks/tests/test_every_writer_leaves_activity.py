@@ -1,14 +1,15 @@
 """Every writer of tasks and stages that this suite can reach (the HTML views, the API, the scheduled jobs,
-archiving, trash and restore) drives one small team's tasks, step by step; each step must leave exactly the
-Activity rows of its change (verbs in order, with the acting user), and nothing else. (Admin joins this
-list once its changes go through the services.)"""
+archiving, trash and restore, Django admin) drives one small team's tasks, step by step; each step must leave
+exactly the Activity rows of its change (verbs in order, with the acting user), and nothing else."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Membership
+from accounts.tests.admin_forms import admin_form
 from accounts.tests.factories import TeamFactory, UserFactory
 from tasks.models import Activity, Status, Task
 from tasks.services.archiving import completed_tasks_archive
@@ -121,6 +122,17 @@ def test_every_writer_leaves_its_activity_rows(client, team):
     trail.step("api trash", api.delete(f"/api/v1/tasks/{task_id}/"))
     trail.step("api restore", api.post(f"/api/v1/tasks/{task_id}/restore/"))
 
+    # --- Django admin, as the site's operator (a superuser outside the team) ---
+    root = UserFactory(email="root@small.test", is_staff=True, is_superuser=True)
+    operator = Client()
+    operator.force_login(root)
+    change = reverse("admin:tasks_task_change", args=[page.pk])
+    data = {**admin_form(operator, change, "task_form"), "description": "Said in admin"}
+    trail.step("admin edit", operator.post(change, data))
+    changelist = reverse("admin:tasks_task_changelist")
+    trail.step("admin trash", operator.post(changelist, {"action": "move_to_trash", "_selected_action": [page.pk]}))
+    trail.step("admin restore", operator.post(changelist, {"action": "restore", "_selected_action": [page.pk]}))
+
     # --- the scheduled jobs: notices are not changes of a task, archiving is ---
     now = datetime.now(UTC)
     Task.objects.filter(pk=page.pk).update(due_date=now.date() - timedelta(days=3))
@@ -154,6 +166,9 @@ def test_every_writer_leaves_its_activity_rows(client, team):
         ("api delete stage", [(("Api task", me), [V.STAGE_DELETED, V.COMPLETED])]),
         ("api trash", [(("Api task", me), [V.DELETED])]),
         ("api restore", [(("Api task", me), [V.RESTORED])]),
+        ("admin edit", [(("Page task", root.pk), [V.UPDATED])]),
+        ("admin trash", [(("Page task", root.pk), [V.DELETED])]),
+        ("admin restore", [(("Page task", root.pk), [V.RESTORED])]),
         ("deadline jobs", []),
         ("archiving", [(("Api task", None), [V.ARCHIVED])]),
     ]
