@@ -15,8 +15,8 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from accounts.tokens import DenylistJWTAuthentication
 from aether.api import ERROR_DESCRIPTIONS, ErrorSerializer
 
 from .export import export_filename, tasks_csv
@@ -184,7 +184,10 @@ class _JsonErrorsWhateverAccepted(BaseContentNegotiation):
 
 class TasksCsvView(APIView):
     # Also the browser's session: the dashboard and the task list link to this file.
-    authentication_classes = [JWTAuthentication, SessionAuthentication]
+    authentication_classes = [
+        DenylistJWTAuthentication,
+        SessionAuthentication,
+    ]  # a signed-out token is refused here too
     content_negotiation_class = _JsonErrorsWhateverAccepted
 
     @extend_schema(
