@@ -280,3 +280,12 @@ def test_concurrent_identical_edits_tell_the_new_member_once(team_roles):
     assert errors == []
     assert Activity.objects.filter(task=task, field="description").count() == 1
     assert told() == ([("viewer@acme.test", MENTIONED)], [("viewer@acme.test", MENTIONED)])
+
+
+def test_the_schema_and_the_preferences_page_say_descriptions_mention(client, world):
+    schema = api_client().get("/api/v1/schema/?format=json").json()["components"]["schemas"]
+    for name in ("TaskCreateRequest", "PatchedTaskUpdateRequest"):
+        assert "mentions a member" in schema[name]["properties"]["description"]["description"], name
+    client.force_login(world["people"]["viewer"])
+    html = client.get(reverse("notifications:preferences")).content.decode()
+    assert "Someone mentions me (@name) in a comment or a task description" in html
