@@ -13,7 +13,7 @@ class Kind(models.TextChoices):
     TASK_ASSIGNED = "task_assigned", "A task is assigned to me"
     TASK_COMPLETED = "task_completed", "A task I created is completed"
     TASK_COMMENTED = "task_commented", "Someone comments on my task"
-    MENTIONED = "task_mentioned", "Someone mentions me (@name) in a comment"
+    MENTIONED = "task_mentioned", "Someone mentions me (@name) in a comment or a task description"
     TASK_OVERDUE = "task_overdue", "My task is overdue"
     TASK_DUE_SOON = "task_due_soon", "My task is due soon"
     INVITATION = "invitation", "Team invitation"
