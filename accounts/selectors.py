@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Invitation, Membership, Team
+from .models import CalendarFeed, Invitation, Membership, Team, User
 
 
 def memberships_of(user) -> QuerySet[Membership]:
@@ -49,3 +49,24 @@ def members_among(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     teams = {team_id for _, team_id in pairs}
     found = Membership.objects.filter(user_id__in=users, team_id__in=teams).values_list("user_id", "team_id")
     return set(found) & pairs
+
+
+def calendar_feed_of(user) -> CalendarFeed | None:
+    """The user's own iCal feed (its link is on the profile page), None until they create one."""
+    return CalendarFeed.objects.filter(user=user).first() if user.is_authenticated else None
+
+
+def calendar_feed_by_token(token: str) -> CalendarFeed | None:
+    """The feed whose secret is `token`, with its user, if that user is still active; else None (a 404)."""
+    if not token or len(token) > 64:
+        return None
+    return CalendarFeed.objects.select_related("user").filter(token=token, user__is_active=True).first()
+
+
+def teammates_of(user) -> QuerySet[User]:
+    """Everyone in any of the user's teams, the user included, by name: whom a page across teams can filter
+    by (the calendar's assignee filter)."""
+    if not user.is_authenticated:
+        return User.objects.none()
+    teams = Membership.objects.filter(user=user).values("team_id")
+    return User.objects.filter(memberships__team__in=teams).distinct().order_by("full_name", "email")

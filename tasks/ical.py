@@ -1,0 +1,60 @@
+"""The private iCal feed's body (RFC 5545, written by the `icalendar` package): one all-day event per task.
+
+The body depends only on the tasks' rows, never on the clock, so the same tasks give the same bytes and the
+same ETag: a calendar app polling an unchanged feed gets a 304. Each event's UID is the task's id at the site's
+host, so an app updates the event in place when the task moves to another day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import icalendar
+from django.conf import settings
+from django.urls import reverse
+
+from .models import Status, Task
+
+PRODID = "-//Aether//Task due dates//EN"
+REFRESH = timedelta(hours=1)  # what the feed asks the apps that honour it to poll at (Google decides alone)
+
+
+def task_url(task: Task) -> str:
+    return f"{settings.SITE_URL.rstrip('/')}{reverse('tasks:task_detail', args=[task.pk])}"
+
+
+def task_uid(task: Task) -> str:
+    host = urlsplit(settings.SITE_URL).hostname or "aether"
+    return f"task-{task.pk}@{host}"
+
+
+def feed_calendar(tasks: Iterable[Task], *, name: str) -> bytes:
+    """The feed of `tasks` (each with its project loaded), sorted by due date then id so the bytes are stable.
+    DTSTAMP and LAST-MODIFIED are the task's last change: without a METHOD, RFC 5545 makes DTSTAMP the time
+    the information was last revised."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", name)
+    calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", REFRESH)
+    statuses = dict(Status.choices)
+    for task in sorted(tasks, key=lambda t: (t.due_date, t.pk)):
+        url = task_url(task)
+        event = icalendar.Event()
+        event.add("uid", task_uid(task))
+        event.add("dtstamp", task.updated_at)
+        event.add("last-modified", task.updated_at)
+        event.add("dtstart", task.due_date)  # a date: an all-day event (VALUE=DATE)
+        event.add("dtend", task.due_date + timedelta(days=1))
+        event.add("summary", task.title)
+        event.add("url", url)
+        event.add(
+            "description", f"Project: {task.project.name}\nStatus: {statuses.get(task.status, task.status)}\n{url}"
+        )
+        event.add("transp", "TRANSPARENT")  # a due date does not make anyone busy
+        calendar.add_component(event)
+    return calendar.to_ical()
