@@ -209,7 +209,9 @@ def test_only_the_teams_tasks_and_the_filters_narrow_them(client, acme):
     TaskFactory(project=acme["apollo"], title="Trashed", due_date=day, deleted_at=timezone.now())
 
     def titles(**params):
-        return set(re.findall(r'class="cal-task-title"[^>]*>([^<]+)<', _page(client, member, month="2028-02", **params)))
+        return set(
+            re.findall(r'class="cal-task-title"[^>]*>([^<]+)<', _page(client, member, month="2028-02", **params))
+        )
 
     assert titles() == {"Apollo mine", "Apollo Sam", "Zeus mine"}
     assert titles(project=acme["apollo"].pk) == {"Apollo mine", "Apollo Sam"}

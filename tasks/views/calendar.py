@@ -158,6 +158,7 @@ def month(request):
         {
             "first": first,
             "weeks": cells,
+            "any_tasks": bool(tasks),
             "weekdays": WEEKDAYS,
             "form": form,
             "filtered": bool(kept),
