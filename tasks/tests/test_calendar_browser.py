@@ -71,6 +71,18 @@ def test_a_member_opens_the_month_goes_to_the_next_and_moves_a_task_to_another_d
     assert tab.problems == []
 
 
+def test_a_task_dragged_to_another_day_moves_there(tabs, acme, next_month):
+    tab = tabs()
+    tab.sign_in("mia@acme.test")
+    page = tab.go(f"/calendar/?month={next_month['first']:%Y-%m}")
+    target = next_month["first"] + timedelta(2)
+    page.locator(f'[data-task="{next_month["task"].pk}"]').drag_to(page.locator(f"#day-{target.isoformat()}"))
+    expect(page.locator(f"#day-{target.isoformat()}").get_by_role("link", name="Plan launch")).to_be_visible()
+    expect(page.get_by_text(f"“Plan launch” is now due on {target.day} {target:%b %Y}.")).to_be_visible()
+    assert Task.objects.get(pk=next_month["task"].pk).due_date == target
+    assert tab.problems == []
+
+
 def test_a_viewer_sees_the_task_but_no_move_control(tabs, acme, next_month):
     tab = tabs()
     tab.sign_in("vic@acme.test")
@@ -78,6 +90,7 @@ def test_a_viewer_sees_the_task_but_no_move_control(tabs, acme, next_month):
     cell = page.locator(f"#day-{next_month['due'].isoformat()}")
     expect(cell.get_by_role("link", name="Plan launch")).to_be_visible()
     expect(cell.locator(".cal-move")).to_have_count(0)
+    expect(page.locator("main [draggable=true]")).to_have_count(0)
     assert tab.problems == []
 
 
