@@ -8,7 +8,7 @@ host, so an app updates the event in place when the task moves to another day.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import icalendar
@@ -49,7 +49,8 @@ def feed_calendar(tasks: Iterable[Task], *, name: str) -> bytes:
         event.add("dtstamp", task.updated_at)
         event.add("last-modified", task.updated_at)
         event.add("dtstart", task.due_date)  # a date: an all-day event (VALUE=DATE)
-        event.add("dtend", task.due_date + timedelta(days=1))
+        if task.due_date < date.max:  # without DTEND a dated event lasts its one day (RFC 5545 3.6.1)
+            event.add("dtend", task.due_date + timedelta(days=1))
         event.add("summary", task.title)
         event.add("url", url)
         event.add(

@@ -196,6 +196,25 @@ def test_a_member_of_both_sees_each_teams_today_and_each_task_judged_in_its_own(
     assert "today" not in _cell_classes(html, "2026-12-31")
 
 
+@pytest.mark.parametrize(
+    ("instant", "month", "today"),
+    [
+        # New York leaves summer time at 06:00 UTC on Sunday 1 November 2026 (02:00 EDT becomes 01:00 EST).
+        (datetime(2026, 11, 1, 3, 59, tzinfo=UTC), "October 2026", "2026-10-31"),  # 23:59 EDT on the 31st
+        (datetime(2026, 11, 1, 4, 0, tzinfo=UTC), "November 2026", "2026-11-01"),  # midnight EDT
+        (datetime(2026, 11, 2, 4, 59, tzinfo=UTC), "November 2026", "2026-11-01"),  # 23:59 EST: an hour later
+        (datetime(2026, 11, 2, 5, 0, tzinfo=UTC), "November 2026", "2026-11-02"),
+    ],
+)
+def test_today_follows_the_teams_clock_across_the_end_of_summer_time(client, at, instant, month, today):
+    at(instant)
+    team = TeamFactory(name="Gotham", time_zone="America/New_York")
+    user = MembershipFactory(team=team, role=Role.MEMBER).user
+    html = _page(client, user)
+    assert month in html
+    assert [d for d in _days(html) if "today" in _cell_classes(html, d)] == [today]
+
+
 # --- filters and visibility ---------------------------------------------------------------------------------
 
 
@@ -325,6 +344,18 @@ def test_a_member_moves_a_task_to_another_day_and_the_history_says_so(client, ac
     assert "“Movable” is now due on 29 Feb 2028." in html
     assert "Movable" in _cell(html, "2028-02-29")
     assert "Movable" not in _cell(html, "2028-02-10")
+
+
+def test_a_move_keeps_the_analytics_figures_in_step(client, acme):
+    from analytics.recompute import figures_verify
+    from tasks import services
+
+    member = acme["people"][Role.MEMBER]
+    task, _ = services.task_create(actor=member, project=acme["apollo"], title="Counted", due_date=date(2020, 1, 10))
+    client.force_login(member)
+    assert client.post(reverse("tasks:task_due_date", args=[task.pk]), {"due_date": "2031-01-10"}).status_code == 302
+    assert Task.objects.get(pk=task.pk).due_date == date(2031, 1, 10)
+    assert figures_verify() == []
 
 
 @pytest.mark.parametrize(

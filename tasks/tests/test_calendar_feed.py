@@ -86,6 +86,16 @@ def test_the_feed_lists_my_open_dated_tasks_as_all_day_events_that_parse_back(pe
         assert owner_browser.get(str(event["URL"]).removeprefix("http://testserver")).status_code == 200
 
 
+def test_the_first_and_last_days_a_date_can_hold_are_events_too(people):
+    mia = people["mia"]
+    _task(people["apollo"], mia, "Far future", date.max)
+    _task(people["apollo"], mia, "Long ago", date.min)
+    events = _events(Client().get(_feed_url(mia)))
+    assert events["Far future"].decoded("DTSTART") == date(9999, 12, 31)
+    assert "DTEND" not in events["Far future"]  # a one-day event by RFC 5545: the day after is no date
+    assert events["Long ago"].decoded("DTEND") == date(1, 1, 2)
+
+
 def test_a_moved_task_keeps_its_uid_and_the_feed_answers_304_until_something_changes(people):
     mia = people["mia"]
     task = _task(people["apollo"], mia, "Write the spec", date(2028, 2, 29))
