@@ -123,6 +123,30 @@ def test_a_moved_task_keeps_its_uid_and_the_feed_answers_304_until_something_cha
     assert _events(emptied) == {}
 
 
+def test_a_304_writes_no_body_and_a_renamed_project_changes_the_feed(people, monkeypatch):
+    mia, apollo = people["mia"], people["apollo"]
+    _task(apollo, mia, "Write the spec", date(2028, 2, 29))
+    url, app = _feed_url(mia), Client()
+    etag = app.get(url)["ETag"]
+
+    def no_body(*args, **kwargs):
+        raise AssertionError("a 304 wrote the body")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("tasks.ical.feed_calendar", no_body)
+        assert app.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+    services.project_update(actor=people["owner"], project=apollo, data={"name": "Apollo 2"})
+    renamed = app.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert renamed.status_code == 200
+    assert renamed["ETag"] != etag
+    (event,) = _events(renamed).values()
+    assert str(event["DESCRIPTION"]).startswith("Project: Apollo 2\n")
+    # An If-Modified-Since alone, however late, is answered in full.
+    late = app.get(url, HTTP_IF_MODIFIED_SINCE="Fri, 31 Dec 9999 23:59:59 GMT")
+    assert late.status_code == 200
+
+
 def test_the_feed_costs_two_queries_however_many_tasks(people, django_assert_num_queries):
     mia = people["mia"]
     url = _feed_url(mia)

@@ -3,13 +3,13 @@ and each user's private iCal feed of their open tasks."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from calendar import monthrange
 from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -34,6 +34,8 @@ CALENDAR_FILTERS = ("project", "assignee", "status")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 # Months the page shows: a whole grid of weeks (Monday to Sunday) stays inside what `date` can hold.
 MIN_YEAR, MAX_YEAR = 2, 9998
+# How long a written feed is kept in the cache (under its ETag) for the next app that asks without one.
+FEED_CACHE_SECONDS = 600
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
@@ -206,14 +208,15 @@ def feed(request, token: str):
     """A user's private iCal feed: their open tasks' due dates as all-day events. The token in the URL is the
     only credential and is good for nothing else: no session is read or made here, and an unknown or reset
     token is a 404. Two queries (the token's feed and user, then the tasks); an unchanged feed is a 304 by its
-    ETag, a hash of the body (a task that leaves the feed changes nothing the remaining rows could date, so
-    If-Modified-Since alone is not trusted for a 304; Last-Modified is sent for the apps that show it)."""
+    ETag (tasks/ical.py feed_etag), without writing the body. If-Modified-Since alone never gives a 304: a
+    task that leaves the feed changes nothing the remaining rows could date. Last-Modified is still sent, for
+    the apps that show it."""
     found = account_selectors.calendar_feed_by_token(token)
     if found is None:
         raise Http404("No such calendar feed.")
     tasks = selectors.calendar_feed_tasks(found.user)
-    body = ical.feed_calendar(tasks, name=f"Aether: {found.user.get_short_name()}'s tasks")
-    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    name = f"Aether: {found.user.get_short_name()}'s tasks"
+    etag = ical.feed_etag(tasks, name=name)
     last_modified = max([t.updated_at for t in tasks] + [found.created_at])
     headers = {
         "ETag": etag,
@@ -224,6 +227,11 @@ def feed(request, token: str):
     }
     response = get_conditional_response(request, etag=etag)
     if response is None:
+        key = "aether:ical:" + etag.strip('"')  # the ETag names the body: a hit is the same bytes
+        body = cache.get(key)
+        if body is None:
+            body = ical.feed_calendar(tasks, name=name)
+            cache.set(key, body, FEED_CACHE_SECONDS)
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="aether-tasks.ics"'
     for name, value in headers.items():
