@@ -101,7 +101,6 @@ def month(request):
     _for_display(tasks, deadlines)
 
     kept = {name: data[name] for name in CALENDAR_FILTERS if data.get(name)}
-    query = urlencode(kept)
     move_url = _url_maker("tasks:task_due_date")
     here = request.get_full_path()
     by_day: dict[date, list] = {}
@@ -164,7 +163,6 @@ def month(request):
             "weekdays": WEEKDAYS,
             "form": form,
             "filtered": bool(kept),
-            "query": query,
             "projects": list(selectors.projects_visible_to(request.user).order_by("team__name", "name")),
             "people": list(account_selectors.teammates_of(request.user)),
             "status_choices": Status.choices,
