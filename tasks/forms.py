@@ -31,7 +31,13 @@ class TaskForm(forms.Form):
     """Title, description, priority, assignee, due date and labels: the editable fields of a task."""
 
     title = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 5}))
+    description = forms.CharField(
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Markdown works. Mention a team member with @ and the start of their email address (@bob) "
+        "to notify them.",
+    )
     priority = forms.TypedChoiceField(choices=Priority.choices, coerce=int, initial=Priority.MEDIUM)
     assignee = MemberChoiceField(queryset=User.objects.none(), required=False, empty_label="Nobody")
     due_date = forms.DateField(required=False, widget=DateInput())

@@ -107,7 +107,9 @@ CASES = {
     ),
     "task_update": lambda w: (
         lambda: T.task_update(
-            actor=w["owner"], task=w["task"], data={"title": "Renamed", "assignee": w["owner"], "priority": 3}
+            actor=w["owner"],
+            task=w["task"],
+            data={"title": "Renamed", "assignee": w["owner"], "priority": 3, "description": "For @member"},
         )
     ),
     "task_assign": lambda w: lambda: T.task_assign(actor=w["owner"], task=w["task"], assignee=w["owner"]),
