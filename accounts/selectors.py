@@ -9,7 +9,7 @@ from operator import or_
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import Invitation, Membership, Team
+from .models import CalendarFeed, Invitation, Membership, Team, User
 
 
 def memberships_of(user) -> QuerySet[Membership]:
@@ -53,3 +53,24 @@ def members_among(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
         users_by_team.setdefault(team_id, set()).add(user_id)
     asked = reduce(or_, (Q(team_id=team, user_id__in=users) for team, users in users_by_team.items()))
     return set(Membership.objects.filter(asked).values_list("user_id", "team_id"))
+
+
+def calendar_feed_of(user) -> CalendarFeed | None:
+    """The user's own iCal feed (its link is on the profile page), None until they create one."""
+    return CalendarFeed.objects.filter(user=user).first() if user.is_authenticated else None
+
+
+def calendar_feed_by_token(token: str) -> CalendarFeed | None:
+    """The feed whose secret is `token`, with its user, if that user is still active; else None (a 404)."""
+    if not token or len(token) > 64:
+        return None
+    return CalendarFeed.objects.select_related("user").filter(token=token, user__is_active=True).first()
+
+
+def teammates_of(user) -> QuerySet[User]:
+    """Everyone in any of the user's teams, the user included, by name: whom a page across teams can filter
+    by (the calendar's assignee filter)."""
+    if not user.is_authenticated:
+        return User.objects.none()
+    teams = Membership.objects.filter(user=user).values("team_id")
+    return User.objects.filter(memberships__team__in=teams).distinct().order_by("full_name", "email")

@@ -75,6 +75,15 @@ class TaskCreateForm(TaskForm):
         self.order_fields(["title", "template"])
 
 
+class DueDateForm(forms.Form):
+    """The calendar's "move to" control: the day a task is due from now on."""
+
+    due_date = forms.DateField(
+        widget=DateInput(),
+        error_messages={"required": "Choose a day.", "invalid": "Enter a real day, such as 2026-03-01."},
+    )
+
+
 class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=Status.choices)
 
