@@ -1,5 +1,4 @@
-"""Time of the HTML pages on a big database, over HTTP under gunicorn: My work, a board, lists, a task, Projects,
-the calendar.
+"""Time of the HTML pages on a big database, over HTTP under gunicorn: My work, a board, lists, a task, Projects.
 
 Run against a database filled by `seed_demo --tasks N` (see docs/performance.md), as the demo member bob:
 
@@ -28,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aether.settings")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")  # --in-process: Django's test client's host
 os.environ.setdefault("DEBUG", "1")  # this process only reads the database; gunicorn runs with DEBUG off
 # One key for both processes: the session this process writes must be valid in gunicorn.
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
@@ -71,8 +71,12 @@ def pages_of(email: str) -> tuple[dict[str, str], str]:
         "Trash": "/trash/",
         "Archive": "/archive/",
         "Notifications": "/notifications/",
+        "Search (one word)": "/search/?q=login",
         "Calendar (this month)": "/calendar/",
         "Calendar, the big project": f"/calendar/?project={project.pk}",
+        "Dashboard (last 30 days)": "/dashboard/",
+        "Dashboard, the big project, all time": f"/dashboard/?project={project.pk}&range=all",
+        "Profile": "/accounts/profile/",
     }
     return pages, summary
 
@@ -169,7 +173,7 @@ def serving_pids(server: "Gunicorn") -> list[int]:
 
 def session_cookie(email: str) -> str:
     """A signed-in session for the user, as the browser would send it (the session row is in the database)."""
-    client = Client(HTTP_HOST="127.0.0.1")  # a host DEBUG allows (the test runner adds "testserver", not this)
+    client = Client()
     client.force_login(User.objects.get(email=email))
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
@@ -213,7 +217,7 @@ def bench_http(pages: dict[str, str], args) -> dict[str, float]:
 
 
 def bench_in_process(pages: dict[str, str], args) -> dict[str, float]:
-    client = Client(HTTP_HOST="127.0.0.1")  # a host DEBUG allows (the test runner adds "testserver", not this)
+    client = Client()
     client.force_login(User.objects.get(email=args.email))
     medians = {}
     print(f"in-process (Django's test client); {args.repeat} runs a page")

@@ -131,8 +131,11 @@ def task_activity(task: Task) -> QuerySet[Activity]:
     return task.activities.select_related("actor")
 
 
-MY_WORK_GROUP_LIMIT = 50
-BOARD_COLUMN_LIMIT = 50
+# How many rows a My work group and cards a board column show; the rest are one link away (the project's list,
+# filtered). Each card or row is most of its page's rendering time: at 50 a column the board took 140 to 175 ms
+# of CPU over HTTP on a million tasks (docs/performance.md), over the 100 ms every page is held to.
+MY_WORK_GROUP_LIMIT = 25
+BOARD_COLUMN_LIMIT = 25
 
 
 def my_work(user, *, deadlines: Deadlines | None = None, limit: int = MY_WORK_GROUP_LIMIT) -> dict[str, list[Task]]:

@@ -1,6 +1,6 @@
-"""The release step's collectstatic with the production storage (whitenoise's compressed manifest), as the
-Procfile's release runs it: every file every stylesheet or script refers to must exist, or the deploy fails
-(a vendored script's `sourceMappingURL` to a map that is not vendored did exactly that)."""
+"""The build's collectstatic with the production storage (whitenoise's compressed manifest, README "Deployment"):
+every file a stylesheet or script refers to must exist, or the deploy fails (a vendored script's
+`sourceMappingURL` naming a map that is not vendored did exactly that)."""
 
 from __future__ import annotations
 
