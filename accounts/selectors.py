@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -49,3 +50,15 @@ def members_among(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     teams = {team_id for _, team_id in pairs}
     found = Membership.objects.filter(user_id__in=users, team_id__in=teams).values_list("user_id", "team_id")
     return set(found) & pairs
+
+
+def time_zone_default_for(user_id: int) -> str:
+    """The time zone a user's own clock (the digest hour) starts in until they choose one: that of the team
+    they joined first (most people's teams are where they live), else the site's TIME_ZONE. One query."""
+    zone = (
+        Membership.objects.filter(user_id=user_id)
+        .order_by("created_at", "pk")
+        .values_list("team__time_zone", flat=True)
+        .first()
+    )
+    return zone or settings.TIME_ZONE

@@ -12,8 +12,11 @@ and context; `email_enqueue` (invitations, password resets) renders at once. Del
 from __future__ import annotations
 
 import logging
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from itertools import islice
 from typing import Any
 
@@ -26,7 +29,18 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from . import sql
-from .models import SWITCHABLE_KINDS, Kind, Notification, NotificationPreference, OutboxEmail, OutboxState
+from .models import (
+    BATCHED_KINDS,
+    HELD_STATES,
+    SWITCHABLE_KINDS,
+    EmailCadence,
+    EmailPreference,
+    Kind,
+    Notification,
+    NotificationPreference,
+    OutboxEmail,
+    OutboxState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +271,7 @@ class NotifyCounts:
 NOT_A_MEMBER = "Not sent: the recipient is no longer a member of the team."
 
 _SWITCHABLE = frozenset(str(k) for k in SWITCHABLE_KINDS)
+_BATCHED = frozenset(str(k) for k in BATCHED_KINDS)
 # Up to this many new emails in one call, the worker is handed their ids (it goes straight to them); a bigger
 # burst (a scheduled job) is handed to the sweep, which claims due rows batch by batch, rather than a message
 # carrying every id.
@@ -314,6 +329,53 @@ def _notify_chunk(batch: list[Event], *, want_ids: bool) -> tuple[int, int, list
     return len(new_outbox), len(new_notes), ids
 
 
+def next_digest_at(now: datetime, *, hour: int, time_zone: str) -> datetime:
+    """The first `hour`:00 in `time_zone` strictly after `now`, in UTC: 08:00 local is 08:00 on the wall clock
+    whatever the season. An hour that a DST change skips that day (02:00 in spring in most of Europe) is the
+    first instant after the gap."""
+    zone = zoneinfo.ZoneInfo(time_zone)
+    day = now.astimezone(zone).date()
+    for offset in (0, 1, 2):
+        local = datetime.combine(day + timedelta(days=offset), dtime(hour), tzinfo=zone)
+        # Round-trip through UTC: a wall time inside a DST gap does not exist, its conversion lands after the gap.
+        at = local.astimezone(UTC)
+        if at > now:
+            return at
+    raise AssertionError("unreachable: some day within two has the hour after now")
+
+
+def _email_timing(users: set[int], now: datetime):
+    """The email cadence of `users` (one query, of those who chose a digest or no email), as a function of an
+    event: (the state of its outbox row, when it is due), or (None, None) for no email. As it happens, the
+    BATCHED_KINDS about a task wait AETHER_EMAIL_BATCH_SECONDS for more of the same (person, task) to share one
+    email (notifications/merging.py); with the setting 0 they go at once, as do reminders."""
+    chosen = {}
+    if users:
+        chosen = {
+            user_id: (cadence, hour, zone)
+            for user_id, cadence, hour, zone in EmailPreference.objects.filter(
+                user_id__in=users, cadence__in=[EmailCadence.DIGEST, EmailCadence.OFF]
+            ).values_list("user_id", "cadence", "digest_hour", "time_zone")
+        }
+    window = settings.AETHER_EMAIL_BATCH_SECONDS
+    batch_until = now + timedelta(seconds=window)
+    digests: dict[int, datetime] = {}
+
+    def timing(ev: Event, now: datetime) -> tuple[OutboxState | None, datetime | None]:
+        cadence, hour, zone = chosen.get(ev.user_id, (EmailCadence.IMMEDIATE, 0, ""))
+        if cadence == EmailCadence.OFF:
+            return None, None
+        if cadence == EmailCadence.DIGEST:
+            if ev.user_id not in digests:
+                digests[ev.user_id] = next_digest_at(now, hour=hour, time_zone=zone)
+            return OutboxState.DIGEST, digests[ev.user_id]
+        if window > 0 and ev.task_id is not None and str(ev.kind) in _BATCHED:
+            return OutboxState.BATCHED, batch_until
+        return OutboxState.PENDING, now
+
+    return timing
+
+
 def _rows_for(batch: list[Event]) -> tuple[list[dict], list[dict]]:
     """The outbox and in-app rows (dicts of column values, see notifications/sql.py) for a chunk of events:
     one per event and dedupe key, without events about the recipient's own action or about a team they are
@@ -340,12 +402,14 @@ def _rows_for(batch: list[Event]) -> tuple[list[dict], list[dict]]:
             ).values_list("user_id", "kind", "email", "in_app")
         }
     now = timezone.now()
+    timing = _email_timing({ev.user_id for ev in by_key.values() if str(ev.kind) in kinds}, now)
     outbox: list[dict] = []
     notes: list[dict] = []
     for dedupe_key, ev in by_key.items():
         kind = str(ev.kind)
         email_on, in_app_on = prefs.get((ev.user_id, kind), (True, True)) if kind in _SWITCHABLE else (True, False)
-        if email_on:
+        status, send_at = timing(ev, now) if kind in _SWITCHABLE else (OutboxState.PENDING, now)
+        if email_on and status is not None:
             outbox.append(
                 {
                     "recipient": ev.email,
@@ -364,8 +428,8 @@ def _rows_for(batch: list[Event]) -> tuple[list[dict], list[dict]]:
                     "task_id": ev.task_id,
                     "team_id": ev.team_id,
                     "dedupe_key": dedupe_key,
-                    "status": OutboxState.PENDING.value,
-                    "next_attempt_at": now,
+                    "status": status.value,
+                    "next_attempt_at": send_at,
                     "created_at": now,
                 }
             )
@@ -437,9 +501,10 @@ def notifications_withdraw(*, user_id: int, team_id: int) -> tuple[int, int]:
     (pending or failed) become dead with the reason, and their in-app notifications about it are deleted
     (the bell and the list never show a team the person has left). Call in the removal's transaction.
     Returns (emails withheld, notifications deleted). An email a worker holds right now is checked again by
-    the worker before it sends (notifications/delivery.py)."""
+    the worker before it sends (notifications/delivery.py); rows held for a batch or a digest are withheld
+    here like waiting ones."""
     withheld = OutboxEmail.objects.filter(
-        user_id=user_id, team_id=team_id, status__in=[OutboxState.PENDING, OutboxState.FAILED]
+        user_id=user_id, team_id=team_id, status__in=[OutboxState.PENDING, OutboxState.FAILED, *HELD_STATES]
     ).update(status=OutboxState.DEAD, claimed_until=None, last_error=NOT_A_MEMBER)
     deleted, _ = Notification.objects.filter(user_id=user_id, team_id=team_id).delete()
     return withheld, deleted
@@ -479,3 +544,31 @@ def preferences_update(*, actor, choices: Mapping[str, tuple[bool, bool]]) -> No
         unique_fields=["user", "kind"],
         update_fields=["email", "in_app"],
     )
+
+
+def email_preference_update(*, actor, cadence: str, digest_hour: int, time_zone: str) -> EmailPreference:
+    """Store how the actor's emails reach them (EmailCadence), the digest hour (0-23) and its time zone.
+
+    Emails already held for the actor's digest follow the choice: with a digest still chosen they wait for
+    the new hour; otherwise they are due at once, and the next merge run sends what was held as one last
+    digest (nothing already told is dropped). Rows held for a batch keep their few minutes. Refuses bad
+    values with a ValidationError naming the field; nothing is written then. One transaction; the held rows
+    are locked in id order, as the merge job locks them, so the two never deadlock."""
+    pref = EmailPreference.objects.filter(user=actor).first() or EmailPreference(user=actor)
+    pref.cadence, pref.digest_hour, pref.time_zone = cadence, digest_hour, time_zone
+    pref.full_clean(exclude=["user"])
+    with transaction.atomic():
+        pref.save()
+        held = list(
+            OutboxEmail.objects.select_for_update()
+            .filter(user=actor, status=OutboxState.DIGEST)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if held:
+            now = timezone.now()
+            due = now
+            if cadence == EmailCadence.DIGEST:
+                due = next_digest_at(now, hour=digest_hour, time_zone=time_zone)
+            OutboxEmail.objects.filter(pk__in=held, status=OutboxState.DIGEST).update(next_attempt_at=due)
+    return pref
