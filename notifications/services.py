@@ -201,9 +201,11 @@ def outbox_send_again(*, actor, ids: Iterable[int]) -> int:
 
 
 def outbox_mark_dead(*, actor, ids: Iterable[int]) -> int:
-    """Give up on rows not yet sent (admin). Sent rows and rows a worker holds right now are left alone.
+    """Give up on rows not yet sent (admin), held ones included. Sent and merged rows and rows a worker holds
+    right now are left alone.
     The reason names who gave up; an earlier error is kept after it."""
-    rows = OutboxEmail.objects.filter(pk__in=list(ids), status__in=[OutboxState.PENDING, OutboxState.FAILED])
+    waiting = [OutboxState.PENDING, OutboxState.FAILED, *HELD_STATES]
+    rows = OutboxEmail.objects.filter(pk__in=list(ids), status__in=waiting)
     return rows.update(
         status=OutboxState.DEAD,
         claimed_until=None,
