@@ -6,8 +6,9 @@ happen, or `digest` until their next digest hour. Held rows are never claimed by
 job (Celery beat, every minute; `held_merge`) then, in one transaction:
 
 1. batches: takes every `batched` row of each (person, task) whose earliest row is due, under row locks in id
-   order. A batch of one goes out as itself (pending, due now); two or more become one `task_updates` row
-   listing every part, and the parts become `merged`, naming it in `merged_into`.
+   order (one statement for batches and digests). A batch of one goes out as itself (pending, due now); two or
+   more become one `task_updates` row listing every part, and the parts become `merged`, naming it in
+   `merged_into`.
 2. digests: takes every `digest` row that is due, under the same locks, and makes one `digest` row per person
    listing them by section (assigned to me, comments and mentions, completed, overdue and due soon).
 3. after commit, asks a worker to deliver the new rows. The worker renders them like any row, from kind and
@@ -83,22 +84,28 @@ def held_merge(*, now: datetime | None = None, skip_if_busy: bool = True) -> Mer
         if skip_if_busy and not _advisory_try():
             log.info("merge of held emails: another run is in progress; skipping")
             return MergeRun(skipped=True)
-        batch_rows = _lock(
-            Q(status=OutboxState.BATCHED)
-            & (
-                Exists(
-                    OutboxEmail.objects.filter(
-                        status=OutboxState.BATCHED,
-                        next_attempt_at__lte=now,
-                        user_id=OuterRef("user_id"),
-                        task_id=OuterRef("task_id"),
+        # One statement locks both kinds in id order, as every other locker of held rows does (preference
+        # changes, a member's removal): no two of them can wait for each other in a cycle.
+        locked = _lock(
+            (
+                Q(status=OutboxState.BATCHED)
+                & (
+                    Exists(
+                        OutboxEmail.objects.filter(
+                            status=OutboxState.BATCHED,
+                            next_attempt_at__lte=now,
+                            user_id=OuterRef("user_id"),
+                            task_id=OuterRef("task_id"),
+                        )
                     )
+                    # a row whose task or user was deleted since is a batch of its own
+                    | (Q(next_attempt_at__lte=now) & (Q(task_id__isnull=True) | Q(user_id__isnull=True)))
                 )
-                # a row whose task or user was deleted since is a batch of its own
-                | (Q(next_attempt_at__lte=now) & (Q(task_id__isnull=True) | Q(user_id__isnull=True)))
             )
+            | Q(status=OutboxState.DIGEST, next_attempt_at__lte=now)
         )
-        digest_rows = _lock(Q(status=OutboxState.DIGEST, next_attempt_at__lte=now))
+        batch_rows = [r for r in locked if r.status == OutboxState.BATCHED]
+        digest_rows = [r for r in locked if r.status == OutboxState.DIGEST]
         batch_rows, digest_rows, withheld = _withhold_from_former_members(batch_rows, digest_rows)
 
         new_ids: list[int] = []

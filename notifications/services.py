@@ -505,9 +505,15 @@ def notifications_withdraw(*, user_id: int, team_id: int) -> tuple[int, int]:
     Returns (emails withheld, notifications deleted). An email a worker holds right now is checked again by
     the worker before it sends (notifications/delivery.py); rows held for a batch or a digest are withheld
     here like waiting ones."""
-    withheld = OutboxEmail.objects.filter(
-        user_id=user_id, team_id=team_id, status__in=[OutboxState.PENDING, OutboxState.FAILED, *HELD_STATES]
-    ).update(status=OutboxState.DEAD, claimed_until=None, last_error=NOT_A_MEMBER)
+    with transaction.atomic():  # the caller's, normally
+        waiting = OutboxEmail.objects.filter(
+            user_id=user_id, team_id=team_id, status__in=[OutboxState.PENDING, OutboxState.FAILED, *HELD_STATES]
+        )
+        # Locked in id order first, as the merge job locks held rows (notifications/merging.py): never a deadlock.
+        ids = list(waiting.select_for_update().order_by("pk").values_list("pk", flat=True))
+        withheld = waiting.filter(pk__in=ids).update(
+            status=OutboxState.DEAD, claimed_until=None, last_error=NOT_A_MEMBER
+        )
     deleted, _ = Notification.objects.filter(user_id=user_id, team_id=team_id).delete()
     return withheld, deleted
 
