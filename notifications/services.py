@@ -353,27 +353,29 @@ def _email_timing(users: set[int], now: datetime):
     email (notifications/merging.py); with the setting 0 they go at once, as do reminders."""
     chosen = {}
     if users:
-        chosen = {
-            user_id: (cadence, hour, zone)
-            for user_id, cadence, hour, zone in EmailPreference.objects.filter(
+        if connections[router.db_for_read(EmailPreference)].vendor == "postgresql":
+            rows = sql.email_cadences(sorted(users))
+        else:
+            rows = EmailPreference.objects.filter(
                 user_id__in=users, cadence__in=[EmailCadence.DIGEST, EmailCadence.OFF]
             ).values_list("user_id", "cadence", "digest_hour", "time_zone")
-        }
+        chosen = {user_id: (cadence, hour, zone) for user_id, cadence, hour, zone in rows}
     window = settings.AETHER_EMAIL_BATCH_SECONDS
     batch_until = now + timedelta(seconds=window)
     digests: dict[int, datetime] = {}
 
-    def timing(ev: Event, now: datetime) -> tuple[OutboxState | None, datetime | None]:
-        cadence, hour, zone = chosen.get(ev.user_id, (EmailCadence.IMMEDIATE, 0, ""))
+    def timing(ev: Event, kind: str, now: datetime) -> tuple[OutboxState | None, datetime | None]:
+        chose = chosen.get(ev.user_id)
+        if chose is None:  # as it happens: the common case, first
+            if window > 0 and ev.task_id is not None and kind in _BATCHED:
+                return OutboxState.BATCHED, batch_until
+            return OutboxState.PENDING, now
+        cadence, hour, zone = chose
         if cadence == EmailCadence.OFF:
             return None, None
-        if cadence == EmailCadence.DIGEST:
-            if ev.user_id not in digests:
-                digests[ev.user_id] = next_digest_at(now, hour=hour, time_zone=zone)
-            return OutboxState.DIGEST, digests[ev.user_id]
-        if window > 0 and ev.task_id is not None and str(ev.kind) in _BATCHED:
-            return OutboxState.BATCHED, batch_until
-        return OutboxState.PENDING, now
+        if ev.user_id not in digests:
+            digests[ev.user_id] = next_digest_at(now, hour=hour, time_zone=zone)
+        return OutboxState.DIGEST, digests[ev.user_id]
 
     return timing
 
@@ -410,7 +412,7 @@ def _rows_for(batch: list[Event]) -> tuple[list[dict], list[dict]]:
     for dedupe_key, ev in by_key.items():
         kind = str(ev.kind)
         email_on, in_app_on = prefs.get((ev.user_id, kind), (True, True)) if kind in _SWITCHABLE else (True, False)
-        status, send_at = timing(ev, now) if kind in _SWITCHABLE else (OutboxState.PENDING, now)
+        status, send_at = timing(ev, kind, now) if kind in _SWITCHABLE else (OutboxState.PENDING, now)
         if email_on and status is not None:
             outbox.append(
                 {

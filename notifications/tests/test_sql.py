@@ -115,3 +115,26 @@ def test_held_rows_go_in_the_same_by_either_path(settings):
     services._new_rows(OutboxEmail, outbox)
     services._new_rows(Notification, notes)
     assert stored() == by_sql
+
+
+def test_the_cadence_read_answers_what_the_orm_answers():
+    from notifications.models import EmailCadence, EmailPreference
+
+    people = UserFactory.create_batch(4)
+    EmailPreference.objects.create(user=people[0], cadence=EmailCadence.DIGEST, digest_hour=6, time_zone="Asia/Tokyo")
+    EmailPreference.objects.create(user=people[1], cadence=EmailCadence.OFF)
+    EmailPreference.objects.create(user=people[2], cadence=EmailCadence.IMMEDIATE)  # the default: not read
+    ids = [u.pk for u in people]
+
+    by_orm = EmailPreference.objects.filter(user_id__in=ids, cadence__in=["digest", "off"]).values_list(
+        "user_id", "cadence", "digest_hour", "time_zone"
+    )
+    assert (
+        sorted(sql.email_cadences(ids))
+        == sorted(by_orm)
+        == [
+            (people[0].pk, "digest", 6, "Asia/Tokyo"),
+            (people[1].pk, "off", 8, "UTC"),
+        ]
+    )
+    assert sql.email_cadences([]) == []
