@@ -38,7 +38,8 @@ class OutboxEmailAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         counts = selectors.outbox_counts()
-        title = f"Outbox: {counts['waiting']} waiting to be sent, {counts['dead']} dead"
+        held = f", {counts['held']} held for batches and digests" if counts["held"] else ""
+        title = f"Outbox: {counts['waiting']} waiting to be sent{held}, {counts['dead']} dead"
         return super().changelist_view(request, extra_context={"title": title, **(extra_context or {})})
 
     @admin.action(description="Send again", permissions=["change"])

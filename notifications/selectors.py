@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils.module_loading import import_string
 
 from .models import (
+    HELD_STATES,
     SWITCHABLE_KINDS,
     EmailCadence,
     EmailPreference,
@@ -78,11 +79,13 @@ def email_preference_for(user) -> EmailPreference:
 
 
 def outbox_counts() -> dict[str, int]:
-    """Rows still to deliver (pending, failed awaiting a retry, or being sent) and dead rows. Two counts, each
+    """Rows still to deliver (pending, failed awaiting a retry, or being sent), dead rows, and rows held for a
+    batch or a digest. Three counts, each
     on an index (the partial "due" index and status+kind), so they stay cheap as sent rows pile up."""
     return {
         "waiting": OutboxEmail.objects.filter(
             status__in=[OutboxState.PENDING, OutboxState.FAILED, OutboxState.SENDING]
         ).count(),
         "dead": OutboxEmail.objects.filter(status=OutboxState.DEAD).count(),
+        "held": OutboxEmail.objects.filter(status__in=HELD_STATES).count(),  # on the partial index of held rows
     }

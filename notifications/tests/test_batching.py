@@ -267,3 +267,32 @@ def test_four_racing_merge_runs_write_each_combined_email_once(world, skip_if_bu
     assert combined.values("user_id", "task_id").distinct().count() == 15
     assert OutboxEmail.objects.filter(status=OutboxState.MERGED, merged_into__isnull=False).count() == held
     assert not OutboxEmail.objects.filter(status=OutboxState.BATCHED).exists()
+
+
+@pytest.mark.django_db
+def test_every_link_of_a_batch_and_a_digest_lands_on_a_page_for_its_recipient(world, client, settings):
+    from urllib.parse import urlsplit
+
+    from tasks.tests.test_email_links import links
+
+    ann, bob, cy, task = world["ann"], world["bob"], world["cy"], world["task"]
+    EmailPreference.objects.create(user=ann, cadence=EmailCadence.DIGEST, digest_hour=8, time_zone="UTC")
+    task_services.comment_create(actor=cy, task=task, body="For ann's digest and bob's batch")
+    task_services.comment_create(actor=cy, task=task, body="Another")
+    merging.held_merge(now=timezone.now() + timedelta(days=1, seconds=1))
+    delivery.outbox_deliver()
+
+    by_kind = {row.recipient: row.kind for row in OutboxEmail.objects.filter(kind__in=[Kind.TASK_UPDATES, Kind.DIGEST])}
+    assert by_kind == {bob.email: Kind.TASK_UPDATES, ann.email: Kind.DIGEST}
+    site = urlsplit(settings.SITE_URL)
+    checked = 0
+    for message in mail.outbox:
+        if message.to[0] not in by_kind:
+            continue
+        client.force_login(ann if message.to[0] == ann.email else bob)
+        for link in links(message):
+            parts = urlsplit(link)
+            assert (parts.scheme, parts.netloc) == (site.scheme, site.netloc)
+            assert client.get(parts.path).status_code == 200, link
+            checked += 1
+    assert checked >= 6  # each part's link and the email's own, in both text and HTML
