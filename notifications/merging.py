@@ -42,8 +42,13 @@ from .services import NOT_A_MEMBER, audience_current, delivery_enqueue_on_commit
 
 log = logging.getLogger(__name__)
 
+# One run takes at most this many held rows (one transaction, bounded in time and memory); `more` then says
+# so and the Celery task queues another run at once. A batch or digest cut by the bound goes out as two emails.
+ROWS_PER_RUN = 20_000
 # A combined email lists at most this many parts and says how many more there were (all stay recorded).
 LISTED_MAX = 200
+
+KICK_IDS_MAX = 500
 
 # The digest's sections, in order: (title, kinds).
 DIGEST_SECTIONS = [
@@ -65,6 +70,7 @@ class MergeRun:
     merged: int = 0
     withheld: int = 0
     skipped: bool = False
+    more: bool = False
 
 
 def _advisory_try() -> bool:
@@ -76,9 +82,9 @@ def _advisory_try() -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def held_merge(*, now: datetime | None = None, skip_if_busy: bool = True) -> MergeRun:
-    """Merge every batch and digest due at `now` (injectable, so tests stand at any instant). Safe to run any
-    number of times, anywhere, at once."""
+def held_merge(*, now: datetime | None = None, skip_if_busy: bool = True, limit: int = ROWS_PER_RUN) -> MergeRun:
+    """Merge every batch and digest due at `now` (injectable, so tests stand at any instant), up to `limit`
+    held rows. Safe to run any number of times, anywhere, at once."""
     now = now or timezone.now()
     with transaction.atomic():
         if skip_if_busy and not _advisory_try():
@@ -102,8 +108,11 @@ def held_merge(*, now: datetime | None = None, skip_if_busy: bool = True) -> Mer
                     | (Q(next_attempt_at__lte=now) & (Q(task_id__isnull=True) | Q(user_id__isnull=True)))
                 )
             )
-            | Q(status=OutboxState.DIGEST, next_attempt_at__lte=now)
+            | Q(status=OutboxState.DIGEST, next_attempt_at__lte=now),
+            limit + 1,
         )
+        more = len(locked) > limit
+        locked = locked[:limit]
         batch_rows = [r for r in locked if r.status == OutboxState.BATCHED]
         digest_rows = [r for r in locked if r.status == OutboxState.DIGEST]
         batch_rows, digest_rows, withheld = _withhold_from_former_members(batch_rows, digest_rows)
@@ -127,9 +136,9 @@ def held_merge(*, now: datetime | None = None, skip_if_busy: bool = True) -> Mer
             new_ids.append(_combine(rows, Kind.DIGEST, _digest_context(rows)))
             digests += 1
             merged += len(rows)
-        if new_ids:
-            delivery_enqueue_on_commit(new_ids)
-    run = MergeRun(batches=batches, released=released, digests=digests, merged=merged, withheld=withheld)
+        if new_ids:  # a big run is the sweep's, as in notify_many, rather than one message carrying every id
+            delivery_enqueue_on_commit(new_ids if len(new_ids) <= KICK_IDS_MAX else None)
+    run = MergeRun(batches=batches, released=released, digests=digests, merged=merged, withheld=withheld, more=more)
     if new_ids or withheld:
         log.info(
             "merge of held emails: %s batches, %s released, %s digests, %s parts merged, %s withheld",
@@ -138,11 +147,11 @@ def held_merge(*, now: datetime | None = None, skip_if_busy: bool = True) -> Mer
     return run
 
 
-def _lock(condition: Q) -> list[OutboxEmail]:
+def _lock(condition: Q, limit: int) -> list[OutboxEmail]:
     qs = OutboxEmail.objects.filter(condition).order_by("pk")
     if connection.features.has_select_for_update:
         qs = qs.select_for_update(of=("self",))
-    return list(qs)
+    return list(qs[:limit])
 
 
 def _groups(rows: list[OutboxEmail], key) -> list[list[OutboxEmail]]:

@@ -38,4 +38,6 @@ def merge_held() -> int:
     from . import merging
 
     run = merging.held_merge()
+    if run.more:
+        merge_held.delay()
     return run.batches + run.released + run.digests

@@ -296,3 +296,24 @@ def test_every_link_of_a_batch_and_a_digest_lands_on_a_page_for_its_recipient(wo
             assert client.get(parts.path).status_code == 200, link
             checked += 1
     assert checked >= 6  # each part's link and the email's own, in both text and HTML
+
+
+@pytest.mark.django_db
+def test_a_run_takes_at_most_its_bound_and_says_there_is_more(world):
+    ann, bob, task, other = world["ann"], world["bob"], world["task"], world["other"]
+    OutboxEmail.objects.all().delete()
+    for t in (task, task, other, other):
+        task_services.comment_create(actor=ann, task=t, body="x")
+
+    first = merging.held_merge(now=later(), limit=3)
+    second = merging.held_merge(now=later(), limit=3)
+    delivery.outbox_deliver()
+
+    assert (first.more, first.batches, first.released) == (True, 1, 1)  # the bound cut "Press kit"'s batch
+    assert (second.more, second.released) == (False, 1)
+    assert sorted(m.subject for m in sent_to(bob.email)) == [
+        "2 updates on Launch page",
+        "New comment on Press kit",
+        "New comment on Press kit",
+    ]
+    assert not OutboxEmail.objects.filter(status__in=["batched", "digest"]).exists()
