@@ -4,8 +4,10 @@ preferences; the outbox operations of the admin; provider tracking events.
 Other apps describe what happened as `Event`s and call `notify_many` (or `notify` for one): this module
 decides who hears of it by which channel (preferences; only current members of the event's team, asked of
 settings.NOTIFICATIONS_AUDIENCE_CHECK, since notifications never reads accounts' tables) and writes the rows
-set-based (notifications/sql.py on PostgreSQL). Their emails are rendered by the delivery worker from kind
-and context; `email_enqueue` (invitations, password resets) renders at once. Delivery happens after commit
+set-based (notifications/sql.py on PostgreSQL). An email may be written held, for a batch of quick updates on
+one task or for the person's daily digest (EmailPreference; combined later by notifications/merging.py), or not
+at all ("off"); in-app rows never wait. Their emails are rendered by the delivery worker from kind and
+context; `email_enqueue` (invitations, password resets) renders at once. Delivery happens after commit
 (notifications/delivery.py, driven by notifications/tasks.py), and checks the audience again before sending.
 """
 
@@ -383,7 +385,8 @@ def _email_timing(users: set[int], now: datetime):
 def _rows_for(batch: list[Event]) -> tuple[list[dict], list[dict]]:
     """The outbox and in-app rows (dicts of column values, see notifications/sql.py) for a chunk of events:
     one per event and dedupe key, without events about the recipient's own action or about a team they are
-    not a current member of, by the channels they chose. Two queries: the audience check, the preferences."""
+    not a current member of, by the channels they chose, each email pending, held or left out by the
+    recipient's cadence (_email_timing). Three queries: the audience check, the preferences, the cadences."""
     by_key: dict[str, Event] = {}
     for ev in batch:
         if ev.actor_id is not None and ev.actor_id == ev.user_id:
