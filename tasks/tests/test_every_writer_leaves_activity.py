@@ -96,6 +96,8 @@ def test_every_writer_leaves_its_activity_rows(client, team):
     trail.step("html reopen task", client.post(reverse("tasks:task_status", args=[page.pk]), {"status": "in_progress"}))
     trail.step("html trash", client.post(reverse("tasks:task_delete", args=[page.pk])))
     trail.step("html restore", client.post(reverse("tasks:task_restore", args=[page.pk])))
+    moved = client.post(reverse("tasks:task_due_date", args=[page.pk]), {"due_date": "2031-05-06"})
+    trail.step("html calendar move", moved)
 
     # --- the API ---
     created = api.post(
@@ -157,6 +159,7 @@ def test_every_writer_leaves_its_activity_rows(client, team):
         ("html reopen task", [(("Page task", me), [V.STAGE_REOPENED, V.REOPENED])]),
         ("html trash", [(("Page task", me), [V.DELETED])]),
         ("html restore", [(("Page task", me), [V.RESTORED])]),
+        ("html calendar move", [(("Page task", me), [V.UPDATED])]),
         ("api create", [(("Api task", me), [V.CREATED])]),
         ("api edit", [(("Api task", me), [V.UPDATED, V.ASSIGNED])]),
         ("api comment", [(("Api task", me), [V.COMMENTED])]),
