@@ -29,6 +29,7 @@ urlpatterns = [
     path("notifications/<int:id>/read/", notifications_api.NotificationReadView.as_view(), name="api-notice-read"),
     path("notifications/read-all/", notifications_api.NotificationReadAllView.as_view(), name="api-notices-read-all"),
     path("notifications/preferences/", notifications_api.PreferencesView.as_view(), name="api-notice-preferences"),
+    path("notifications/email/", notifications_api.EmailDeliveryView.as_view(), name="api-notice-email"),
     path("dashboard/", analytics_api.DashboardView.as_view(), name="api-dashboard"),
     path("reports/tasks.csv", analytics_api.TasksCsvView.as_view(), name="api-tasks-csv"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -270,6 +270,12 @@ AETHER_OUTBOX_LEASE_SECONDS = env.int("AETHER_OUTBOX_LEASE_SECONDS", default=300
 # members (one query). notifications asks it when an event is written and again just before sending, without
 # importing accounts (accounts imports notifications).
 NOTIFICATIONS_AUDIENCE_CHECK = "accounts.selectors.members_among"
+# "As it happens": emails about the same task for the same person within this many seconds of the first go out
+# as one (notifications/merging.py; the merge job runs every minute). 0 sends each at once.
+AETHER_EMAIL_BATCH_SECONDS = env.int("AETHER_EMAIL_BATCH_SECONDS", default=300)
+# The time zone a user's digest hour starts in until they choose one: a function of a user id returning a zone
+# name (accounts answers: their first team's), asked without importing accounts, like the audience check.
+NOTIFICATIONS_DEFAULT_TIME_ZONE = "accounts.selectors.time_zone_default_for"
 
 # --- API ------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -71,6 +71,9 @@ ENDPOINTS = [
     ("activity list", "get", "/api/v1/tasks/{task}/activity/", None, [401, 404, 200, 200, 200]),
     ("templates list", "get", "/api/v1/templates/", None, [401, 200, 200, 200, 200]),
     ("template create", "post", "/api/v1/templates/", "new_template", [401, 400, 403, 403, 201]),
+    # one's own email cadence: anyone signed in, whatever their role (a viewer still gets emails)
+    ("email cadence get", "get", "/api/v1/notifications/email/", None, [401, 200, 200, 200, 200]),
+    ("email cadence put", "put", "/api/v1/notifications/email/", {"cadence": "digest"}, [401, 200, 200, 200, 200]),
 ]
 
 

@@ -13,6 +13,15 @@ SCHEDULE = {
         60,
         "Delivers rows whose after-commit message was lost (broker down, worker killed), and retries failures.",
     ),
+    # Every minute: a batch closes AETHER_EMAIL_BATCH_SECONDS (5 minutes) after its first email, and a digest
+    # is due at a whole hour of its person's time zone, so a minute's granularity keeps both on time. A run
+    # with nothing held is one indexed query; each email is combined once however often this runs.
+    "Batches and digests": (
+        "notifications.merge_held",
+        60,
+        "Combines held emails: quick updates on one task for one person into one email, and each person's daily "
+        "digest at their chosen hour.",
+    ),
     # Every 15 minutes: a task turns overdue at midnight in its team's time zone, and teams span every zone,
     # so some team crosses midnight every quarter hour (and a due date edited into the past counts at once).
     # Each (task, due date) is notified once however often this runs.
@@ -38,7 +47,10 @@ SCHEDULE = {
 
 
 class Command(BaseCommand):
-    help = "Create the periodic tasks (outbox sweep, overdue detection, due-soon reminders, archiving)."
+    help = (
+        "Create the periodic tasks (outbox sweep, batches and digests, overdue detection, due-soon reminders, "
+        "archiving)."
+    )
 
     @transaction.atomic
     def handle(self, *args, **options):
