@@ -90,6 +90,7 @@ class OutboxEmail(models.Model):
         blank=True,
         related_name="parts",
         help_text="The combined email (batch or digest) this held row went out in.",
+        db_index=False,  # outbox_merged_parts: only merged rows are indexed (every insert kept up a NULL entry)
     )
     last_error = models.TextField(blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True)
@@ -118,6 +119,7 @@ class OutboxEmail(models.Model):
             # The merge job reads only held rows: those due, and the rest of a due (person, task) batch.
             models.Index(fields=["next_attempt_at"], condition=Q(status__in=HELD_STATES), name="outbox_held_due"),
             models.Index(fields=["user", "task"], condition=Q(status__in=HELD_STATES), name="outbox_held_group"),
+            models.Index(fields=["merged_into"], condition=Q(merged_into__isnull=False), name="outbox_merged_parts"),
             models.Index(fields=["status", "kind"], name="outbox_status_kind"),
             # Tracking webhooks look rows up by the provider's id; rows not sent yet have none, so they are
             # left out of the index (and cost an insert nothing).
