@@ -97,6 +97,7 @@ def test_setup_periodic_tasks_creates_every_job_once_and_keeps_admin_changes():
         "Outbox sweep": ("notifications.deliver_outbox", 60, "seconds"),
         "Overdue detection": ("tasks.notify_overdue", 900, "seconds"),
         "Due-soon reminders": ("tasks.notify_due_soon", 3600, "seconds"),
+        "Repeating tasks": ("tasks.create_recurring_occurrences", 900, "seconds"),
         "Archive completed tasks": ("tasks.archive_completed", 86400, "seconds"),
     }
     assert all(p.description and p.enabled for p in jobs.values())
@@ -107,7 +108,7 @@ def test_setup_periodic_tasks_creates_every_job_once_and_keeps_admin_changes():
     PeriodicTask.objects.filter(name="Overdue detection").update(interval=five)
     call_command("setup_periodic_tasks", stdout=StringIO())
 
-    assert PeriodicTask.objects.count() == 4
+    assert PeriodicTask.objects.count() == 5
     assert PeriodicTask.objects.get(name="Overdue detection").interval.every == 300
 
 
