@@ -35,7 +35,7 @@ MAX_RULE_LENGTH = 200
 MAX_INTERVAL = 999
 MAX_COUNT = 1000
 _UNIT = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}
-_KEYS = ("FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "UNTIL", "COUNT")
+_KEYS = ("FREQ", "INTERVAL", "BYDAY", "BYMONTH", "BYMONTHDAY", "BYSETPOS", "UNTIL", "COUNT")
 
 
 class RuleError(ValueError):
@@ -62,10 +62,10 @@ class Rule:
             parts.append(f"INTERVAL={self.interval}")
         if self.byday:
             parts.append("BYDAY=" + ",".join(self.byday))
-        if self.bymonthday:
-            parts.append("BYMONTHDAY=" + ",".join(str(d) for d in self.bymonthday))
         if self.bymonth is not None:
             parts.append(f"BYMONTH={self.bymonth}")
+        if self.bymonthday:
+            parts.append("BYMONTHDAY=" + ",".join(str(d) for d in self.bymonthday))
         if self.setpos is not None:
             parts.append(f"BYSETPOS={self.setpos}")
         if self.until is not None:
@@ -161,7 +161,7 @@ def parse_rule(text) -> Rule:
     if not text.isascii() or not text.isprintable():
         raise RuleError("A rule has plain letters, digits, '=', ',', ';' and '-' only.")
     parts: dict[str, str] = {}
-    for part in text.rstrip(";").split(";"):
+    for part in text.removesuffix(";").split(";"):
         key, sep, value = part.partition("=")
         key, value = key.strip().upper(), value.strip().upper()
         if not sep or not key or not value:
