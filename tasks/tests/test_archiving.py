@@ -130,18 +130,21 @@ def test_run_job_runs_each_job_now():
     completed(400)
 
     out = StringIO()
-    for job in ("overdue", "due_soon", "archive"):
+    for job in ("overdue", "due_soon", "archive", "recurring"):
         call_command("run_job", job, stdout=out)
 
     assert out.getvalue().splitlines() == [
         "overdue: 1 tasks notified (1 emails queued, 1 in-app notifications)",
         "due_soon: 1 tasks notified (1 emails queued, 1 in-app notifications)",
         "archive: 1 tasks archived in 1 batches",
+        "recurring: 0 occurrences made for 0 series due (0 held at the bound, 0 busy, 0 failed)",
     ]
 
 
 def test_run_job_refuses_an_unknown_job_clearly():
-    with pytest.raises(CommandError, match=r"Unknown job 'overdu'\. Choose one of: overdue, due_soon, archive\."):
+    with pytest.raises(
+        CommandError, match=r"Unknown job 'overdu'\. Choose one of: overdue, due_soon, archive, recurring\."
+    ):
         call_command("run_job", "overdu")
 
 
