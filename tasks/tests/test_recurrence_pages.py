@@ -213,3 +213,21 @@ def test_the_api_gives_a_404_for_another_teams_task_and_a_403_to_a_viewer(world)
     assert mia.delete(theirs).status_code == 404
     assert vic.put(ours, {"rule": "FREQ=DAILY"}, format="json").status_code == 403
     assert not Recurrence.objects.exists()
+
+
+def test_admin_lists_the_rules_and_stops_one_through_the_service(client, world):
+    from tasks import services
+
+    task = world["task"]
+    services.recurrence_set(actor=world["people"]["mia"], task=task, rule="FREQ=DAILY")
+    root = UserFactory(email="root@acme.test", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    changelist = reverse("admin:tasks_recurrence_changelist")
+
+    assert "FREQ=DAILY" in client.get(changelist).content.decode()
+    response = client.post(changelist, {"action": "stop", "_selected_action": [task.recurrence.pk]})
+
+    assert response.status_code == 302
+    recurrence = Recurrence.objects.get(task=task)
+    assert (recurrence.next_on, recurrence.stopped_at is not None) == (None, True)
+    assert task.activities.filter(verb=Activity.Verb.RECURRENCE_STOPPED, actor=root).count() == 1
