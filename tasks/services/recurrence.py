@@ -16,6 +16,7 @@ Exactly once: a series is made in one transaction that holds its source task's r
 skips a series another holds, or waits for it), and each date is claimed by inserting its unique Occurrence row
 with ON CONFLICT DO NOTHING (tasks/sql.py), so that even two runs that both reach a series make a date once.
 
+A source task in the trash makes nothing; once restored, the dates it missed are made like any missed dates.
 Changing the rule sets where the series goes from now on (`next_on`: the first date of the new rule after
 today, the source's due date and the last date made); stopping it clears `next_on`. Neither touches an
 occurrence already made. Each occurrence's "created" Activity names its series, rule and date.
@@ -44,6 +45,7 @@ from ..recurrence import RuleError, check_rule, next_day, parse_rule
 from ._common import _activity, _lock, _notify_assigned, _require_work, task_write
 
 log = logging.getLogger(__name__)
+EARLIEST_START_DAYS = 3653  # ten years
 
 
 @dataclass(frozen=True)
@@ -90,12 +92,15 @@ def recurrence_set(
         raise _rule_error(exc) from None
     today = _team_today(task, now)
     start = starts_on or task.due_date or today
+    existing = Recurrence.objects.select_for_update().filter(task=task).first()
+    # Every expansion walks the rule from its start: a start centuries back would cost seconds each time.
+    if start < today - timedelta(days=EARLIEST_START_DAYS) and (existing is None or existing.starts_on != start):
+        raise ValidationError({"starts_on": ["Start at most ten years before today."]})
     try:
         check_rule(parsed, start)
     except RuleError as exc:
         raise _rule_error(exc) from None
     text = parsed.text()
-    existing = Recurrence.objects.select_for_update().filter(task=task).first()
     last_made = existing.occurrences.aggregate(last=Max("on_date"))["last"] if existing else None
     floor = max(
         d for d in (today, start, task.due_date and next_day(task.due_date), last_made and next_day(last_made)) if d

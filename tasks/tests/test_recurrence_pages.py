@@ -186,6 +186,7 @@ def test_the_api_sets_reads_changes_and_stops_a_rule(world):
         ({"rule": "FREQ=DAILY;DTSTART=20300101"}, "rule", "DTSTART is not supported"),
         ({"rule": "FREQ=DAILY;UNTIL=20290101"}, "rule", "The rule ends before it starts."),
         ({"rule": "FREQ=DAILY", "starts_on": "soon"}, "starts_on", "Date has wrong format"),
+        ({"rule": "FREQ=DAILY", "starts_on": "0001-01-01"}, "starts_on", "Start at most ten years before today."),
         ({"rule": ""}, "rule", "This field may not be blank."),
         ({"rule": 7}, "rule", "“7” is not KEY=VALUE."),
         ({}, "rule", "This field is required."),
