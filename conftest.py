@@ -51,6 +51,13 @@ def _no_login_lockout(settings):
     settings.AETHER_LIMITS_ENABLED = False
 
 
+@pytest.fixture(autouse=True)
+def _no_dashboard_cache(settings):
+    # Test transactions never commit, so no generation would move on: analytics/tests/test_cache.py turns the
+    # dashboard cache back on with committed changes.
+    settings.ANALYTICS_CACHE_SECONDS = 0
+
+
 @pytest.fixture
 def team_roles(db):
     """A team with one user of each role, and an outsider in another team."""

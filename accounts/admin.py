@@ -23,7 +23,7 @@ from aether.admin_services import (
 )
 
 from . import services
-from .models import Invitation, Membership, Team, User
+from .models import CalendarFeed, Invitation, Membership, Team, User
 from .permissions import admin_scope
 
 MOVE_REFUSED = "A membership cannot be moved to another person or team: remove it and add a new one."
@@ -246,3 +246,27 @@ class InvitationAdmin(admin.ModelAdmin):
     autocomplete_fields = ["team", "invited_by"]
     list_select_related = ["team", "invited_by"]
     readonly_fields = ["token", "created_at", "accepted_at"]
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin):
+    """Who has a private calendar link, and since when. Read-only, and the token is not shown: the link is
+    its owner's secret, and only its owner resets it (on their profile page)."""
+
+    list_display = ["user", "created_at"]
+    search_fields = ["user__email", "user__full_name"]
+    list_select_related = ["user"]
+    fields = ["user", "created_at"]
+    readonly_fields = ["user", "created_at"]
+
+    def get_queryset(self, request):
+        return admin_scope(request.user, super().get_queryset(request), "user__memberships__team").distinct()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -151,3 +151,26 @@ class Invitation(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.accepted_at is None and self.expires_at > timezone.now()
+
+
+def _calendar_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class CalendarFeed(models.Model):
+    """A user's private iCal feed: `token` is the secret part of the feed's URL (`/calendar/feed/<token>.ics`).
+
+    The token is stored as is (like an invitation's), so that the profile page can show the link again; it
+    is 256 random bits, looked up by its unique index, and grants nothing but reading that one feed (the
+    feed view is the only code that reads it; it signs nobody in). Resetting replaces it, and the old link
+    answers 404."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(max_length=64, unique=True, default=_calendar_token, editable=False)
+    created_at = models.DateTimeField(help_text="When this token was made (a reset makes a new one).")
+
+    class Meta:
+        ordering = ["user__email"]
+
+    def __str__(self):
+        return f"calendar feed of {self.user}"

@@ -20,7 +20,7 @@ from notifications.models import Kind
 from notifications.services import email_enqueue, notifications_withdraw
 
 from .hooks import member_leaving_run
-from .models import Invitation, Membership, Role, Team, User
+from .models import CalendarFeed, Invitation, Membership, Role, Team, User
 from .permissions import ROLE_RANK, Action, require, role_in
 
 EMAIL_TAKEN = "A user with this email address already exists."
@@ -66,6 +66,17 @@ def profile_update(*, actor: User, full_name: str) -> User:
     actor.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
     actor.save(update_fields=["full_name"])
     return actor
+
+
+def calendar_feed_reset(*, actor: User) -> CalendarFeed:
+    """Give the user's private iCal feed a new secret token (creating the feed the first time): the link
+    with the old token answers 404 from now on. Its one write is an update or an insert behind the unique
+    user (update_or_create locks the row first), so two resets at once leave one feed with one new token."""
+    feed, _ = CalendarFeed.objects.update_or_create(
+        user=actor,
+        defaults={"token": secrets.token_urlsafe(32), "created_at": timezone.now()},
+    )
+    return feed
 
 
 @transaction.atomic

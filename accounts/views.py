@@ -91,12 +91,39 @@ def profile(request):
         else:
             messages.success(request, "Your name is saved.")
             return redirect("accounts:profile")
+    feed = selectors.calendar_feed_of(request.user)
     return render(
         request,
         "accounts/profile.html",
-        {"name_form": name_form, "password_form": PasswordChangeForm(request.user)},
+        {
+            "name_form": name_form,
+            "password_form": PasswordChangeForm(request.user),
+            "calendar_feed": feed,
+            **(_calendar_feed_urls(feed) if feed is not None else {}),
+        },
         status=422 if request.method == "POST" else 200,
     )
+
+
+def _calendar_feed_urls(feed) -> dict[str, str]:
+    """The feed's link from the one SITE_URL, and its webcal:// twin (a click on it opens the calendar app)."""
+    url = f"{settings.SITE_URL.rstrip('/')}{reverse('tasks:calendar_feed', args=[feed.token])}"
+    return {"calendar_feed_url": url, "calendar_feed_webcal": "webcal://" + url.split("://", 1)[-1]}
+
+
+@login_required
+@require_POST
+def calendar_feed_reset(request):
+    """Create the user's private calendar link, or replace it (the old one stops working at once)."""
+    had_one = selectors.calendar_feed_of(request.user) is not None
+    services.calendar_feed_reset(actor=request.user)
+    if had_one:
+        messages.success(
+            request, "Your calendar link was reset: the old one no longer works. Subscribe again with the new one."
+        )
+    else:
+        messages.success(request, "Your calendar link is ready: add it to your calendar app.")
+    return redirect(reverse("accounts:profile") + "#calendar-feed-h")
 
 
 # --- teams ----------------------------------------------------------------------------------------------

@@ -215,6 +215,9 @@ CACHES = {
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+# Dashboard figures are cached this long under their teams' generations (analytics/cache.py), only when the
+# cache is shared by web, worker and beat (Redis): `make run`'s memory cache is one per process.
+ANALYTICS_CACHE_SECONDS = env.int("ANALYTICS_CACHE_SECONDS", default=60 if REDIS_URL else 0)
 
 # --- Celery ---------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")

@@ -22,6 +22,7 @@ from django.db import connections
 
 from tasks.models import Stage, Status, Task
 
+from .cache import generations_renew
 from .models import (
     KEPT_MODELS,
     LEAD_BUCKETS,
@@ -167,6 +168,7 @@ def rows_upsert(rows: Rows, *, using: str = "default", replace: bool = False) ->
     or with `replace` (a rebuild into empty tables) insert them as they are. One statement per table (in
     chunks of 2,000 rows for large rebuilds)."""
     conn = connections[using]
+    changed_teams: set[int] = set()
     for model in KEPT_MODELS:
         table = rows.get(model)
         if not table:
@@ -174,6 +176,7 @@ def rows_upsert(rows: Rows, *, using: str = "default", replace: bool = False) ->
         items = [(k, v) for k, v in table.items() if any(v)]
         if not items:
             continue
+        changed_teams.update(key[0] for key, _ in items)  # every KEY starts with team_id
         extra = getattr(model, "EXTRA", ())
         columns = [*model.KEY, *extra, *model.SUMS]
         name = model._meta.db_table
@@ -192,6 +195,7 @@ def rows_upsert(rows: Rows, *, using: str = "default", replace: bool = False) ->
             )
             with conn.cursor() as cursor:
                 cursor.execute(sql, params)
+    generations_renew(changed_teams, using=using)  # the cached dashboards of these teams move on at commit
 
 
 class FiguresObserver:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from django.db import connections, transaction
 from django.db.models import BigIntegerField, Sum
 
+from accounts.models import Team
 from tasks.models import Task
 
+from .cache import generations_renew
 from .figures import LEAD_BOUNDS, Rows, contributions_of, rows_upsert
 from .models import BUCKETS, HOURS, KEPT_MODELS, LEAD_BUCKETS, NO_DUE_DATE, STATUS_PRIORITY
 
@@ -109,6 +111,8 @@ def figures_rebuild(*, using: str = "default") -> None:
             for model in KEPT_MODELS:
                 model.objects.using(using).all().delete()
             rows_upsert(figures_recompute(using=using), using=using, replace=True)
+        # Every team's cached dashboards move on, those of teams left with no figures too.
+        generations_renew(Team.objects.using(using).values_list("pk", flat=True), using=using)
 
 
 _BASE = """

@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aether.settings")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")  # --in-process: Django's test client's host
 os.environ.setdefault("DEBUG", "1")  # this process only reads the database; gunicorn runs with DEBUG off
 # One key for both processes: the session this process writes must be valid in gunicorn.
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
@@ -70,6 +71,12 @@ def pages_of(email: str) -> tuple[dict[str, str], str]:
         "Trash": "/trash/",
         "Archive": "/archive/",
         "Notifications": "/notifications/",
+        "Search (one word)": "/search/?q=login",
+        "Calendar (this month)": "/calendar/",
+        "Calendar, the big project": f"/calendar/?project={project.pk}",
+        "Dashboard (last 30 days)": "/dashboard/",
+        "Dashboard, the big project, all time": f"/dashboard/?project={project.pk}&range=all",
+        "Profile": "/accounts/profile/",
     }
     return pages, summary
 

@@ -109,6 +109,7 @@ def outbox_claim(*, limit: int = BATCH, ids: list[int] | None = None) -> list[Ou
     lease = timedelta(seconds=lease_seconds())
     wanted = _due() if ids is None else Q(pk__in=ids) & (_due() | Q(status=OutboxState.PENDING))
     with transaction.atomic():
+        _this_commit_waits_for_disk()
         qs = OutboxEmail.objects.filter(wanted).order_by("next_attempt_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True)
@@ -233,6 +234,18 @@ def _commit_without_waiting_for_disk(on: bool) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit TO OFF" if on else "RESET synchronous_commit")
+
+
+def _this_commit_waits_for_disk() -> None:
+    """PostgreSQL: the current transaction (a claim) commits only once its WAL is on disk, whatever the session
+    says. A claim is the step before any send, and flushing the WAL up to this commit also flushes every
+    earlier commit: so the transaction that wrote a row (the deadline jobs commit without waiting, see
+    tasks/sql.py) is durable before its email can leave, and a server crash cannot undo a row that was sent.
+    One flush per claimed batch, not per email."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO ON")
 
 
 class _Mailer:

@@ -13,7 +13,7 @@ class Kind(models.TextChoices):
     TASK_ASSIGNED = "task_assigned", "A task is assigned to me"
     TASK_COMPLETED = "task_completed", "A task I created is completed"
     TASK_COMMENTED = "task_commented", "Someone comments on my task"
-    MENTIONED = "task_mentioned", "Someone mentions me (@name) in a comment"
+    MENTIONED = "task_mentioned", "Someone mentions me (@name) in a comment or a task description"
     TASK_OVERDUE = "task_overdue", "My task is overdue"
     TASK_DUE_SOON = "task_due_soon", "My task is due soon"
     INVITATION = "invitation", "Team invitation"
@@ -55,7 +55,7 @@ class OutboxEmail(models.Model):
     # The team the email is about (None for invitations and password resets): delivery sends it only while the
     # recipient is still a member. An id, not a foreign key: notifications never reads accounts' tables.
     team_id = models.BigIntegerField(null=True, blank=True, help_text="The team this email is about.")
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    dedupe_key = models.CharField(max_length=200)  # unique: see Meta.constraints
     status = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(help_text="When a worker may next take this row.")
@@ -73,6 +73,9 @@ class OutboxEmail(models.Model):
             models.CheckConstraint(condition=Q(status__in=OutboxState.values), name="outbox_status_valid"),
             models.CheckConstraint(condition=Q(kind__in=Kind.values), name="outbox_kind_valid"),
             models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False), name="outbox_sent_has_time"),
+            # A constraint, not unique=True: the field option also makes a varchar_pattern_ops index for LIKE,
+            # which nothing here asks for and every insert would keep up (docs/performance.md, overdue job).
+            models.UniqueConstraint(fields=["dedupe_key"], name="outbox_dedupe_key_unique"),
         ]
         indexes = [
             # The claim and the sweep read only rows still to deliver, oldest due first.
@@ -82,7 +85,11 @@ class OutboxEmail(models.Model):
                 name="outbox_due",
             ),
             models.Index(fields=["status", "kind"], name="outbox_status_kind"),
-            models.Index(fields=["provider_message_id"], name="outbox_provider_id"),
+            # Tracking webhooks look rows up by the provider's id; rows not sent yet have none, so they are
+            # left out of the index (and cost an insert nothing).
+            models.Index(
+                fields=["provider_message_id"], condition=~Q(provider_message_id=""), name="outbox_provider_id_set"
+            ),
         ]
 
     def __str__(self):
@@ -92,7 +99,10 @@ class OutboxEmail(models.Model):
 class Notification(models.Model):
     """An in-app notification (the bell)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    # No index of its own: notification_user_recent (user, -created_at) serves every look-up by user.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     task = models.ForeignKey("tasks.Task", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     # The team it is about (see OutboxEmail.team_id); a member's rows of a team are deleted when they leave it.
@@ -102,13 +112,16 @@ class Notification(models.Model):
     )
     message = models.CharField(max_length=300)
     url = models.CharField(max_length=300, blank=True)
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    dedupe_key = models.CharField(max_length=200)  # unique: see Meta.constraints
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(kind__in=Kind.values), name="notification_kind_valid")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="notification_kind_valid"),
+            models.UniqueConstraint(fields=["dedupe_key"], name="notification_dedupe_key_unique"),  # as OutboxEmail's
+        ]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="notification_user_recent"),
             models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notification_user_unread"),

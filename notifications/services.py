@@ -211,7 +211,7 @@ def outbox_record_tracking(*, event_type: str, message_id: str | None, descripti
     """
     if not message_id or event_type not in _RECORDED_EVENTS:
         return 0
-    rows = OutboxEmail.objects.filter(provider_message_id=message_id)
+    rows = OutboxEmail.objects.filter(provider_message_id=message_id).exclude(provider_message_id="")  # the index
     if event_type in _BAD_EVENTS:
         marked = rows.update(provider_event=event_type, last_error=f"{event_type}: {description}"[:2000])
         log.warning("outbox email %s %s: %s", message_id, event_type, description)

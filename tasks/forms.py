@@ -33,7 +33,13 @@ class TaskForm(forms.Form):
     """Title, description, priority, assignee, due date and labels: the editable fields of a task."""
 
     title = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 5}))
+    description = forms.CharField(
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Markdown works. Mention a team member with @ and the start of their email address (@bob) "
+        "to notify them.",
+    )
     priority = forms.TypedChoiceField(choices=Priority.choices, coerce=int, initial=Priority.MEDIUM)
     assignee = MemberChoiceField(queryset=User.objects.none(), required=False, empty_label="Nobody")
     due_date = forms.DateField(required=False, widget=DateInput())
@@ -69,6 +75,15 @@ class TaskCreateForm(TaskForm):
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
         self.order_fields(["title", "template"])
+
+
+class DueDateForm(forms.Form):
+    """The calendar's "move to" control: the day a task is due from now on."""
+
+    due_date = forms.DateField(
+        widget=DateInput(),
+        error_messages={"required": "Choose a day.", "invalid": "Enter a real day, such as 2026-03-01."},
+    )
 
 
 class StatusForm(forms.Form):

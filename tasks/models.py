@@ -354,7 +354,8 @@ class DeadlineNotice(models.Model):
 
     NoticeKind = NoticeKind
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="deadline_notices")
+    # No index of its own: deadline_notice_once (task, kind, due_date) serves every look-up by task.
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="deadline_notices", db_index=False)
     kind = models.CharField(max_length=10, choices=NoticeKind.choices)
     due_date = models.DateField()
     created_at = models.DateTimeField(auto_now_add=True)

@@ -21,9 +21,10 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, RowNumber
 
 from accounts.permissions import team_ids_visible_to
 
@@ -129,8 +130,11 @@ def task_activity(task: Task) -> QuerySet[Activity]:
     return task.activities.select_related("actor")
 
 
-MY_WORK_GROUP_LIMIT = 50
-BOARD_COLUMN_LIMIT = 50
+# How many rows a My work group and cards a board column show; the rest are one link away (the project's list,
+# filtered). Each card or row is most of its page's rendering time: at 50 a column the board took 140 to 175 ms
+# of CPU over HTTP on a million tasks (docs/performance.md), over the 100 ms every page is held to.
+MY_WORK_GROUP_LIMIT = 25
+BOARD_COLUMN_LIMIT = 25
 
 
 def my_work(user, *, deadlines: Deadlines | None = None, limit: int = MY_WORK_GROUP_LIMIT) -> dict[str, list[Task]]:
@@ -340,3 +344,43 @@ def search_comment_matches(task_ids, text: str) -> dict[int, str]:
 def comments_visible_to(user) -> QuerySet[Comment]:
     """Comments on the user's live tasks, with what a permission check needs (another team's is a 404)."""
     return Comment.objects.filter(task__in=tasks_visible_to(user)).select_related("task__project", "author")
+
+
+# --- the calendar -----------------------------------------------------------------------------------------
+
+CALENDAR_DAY_LIMIT = 4
+CALENDAR_FEED_LIMIT = 1000
+
+
+def calendar_days(qs: QuerySet[Task], start, end, *, per_day: int = CALENDAR_DAY_LIMIT) -> list[Task]:
+    """The tasks of `qs` (already scoped and filtered for the user) due from `start` to `end`, at most
+    `per_day` of each day (open ones first, then by priority), each with `day_total`: how many that day has in
+    all. One query, whatever the number of tasks: a window numbers each day's tasks and only the first
+    `per_day` come back, with their project, assignee and team time zone (for the overdue mark)."""
+    day = {"partition_by": [F("due_date")]}
+    ranked = qs.filter(due_date__gte=start, due_date__lte=end).annotate(
+        day_rank=Window(RowNumber(), order_by=[F("status").desc(), F("priority").desc(), F("id").asc()], **day),
+        day_total=Window(Count("pk"), **day),
+        team_time_zone=F("project__team__time_zone"),
+    )
+    return list(
+        ranked.filter(day_rank__lte=per_day).select_related("project", "assignee").order_by("due_date", "day_rank")
+    )
+
+
+def calendar_day_tasks(qs: QuerySet[Task], day) -> QuerySet[Task]:
+    """Every task of `qs` due on `day`, in the calendar's order: what a day's "+N more" opens."""
+    return (
+        qs.filter(due_date=day)
+        .annotate(team_time_zone=F("project__team__time_zone"))
+        .select_related("project", "assignee")
+        .order_by("-status", "-priority", "id")
+    )
+
+
+def calendar_feed_tasks(user, *, limit: int = CALENDAR_FEED_LIMIT) -> list[Task]:
+    """What the user's iCal feed lists: their open, live tasks with a due date, in the teams they are still
+    a member of (tasks_visible_to), the latest `limit` due dates (a feed with more drops the oldest overdue
+    ones). One query, a range of the index task_assignee_open_due."""
+    mine = tasks_visible_to(user).active().open().filter(assignee=user, due_date__isnull=False)
+    return list(mine.select_related("project").order_by("-due_date", "-id")[:limit])

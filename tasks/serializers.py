@@ -251,10 +251,18 @@ class StageSpecSerializer(serializers.Serializer):
     estimated_hours = serializers.DecimalField(**HOURS_FIELD, min_value=Decimal("0.01"), max_value=MAX_HOURS)
 
 
+DESCRIPTION_HELP = (
+    "Markdown. `@name` (the part of a member's address before its `@`) mentions a member of the task's team, who "
+    "is notified; an edit notifies only the people it mentions anew."
+)
+
+
 class TaskCreateSerializer(serializers.Serializer):
     project = ScopedPrimaryKeyField(selectors.projects_visible_to)
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=20000, allow_blank=True, trim_whitespace=False, required=False)
+    description = serializers.CharField(
+        max_length=20000, allow_blank=True, trim_whitespace=False, required=False, help_text=DESCRIPTION_HELP
+    )
     priority = PriorityField(required=False)
     assignee = ScopedPrimaryKeyField(_people_of_my_teams, allow_null=True, required=False)
     due_date = serializers.DateField(allow_null=True, required=False)
@@ -274,7 +282,9 @@ class TaskCreateSerializer(serializers.Serializer):
 
 class TaskUpdateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(max_length=20000, allow_blank=True, trim_whitespace=False, required=False)
+    description = serializers.CharField(
+        max_length=20000, allow_blank=True, trim_whitespace=False, required=False, help_text=DESCRIPTION_HELP
+    )
     priority = PriorityField(required=False)
     assignee = ScopedPrimaryKeyField(_people_of_my_teams, allow_null=True, required=False)
     due_date = serializers.DateField(allow_null=True, required=False)

@@ -9,6 +9,7 @@ figures.
 - `occurrences_claim`: the same claim for the dates of a repeating task (INSERT … VALUES … ON CONFLICT DO
   NOTHING RETURNING), for the same reason: the dates it returns are the occurrences this run alone makes.
 - `advisory_xact_lock_try`: pg_try_advisory_xact_lock, which the ORM has no word for.
+- `commit_without_flush`: SET LOCAL synchronous_commit TO OFF, for a job's one large transaction.
 """
 
 from __future__ import annotations
@@ -83,3 +84,16 @@ def advisory_xact_lock_try(key: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
         return bool(cursor.fetchone()[0])
+
+
+def commit_without_flush() -> None:
+    """PostgreSQL: this transaction's COMMIT returns before its WAL is flushed to disk (SET LOCAL, so only this
+    transaction). For the deadline jobs' one large transaction, whose flush was a sixth of the run
+    (docs/performance.md). Nothing is lost or sent twice by it: a server crash in the next moment loses the
+    claims together with the rows they wrote (one transaction), and the next run claims them again; and no
+    email of the transaction can go out before it is on disk, because the delivery worker's claim commits
+    synchronously (notifications/delivery.py), which flushes the WAL up to and including this commit."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")

@@ -1,12 +1,14 @@
 from django.urls import path
 
-from .views import bins, projects, search, task, templates
+from .views import bins, calendar, projects, search, task, templates
 
 app_name = "tasks"
 
 urlpatterns = [
     path("my-work/", projects.my_work, name="my_work"),
     path("search/", search.search, name="search"),
+    path("calendar/", calendar.month, name="calendar"),
+    path("calendar/feed/<str:token>.ics", calendar.feed, name="calendar_feed"),
     path("projects/", projects.project_list, name="project_list"),
     path("projects/<int:pk>/", projects.board, name="board"),
     path("projects/<int:pk>/list/", projects.task_list, name="task_list"),
@@ -18,6 +20,7 @@ urlpatterns = [
     path("tasks/<int:pk>/repeats/", task.task_recurrence, name="task_recurrence"),
     path("tasks/<int:pk>/repeats/stop/", task.task_recurrence_stop, name="task_recurrence_stop"),
     path("tasks/<int:pk>/status/", task.task_status, name="task_status"),
+    path("tasks/<int:pk>/due-date/", calendar.task_due_date, name="task_due_date"),
     path("tasks/<int:pk>/complete/", projects.task_complete_stages, name="task_complete_stages"),
     path("tasks/<int:pk>/delete/", task.task_delete, name="task_delete"),
     path("tasks/<int:pk>/restore/", task.task_restore, name="task_restore"),

@@ -3,6 +3,8 @@
  * - forms marked data-confirm ask first (capture phase, so an htmx form is stopped before htmx sends it);
  * - board cards can be dragged to the columns their "Move" menu offers (a drop clicks that menu item: a
  *   status button, or "Completed…", which loads the stage-hours form into a dialog);
+ * - calendar tasks can be dragged to another day (a drop fills the task's "Move" form with that day and
+ *   submits it, as choosing the day by hand does);
  * - after an in-place update that lost the focus, the focus goes to the messages, so it is not lost at the
  *   top of the page and screen readers announce what happened;
  * - on phones the main navigation and the list filters fold behind a button;
@@ -78,6 +80,51 @@
     event.preventDefault();
     var item = dragged.querySelector('[data-move-to="' + column.getAttribute("data-column") + '"]');
     if (item) { item.click(); }  // a status button submits its form; "Completed…" opens the hours form
+  });
+
+  /* --- the calendar: drag a task to another day ---------------------------------------------------- */
+
+  var calendarTask = null;
+
+  function dropDay(event) {
+    var cell = calendarTask && event.target.closest && event.target.closest("td[data-day]");
+    return cell && !cell.contains(calendarTask) ? cell : null;
+  }
+
+  document.addEventListener("dragstart", function (event) {
+    var task = event.target.closest && event.target.closest("[data-cal-move]");
+    if (!task) { return; }
+    calendarTask = task;
+    task.classList.add("dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", task.getAttribute("data-task"));
+  });
+
+  document.addEventListener("dragend", function () {
+    if (calendarTask) { calendarTask.classList.remove("dragging"); }
+    calendarTask = null;
+    document.querySelectorAll("td.drop-target").forEach(function (c) { c.classList.remove("drop-target"); });
+  });
+
+  document.addEventListener("dragover", function (event) {
+    var cell = dropDay(event);
+    if (!cell) { return; }
+    event.preventDefault();
+    cell.classList.add("drop-target");
+  });
+
+  document.addEventListener("dragleave", function (event) {
+    var cell = event.target.closest && event.target.closest("td[data-day]");
+    if (cell && !cell.contains(event.relatedTarget)) { cell.classList.remove("drop-target"); }
+  });
+
+  document.addEventListener("drop", function (event) {
+    var cell = dropDay(event);
+    if (!cell) { return; }
+    event.preventDefault();
+    var form = calendarTask.querySelector("form");
+    form.querySelector('input[name="due_date"]').value = cell.getAttribute("data-day");
+    form.requestSubmit();  // htmx sends it, or the browser posts it
   });
 
   // One card menu open at a time; a click elsewhere or Escape closes it.

@@ -66,9 +66,10 @@ def _check_labels(team_id: int, labels: Iterable[Label]) -> list[Label]:
 
 
 def _lock(task: Task) -> Task:
-    """Re-read the task under its row lock (call inside a transaction) and refresh the caller's copy."""
+    """Re-read the task under its row lock (call inside a transaction) and refresh the caller's copy (its
+    description too: task_update finds who an edit mentions anew by comparing with the stored one)."""
     locked = Task.objects.select_for_update().get(pk=task.pk)
-    for field in ("status", "started_at", "completed_at", "deleted_at", "archived_at", "updated_at"):
+    for field in ("status", "started_at", "completed_at", "deleted_at", "archived_at", "description", "updated_at"):
         setattr(task, field, getattr(locked, field))
     return task
 

@@ -1,8 +1,6 @@
 """Comments on tasks: writing, editing and deleting them, and the @mentions in them.
 
-A mention is `@` followed by the part of a team member's email address before its `@` (`@bob` for
-bob@example.com), or by the whole address when two members share that part (`@bob@example.com`); case does
-not matter. Only current members of the task's team are mentioned; nobody is notified of their own comment.
+What counts as a mention is tasks/services/mentions.py's rule, the same as for descriptions.
 
 Who hears of a comment, once each: the people it mentions, under the "mentioned" kind; then the task's
 creator and assignee, under "commented", unless the comment already mentions them (the mention is the more
@@ -12,42 +10,16 @@ newly mentions.
 
 from __future__ import annotations
 
-import re
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from accounts.models import Membership
 from accounts.permissions import Action, can
 from notifications.models import Kind
 from notifications.services import notify
 
 from ..models import Activity, Comment, Task
 from ._common import _activity, _require_work, _task_url
-
-# "@" not preceded by a word character (so that the "@" inside an address does not start a mention),
-# then an address's local part, optionally followed by its domain.
-MENTION = re.compile(r"(?<![\w.+@-])@([\w.%+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)")
-
-
-def mentioned_members(task: Task, text: str) -> list:
-    """The current, active members of the task's team that `text` mentions, in the order of their addresses.
-    One query (the team's members), however many handles the text has."""
-    handles = {handle.rstrip(".").lower() for handle in MENTION.findall(text or "")}
-    if not handles:
-        return []
-    memberships = Membership.objects.filter(team_id=task.project.team_id, user__is_active=True).select_related("user")
-    members = sorted((m.user for m in memberships), key=lambda u: u.email)
-    local_parts: dict[str, list] = {}
-    for user in members:
-        local_parts.setdefault(user.email.lower().split("@", 1)[0], []).append(user)
-    found = {}
-    for user in members:
-        email = user.email.lower()
-        local = email.split("@", 1)[0]
-        if email in handles or (local in handles and len(local_parts[local]) == 1):
-            found[user.pk] = user
-    return list(found.values())
+from .mentions import mentioned_anew, mentioned_members, notify_mentioned
 
 
 def _clean_body(body: str) -> str:
@@ -60,18 +32,15 @@ def _clean_body(body: str) -> str:
 
 
 def _notify_mentioned(task: Task, actor, comment: Comment, activity: Activity, people) -> set[int]:
-    for user in people:
-        notify(
-            kind=Kind.MENTIONED,
-            user=user,
-            actor=actor,
-            task=task,
-            event=f"task:{task.pk}:mentioned:{activity.pk}",
-            message=f"{actor.get_full_name()} mentioned you on “{task.title}”",
-            url=_task_url(task) + f"#comment-{comment.pk}",
-            context={"comment_body": comment.body},
-        )
-    return {user.pk for user in people}
+    return notify_mentioned(
+        task=task,
+        actor=actor,
+        activity=activity,
+        people=people,
+        message=f"{actor.get_full_name()} mentioned you on “{task.title}”",
+        url=_task_url(task) + f"#comment-{comment.pk}",
+        context={"comment_body": comment.body},
+    )
 
 
 @transaction.atomic
@@ -119,13 +88,12 @@ def comment_update(*, actor, comment: Comment, body: str) -> Comment:
     new_body = _clean_body(body)
     if new_body == locked.body:
         return locked
-    before = {user.pk for user in mentioned_members(task, locked.body)}
+    before = locked.body
     locked.body = new_body
     locked.full_clean(validate_unique=False, validate_constraints=False)
     locked.save(update_fields=["body", "updated_at"])
     activity = _activity(task, actor, Activity.Verb.COMMENT_EDITED, "comment", None, locked.pk)
-    newly = [user for user in mentioned_members(task, new_body) if user.pk not in before]
-    _notify_mentioned(task, actor, locked, activity, newly)
+    _notify_mentioned(task, actor, locked, activity, mentioned_anew(task, before, new_body))
     comment.body, comment.updated_at = locked.body, locked.updated_at
     return locked
 

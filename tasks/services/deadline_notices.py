@@ -11,7 +11,8 @@ One run of a job is one transaction:
    active user who is still a member of the task's team) becomes an Event, handed to
    `notifications.services.notify_many`, which applies the recipient's preferences and writes the outbox
    and in-app rows (deduplicated on the event key and the user) in this same transaction.
-3. after commit, notifications asks a worker to deliver.
+3. after commit, notifications asks a worker to deliver. The commit does not wait for the disk flush
+   (tasks/sql.py's commit_without_flush says why that loses nothing and sends nothing twice).
 
 A transaction-level advisory lock lets an overlapping run on PostgreSQL skip its wasted work, but nothing
 rests on it: the unique claim and the deterministic event keys make duplicates impossible, on SQLite as on
@@ -95,6 +96,7 @@ def _notify(kind: str, rules: Deadlines, window, *, skip_if_busy: bool) -> Deadl
         if skip_if_busy and not sql.advisory_xact_lock_try(_advisory_key(kind)):
             log.info("%s notices: another run is in progress; skipping", kind)
             return DeadlineRun(kind=kind, skipped=True)
+        sql.commit_without_flush()
         claimed = sql.deadline_notices_claim(kind=kind, candidates=_candidates(kind, window))
         counts = notify_many(_events(kind, claimed)) if claimed else None
     run = DeadlineRun(

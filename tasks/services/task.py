@@ -24,9 +24,26 @@ from ._common import (
     _notify_assigned,
     _require_work,
     _stage_specs,
+    _task_url,
     task_write,
 )
 from .lifecycle import _stage_reopen, _stage_start, _task_transition
+from .mentions import mentioned_anew, notify_mentioned
+
+
+def _notify_description_mentions(task: Task, actor, activity: Activity, people, *, assigned=None) -> None:
+    """Tell the people a new or edited description mentions anew (tasks/services/mentions.py), under the
+    Activity row that recorded the description. Someone this same write assigns the task to is told of the
+    assignment only: one notification for one change, as a mentioned assignee of a comment gets."""
+    notify_mentioned(
+        task=task,
+        actor=actor,
+        activity=activity,
+        people=[user for user in people if assigned is None or user.pk != assigned.pk],
+        message=f"{actor.get_full_name()} mentioned you in the description of “{task.title}”",
+        url=_task_url(task) + "#task-description",
+        context={"description": task.description},
+    )
 
 
 def task_create(
@@ -46,7 +63,8 @@ def task_create(
     """Create a task, its stages (copied from `template`, or from `stages` dicts of name and estimated_hours).
 
     Returns (task, created). The same idempotency key from the same user returns the first task and creates
-    nothing, even when two requests race: the unique constraint decides, and the loser reads the winner's row.
+    nothing, even when two requests race: the unique constraint decides, and the loser reads the winner's row
+    (and what it would have notified is rolled back with it). The members the description mentions are told.
     """
     require(actor, Action.WORK, project.team_id)
     if idempotency_key is not None:
@@ -93,11 +111,14 @@ def task_create(
             )
             if labels:
                 task.labels.set(labels)
-            _activity(task, actor, Activity.Verb.CREATED, new={"title": task.title, "stages": len(specs)})
+            created = _activity(task, actor, Activity.Verb.CREATED, new={"title": task.title, "stages": len(specs)})
             if assignee is not None:
                 _notify_assigned(
                     task, actor, _activity(task, actor, Activity.Verb.ASSIGNED, "assignee", None, assignee.pk)
                 )
+            _notify_description_mentions(
+                task, actor, created, mentioned_anew(task, "", task.description), assigned=assignee
+            )
     except IntegrityError:
         # A concurrent request with the same key won the race; its task is the answer.
         winner = idempotency_key and Task.objects.filter(created_by=actor, idempotency_key=idempotency_key).first()
@@ -109,7 +130,11 @@ def task_create(
 
 @task_write
 def task_update(*, actor, task: Task, data: dict[str, Any]) -> Task:
-    """Change any of title, description, priority, due_date, assignee, labels; one Activity per changed field."""
+    """Change any of title, description, priority, due_date, assignee, labels; one Activity per changed field.
+
+    The members a new description mentions that the previous one did not are told. The previous description
+    is read under the task's row lock, so a request repeating one that just committed (a retry, a double
+    submit) finds nothing to change and tells nobody again."""
     unknown = set(data) - set(TASK_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
@@ -130,11 +155,14 @@ def task_update(*, actor, task: Task, data: dict[str, Any]) -> Task:
     task.full_clean(exclude=["labels"], validate_unique=False, validate_constraints=False)
     if changes:
         task.save(update_fields=[f for f, _, _ in changes] + ["updated_at"])
+    assigned = next((new for field, _, new in changes if field == "assignee"), None)
     for field, old, new in changes:
         verb = Activity.Verb.ASSIGNED if field == "assignee" else Activity.Verb.UPDATED
         activity = _activity(task, actor, verb, field, _json(old), _json(new))
         if field == "assignee" and new is not None:
             _notify_assigned(task, actor, activity)
+        if field == "description":
+            _notify_description_mentions(task, actor, activity, mentioned_anew(task, old, new), assigned=assigned)
     if "labels" in data:
         new_labels = _check_labels(team_id, data["labels"])
         old_ids = sorted(task.labels.values_list("pk", flat=True))

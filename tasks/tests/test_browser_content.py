@@ -1,5 +1,6 @@
 """What people write, in a real browser: search from the top bar, Markdown with a script payload rendered
-inert, and a mention that notifies. Same launch pattern and fixtures as test_browser.py."""
+inert, and mentions (in a comment, in a description) that notify. Same launch pattern and fixtures as
+test_browser.py."""
 
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def test_markdown_with_a_script_payload_is_rendered_inert(tabs, acme):  # noqa: 
     assert Comment.objects.get(task=task).body == payload
 
 
-def test_a_mention_notifies_and_opening_it_marks_it_read(tabs, acme):  # noqa: F811
+def test_mentions_in_a_comment_and_a_description_notify_and_opening_one_marks_it_read(tabs, acme):  # noqa: F811
     task = TaskFactory(project=acme["project"], title="Review the copy", created_by=acme["member"])
     writer = tabs()
     writer.sign_in("mia@acme.test")
@@ -73,21 +74,35 @@ def test_a_mention_notifies_and_opening_it_marks_it_read(tabs, acme):  # noqa: F
     page.get_by_role("button", name="Post comment").click()
     expect(page.locator(".comment").last).to_contain_text("@vic could you check the wording?")
     comment = Comment.objects.get(task=task)
-    note = Notification.objects.get(user=acme["viewer"])
-    assert note.kind == Kind.MENTIONED
+    page.locator("#edit summary").click()
+    page.get_by_role("textbox", name="Description").fill("Copy for the **launch**; @vic signs it off.")
+    page.locator("#save-task").click()
+    expect(page.locator("#task-description strong")).to_have_text("launch")
+    expect(page.locator("#task-description")).to_contain_text("@vic signs it off.")
+    on_comment = Notification.objects.get(user=acme["viewer"], url__endswith=f"#comment-{comment.pk}")
+    on_description = Notification.objects.get(user=acme["viewer"], url__endswith="#task-description")
+    assert {on_comment.kind, on_description.kind} == {Kind.MENTIONED}
 
     reader = tabs()
     reader.sign_in("vic@acme.test")
     page = reader.page
-    expect(page.locator(".bell .count")).to_have_text("1")
+    expect(page.locator(".bell .count")).to_have_text("2")
     page.locator(".bell").click()
-    entry = page.locator(f"#notification-{note.pk}")
+    entry = page.locator(f"#notification-{on_comment.pk}")
     expect(entry).to_contain_text("Mia Member mentioned you on “Review the copy”")
     entry.get_by_role("link").click()
     expect(page).to_have_url(re.compile(rf"/tasks/{task.pk}/#comment-{comment.pk}$"))
     expect(page.get_by_role("heading", name="Review the copy")).to_be_visible()
+    expect(page.locator(".bell .count")).to_have_text("1")
+    page.locator(".bell").click()
+    entry = page.locator(f"#notification-{on_description.pk}")
+    expect(entry).to_contain_text("Mia Member mentioned you in the description of “Review the copy”")
+    entry.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(rf"/tasks/{task.pk}/#task-description$"))
+    expect(page.locator("#task-description")).to_contain_text("@vic signs it off.")
     expect(page.locator(".bell .count")).to_have_count(0)
-    note.refresh_from_db()
-    assert note.read_at is not None
+    for note in (on_comment, on_description):
+        note.refresh_from_db()
+        assert note.read_at is not None
     assert writer.problems == []
     assert reader.problems == []

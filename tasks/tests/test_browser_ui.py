@@ -293,6 +293,8 @@ def test_every_page_is_readable_in_light_and_dark(tabs, scheme):
             ("not-found", "/no-such-page/"),
             ("team", "/accounts/teams/"),
             ("notifications", "/notifications/"),
+            ("calendar", "/calendar/"),
+            ("profile", "/accounts/profile/"),
         ]
         for name, path in pages:
             page = tab.go(path)
@@ -301,7 +303,7 @@ def test_every_page_is_readable_in_light_and_dark(tabs, scheme):
             assert (background == "rgb(13, 17, 23)") == (scheme == "dark"), (path, background)
             failures = page.evaluate(CONTRAST_FAILURES)
             assert failures == [], f"{scheme} {path} at {width}px: {failures}"
-            if write and name in ("my-work", "board", "task"):
+            if write and name in ("my-work", "board", "task", "calendar"):
                 page.screenshot(path=str(SCREENSHOTS / f"{name}-dark{suffix}.png"), full_page=width > 1000)
         page = tab.go(f"/projects/{project.pk}/")
         page.keyboard.press("?")

@@ -35,6 +35,7 @@ def run_the_flow(people, team):
     project = ProjectFactory(team=team, name="Apollo")
     task, _ = services.task_create(actor=owner, project=project, title="Ship the beta", assignee=member)
     services.comment_create(actor=member, task=task, body="Started. @admin, can you **review** it?")
+    services.task_update(actor=owner, task=task, data={"description": "@viewer, this is for the **beta** list."})
     services.task_complete(actor=member, task=task)
     today = timezone.localdate()
     services.task_create(
@@ -51,6 +52,7 @@ def test_every_link_of_every_email_lands_on_a_page_for_its_recipient(client, tea
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     team, _, people = team_roles
     run_the_flow(people, team)
+    assert OutboxEmail.objects.filter(recipient=people["viewer"].email, kind=Kind.MENTIONED).count() == 1
     delivery.outbox_deliver()  # what the worker does: render what was written as context only, and send
 
     kinds = {row.recipient + row.subject: row.kind for row in OutboxEmail.objects.all()}

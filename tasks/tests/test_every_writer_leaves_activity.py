@@ -100,6 +100,8 @@ def test_every_writer_leaves_its_activity_rows(client, team):
     trail.step("html restore", client.post(reverse("tasks:task_restore", args=[page.pk])))
     repeats = {"frequency": "daily", "interval": 1, "monthly_on": "day", "end": "never"}
     trail.step("html repeats", client.post(reverse("tasks:task_recurrence", args=[page.pk]), repeats))
+    moved = client.post(reverse("tasks:task_due_date", args=[page.pk]), {"due_date": "2031-05-06"})
+    trail.step("html calendar move", moved)
 
     # --- the API ---
     created = api.post(
@@ -167,6 +169,7 @@ def test_every_writer_leaves_its_activity_rows(client, team):
         ("html trash", [(("Page task", me), [V.DELETED])]),
         ("html restore", [(("Page task", me), [V.RESTORED])]),
         ("html repeats", [(("Page task", me), [V.RECURRENCE_SET])]),
+        ("html calendar move", [(("Page task", me), [V.UPDATED])]),
         ("api create", [(("Api task", me), [V.CREATED])]),
         ("api edit", [(("Api task", me), [V.UPDATED, V.ASSIGNED])]),
         ("api comment", [(("Api task", me), [V.COMMENTED])]),

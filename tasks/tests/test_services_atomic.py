@@ -108,7 +108,9 @@ CASES = {
     ),
     "task_update": lambda w: (
         lambda: T.task_update(
-            actor=w["owner"], task=w["task"], data={"title": "Renamed", "assignee": w["owner"], "priority": 3}
+            actor=w["owner"],
+            task=w["task"],
+            data={"title": "Renamed", "assignee": w["owner"], "priority": 3, "description": "For @member"},
         )
     ),
     "task_assign": lambda w: lambda: T.task_assign(actor=w["owner"], task=w["task"], assignee=w["owner"]),
@@ -206,6 +208,7 @@ CASES = {
     ),
     "team_update": lambda w: lambda: A.team_update(actor=w["owner"], team=w["team"], data={"name": "Acme Two"}),
     "profile_update": lambda w: lambda: A.profile_update(actor=w["member"], full_name="Renamed Member"),
+    "calendar_feed_reset": lambda w: lambda: A.calendar_feed_reset(actor=w["member"]),
     "membership_remove": lambda w: lambda: A.membership_remove(actor=w["owner"], team=w["team"], user=w["member"]),
     "invitation_create": lambda w: (
         lambda: A.invitation_create(actor=w["owner"], team=w["team"], email="someone@acme.test", role=Role.VIEWER)

@@ -59,6 +59,7 @@ def test_every_member_reads_the_pages_of_the_team(client, world, role):
         reverse("tasks:trash"),
         reverse("tasks:archive"),
         reverse("analytics:dashboard"),
+        reverse("tasks:calendar"),
     ]:
         response = client.get(url)
         assert response.status_code == 200, url
@@ -564,6 +565,7 @@ MEMBER_WRITES = [
     "task_create", "task_edit", "task_status", "task_delete", "task_restore", "label_add", "stage_add",
     "stage_start", "stage_complete", "stage_move", "stage_delete", "comment_add", "label_add_again",
     "task_recurrence", "task_recurrence_stop",
+    "task_due_date",
 ]  # fmt: skip
 ADMIN_WRITES = [
     "project_create",
@@ -613,6 +615,7 @@ def _writes(w):
             "member",
         ),
         ("task_recurrence_stop", reverse("tasks:task_recurrence_stop", args=[task.pk]), {}, "member"),
+        ("task_due_date", reverse("tasks:task_due_date", args=[task.pk]), {"due_date": "2031-05-06"}, "member"),
         ("project_create", reverse("tasks:project_list"), {"team": w["team"].pk, "name": "New P"}, "admin"),
         ("project_edit", reverse("tasks:project_edit", args=[project.pk]), {"name": "Renamed"}, "admin"),
         ("project_delete", reverse("tasks:project_delete", args=[project.pk]), {}, "admin"),
@@ -644,6 +647,7 @@ def _snapshot():
         Template.objects.count(),
         Label.objects.count(),
         sorted(Task.objects.values_list("title", "status", "priority")),
+        sorted(Task.objects.values_list("pk", "due_date")),
         sorted(Stage.objects.values_list("order", "status")),
         sorted(Project.objects.values_list("name", flat=True)),
         sorted(Template.objects.values_list("name", flat=True)),

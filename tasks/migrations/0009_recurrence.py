@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tasks", "0007_list_page_indexes"),
+        ("tasks", "0008_deadline_notice_no_second_task_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,98 @@
+"""A short cache of dashboard figures, keyed by a generation per team that every change of its figures renews.
+
+Every write of kept figures goes through `figures.rows_upsert` (the observer of every task write, and the
+rebuild); it calls `generations_renew(team_ids)`, which, once the transaction has committed, gives each team a
+new random generation in the shared cache. A dashboard's figures are cached under its scope (kind, project or
+team, assignee, range, each team's today) and the generations of its teams, so a change in a team moves all
+of that team's dashboards to new keys at once: nothing is invalidated by hand, and a reader can never get
+figures older than its team's last committed change, save in the two cases below.
+
+- A process that dies between its commit and the renewal (or a cache that cannot be reached just then) leaves
+  the old generation in place: its dashboards may lag by at most ANALYTICS_CACHE_SECONDS.
+- With a reporting replica (analytics/routers.py), figures read from a replica that has not yet replayed the
+  change are cached under the new generation, for the same bound.
+
+The person who made the change sees it at once: on_commit callbacks run before the view returns.
+
+Off (ANALYTICS_CACHE_SECONDS = 0) unless the cache is shared by every process (Redis): with `make run`'s
+per-process memory cache, a job in the worker could not renew the web process's generations. When the cache
+cannot be reached, figures are computed as if it were off; a dashboard never fails because of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+_GENERATION = "analytics:generation:{}"
+_FIGURES = "analytics:figures:{}"
+
+
+def _seconds() -> int:
+    return int(getattr(settings, "ANALYTICS_CACHE_SECONDS", 0))
+
+
+def generations_renew(team_ids: Iterable[int], *, using: str | None = None) -> None:
+    """After the current transaction commits (at once outside one), give these teams new generations."""
+    ids = sorted(set(team_ids))
+    if not ids or not _seconds():
+        return
+    transaction.on_commit(lambda: _renew(ids), using=using)
+
+
+def _renew(ids: list[int]) -> None:
+    try:
+        cache.set_many({_GENERATION.format(t): secrets.token_hex(8) for t in ids}, timeout=None)
+    except Exception:  # the change is committed; its dashboards lag by at most ANALYTICS_CACHE_SECONDS
+        log.warning("analytics: could not renew the cache generations of teams %s", ids, exc_info=True)
+
+
+def _generations(team_ids: list[int]) -> list[str]:
+    keys = [_GENERATION.format(t) for t in team_ids]
+    found = cache.get_many(keys)
+    for key in keys:
+        if key not in found:  # first use, or the cache was emptied: any new value is as good
+            cache.add(key, secrets.token_hex(8), timeout=None)
+            found[key] = cache.get(key)
+    return [str(found[key]) for key in keys]
+
+
+def figures_cached(scope, compute: Callable[[object], dict]) -> dict:
+    """compute(scope), or the figures cached for the same scope at the same generations of its teams."""
+    seconds = _seconds()
+    if not seconds:
+        return compute(scope)
+    team_ids = sorted(scope.team_todays)
+    try:
+        generations = _generations(team_ids)
+        what = (
+            scope.kind,
+            scope.project.pk if scope.project else None,
+            scope.team.pk if scope.team else None,
+            scope.assignee_id,
+            scope.since,
+            scope.until,
+            scope.today,
+            sorted(scope.team_todays.items()),
+            team_ids,
+            generations,
+        )
+        key = _FIGURES.format(hashlib.sha256(repr(what).encode()).hexdigest())
+        figures = cache.get(key)
+    except Exception:
+        log.warning("analytics: the cache cannot be reached; computing the figures", exc_info=True)
+        return compute(scope)
+    if figures is None:
+        figures = compute(scope)
+        try:
+            cache.set(key, figures, timeout=seconds)
+        except Exception:
+            log.warning("analytics: could not cache the figures", exc_info=True)
+    return figures

@@ -1,0 +1,93 @@
+"""@mentions in what people write on a task (its description, its comments): who a text mentions, and telling them.
+
+A mention is `@` followed by the part of a team member's email address before its `@` (`@bob` for
+bob@example.com), or by the whole address when two members share that part (`@bob@example.com`); case does
+not matter. Only current, active members of the task's team are mentioned; nobody is told of their own text.
+The same rule serves descriptions and comments: the services of both call these functions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from accounts.models import Membership
+from notifications.models import Kind
+from notifications.services import notify
+
+from ..models import Activity, Task
+
+# "@" not preceded by a word character (so that the "@" inside an address does not start a mention),
+# then an address's local part, optionally followed by its domain.
+MENTION = re.compile(r"(?<![\w.+@-])@([\w.%+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)")
+
+
+def _handles(text: str | None) -> set[str]:
+    return {handle.rstrip(".").lower() for handle in MENTION.findall(text or "")}
+
+
+def _members_by_handles(task: Task, *handle_sets: set[str]) -> list[list]:
+    """For each set of handles, the members of the task's team they name, in the order of their addresses.
+    One query (the team's members) for all the sets, none when no set has a handle."""
+    if not any(handle_sets):
+        return [[] for _ in handle_sets]
+    memberships = Membership.objects.filter(team_id=task.project.team_id, user__is_active=True).select_related("user")
+    members = sorted((m.user for m in memberships), key=lambda u: u.email)
+    local_parts: dict[str, list] = {}
+    for user in members:
+        local_parts.setdefault(user.email.lower().split("@", 1)[0], []).append(user)
+    found = []
+    for handles in handle_sets:
+        named = []
+        for user in members:
+            email = user.email.lower()
+            local = email.split("@", 1)[0]
+            if email in handles or (local in handles and len(local_parts[local]) == 1):
+                named.append(user)
+        found.append(named)
+    return found
+
+
+def mentioned_members(task: Task, text: str | None) -> list:
+    """The current, active members of the task's team that `text` mentions, in the order of their addresses.
+    One query (the team's members), however many handles the text has; none for a text without a handle."""
+    return _members_by_handles(task, _handles(text))[0]
+
+
+def mentioned_anew(task: Task, before: str | None, after: str | None) -> list:
+    """The members `after` mentions that `before` did not (an edit that fixes a typo mentions nobody anew).
+    Both texts are read against today's members, so someone who joined since is not "new" to an unchanged
+    mention. One query at most."""
+    old, new = _members_by_handles(task, _handles(before), _handles(after))
+    old_ids = {user.pk for user in old}
+    return [user for user in new if user.pk not in old_ids]
+
+
+def notify_mentioned(
+    *,
+    task: Task,
+    actor,
+    activity: Activity,
+    people: Iterable,
+    message: str,
+    url: str,
+    context: Mapping[str, Any],
+) -> set[int]:
+    """Tell each of `people` that `actor` mentioned them (kind "mentioned", under its preference), in the
+    caller's transaction; returns their ids. The event is named by the Activity row of the write that
+    mentioned them, so telling it again (a retried call, a second notify) never writes a second row."""
+    told = set()
+    for user in people:
+        notify(
+            kind=Kind.MENTIONED,
+            user=user,
+            actor=actor,
+            task=task,
+            event=f"task:{task.pk}:mentioned:{activity.pk}",
+            message=message,
+            url=url,
+            context=dict(context),
+        )
+        told.add(user.pk)
+    return told
