@@ -143,6 +143,8 @@ def test_an_occurrences_page_links_to_its_series_and_its_history_names_the_rule(
 
     assert f'The 8 Jan 2030 occurrence of <a href="/tasks/{task.pk}/">“Report”</a>, which repeats.' in page
     assert "created the task as the 2030-01-08 occurrence of a repeating task (FREQ=DAILY)" in page
+    source_page = client.get(reverse("tasks:task_detail", args=[task.pk])).content.decode()
+    assert f'Latest occurrence: <a href="/tasks/{occurrence.pk}/">due 8 Jan 2030</a>.' in source_page
 
 
 # --- the API -------------------------------------------------------------------------------------------------

@@ -175,6 +175,9 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
         rule = parse_rule(recurrence.rule)
         recurrence_summary = rule.summary(recurrence.starts_on)
         recurrence_initial = choices_from_rule(rule, recurrence.starts_on)
+    latest = None
+    if recurrence is not None:
+        latest = recurrence.occurrences.filter(task__isnull=False).order_by("-on_date").first()
     context = {
         "task": task,
         "stages": stages,
@@ -191,6 +194,7 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
         "recurrence": recurrence if recurrence_summary else None,
         "recurrence_summary": recurrence_summary,
         "series": series,
+        "latest_occurrence": latest,
     }
     if can_work:
         context.update(
