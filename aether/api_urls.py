@@ -19,6 +19,7 @@ urlpatterns = [
     path("tasks/", tasks_api.TaskListView.as_view(), name="api-tasks"),
     path("tasks/<int:id>/", tasks_api.TaskDetailView.as_view(), name="api-task"),
     path("tasks/<int:id>/restore/", tasks_api.TaskRestoreView.as_view(), name="api-task-restore"),
+    path("tasks/<int:id>/recurrence/", tasks_api.TaskRecurrenceView.as_view(), name="api-task-recurrence"),
     path("tasks/<int:id>/stages/", tasks_api.TaskStagesView.as_view(), name="api-task-stages"),
     path("tasks/<int:id>/comments/", tasks_api.TaskCommentsView.as_view(), name="api-task-comments"),
     path("comments/<int:id>/", tasks_api.CommentDetailView.as_view(), name="api-comment"),

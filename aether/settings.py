@@ -263,6 +263,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # --- Aether's own knobs ---------------------------------------------------------------------------------
 AETHER_ARCHIVE_AFTER_DAYS = env.int("AETHER_ARCHIVE_AFTER_DAYS", default=30)
 AETHER_DUE_SOON_HOURS = env.int("AETHER_DUE_SOON_HOURS", default=24)
+# Repeating tasks (tasks/services/recurrence.py): an occurrence is made this many days before its date (0: on
+# the day, just after midnight in the team's time zone), and one run makes at most this many per series.
+AETHER_RECURRENCE_AHEAD_DAYS = env.int("AETHER_RECURRENCE_AHEAD_DAYS", default=0)
+AETHER_RECURRENCE_BOUND = env.int("AETHER_RECURRENCE_BOUND", default=50)
 AETHER_OUTBOX_MAX_ATTEMPTS = env.int("AETHER_OUTBOX_MAX_ATTEMPTS", default=5)
 # How long a worker holds the outbox rows it claimed; a dead worker's rows are retaken after this.
 AETHER_OUTBOX_LEASE_SECONDS = env.int("AETHER_OUTBOX_LEASE_SECONDS", default=300)

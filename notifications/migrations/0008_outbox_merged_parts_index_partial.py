@@ -6,20 +6,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0007_email_preference_and_held_rows'),
+        ("notifications", "0007_email_preference_and_held_rows"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='outboxemail',
-            name='merged_into',
-            field=models.ForeignKey(blank=True, db_index=False, help_text='The combined email (batch or digest) this held row went out in.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='parts', to='notifications.outboxemail'),
+            model_name="outboxemail",
+            name="merged_into",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                help_text="The combined email (batch or digest) this held row went out in.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="parts",
+                to="notifications.outboxemail",
+            ),
         ),
         migrations.AddIndex(
-            model_name='outboxemail',
-            index=models.Index(condition=models.Q(('merged_into__isnull', False)), fields=['merged_into'], name='outbox_merged_parts'),
+            model_name="outboxemail",
+            index=models.Index(
+                condition=models.Q(("merged_into__isnull", False)), fields=["merged_into"], name="outbox_merged_parts"
+            ),
         ),
     ]

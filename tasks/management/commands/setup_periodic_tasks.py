@@ -37,6 +37,15 @@ SCHEDULE = {
         60 * 60,
         "Reminds the assignee (else the creator) of each task due within AETHER_DUE_SOON_HOURS, once per due date.",
     ),
+    # Every 15 minutes: an occurrence of a repeating task is made when its date begins in its team's time zone
+    # (less AETHER_RECURRENCE_AHEAD_DAYS), and some team crosses midnight every quarter hour. Each date of a
+    # series is made once however often this runs; dates missed while it did not run are made by the next run.
+    "Repeating tasks": (
+        "tasks.create_recurring_occurrences",
+        15 * 60,
+        "Makes each repeating task's next occurrences (a new task each, once per date) when their date comes in "
+        "the team's time zone; at most AETHER_RECURRENCE_BOUND per series a run.",
+    ),
     # Daily: the cut-off is counted in days (AETHER_ARCHIVE_AFTER_DAYS), so a day's delay changes nothing.
     "Archive completed tasks": (
         "tasks.archive_completed",
@@ -49,7 +58,7 @@ SCHEDULE = {
 class Command(BaseCommand):
     help = (
         "Create the periodic tasks (outbox sweep, batches and digests, overdue detection, due-soon reminders, "
-        "archiving)."
+        "repeating tasks, archiving)."
     )
 
     @transaction.atomic
