@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from functools import reduce
 from operator import or_
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -74,3 +75,15 @@ def teammates_of(user) -> QuerySet[User]:
         return User.objects.none()
     teams = Membership.objects.filter(user=user).values("team_id")
     return User.objects.filter(memberships__team__in=teams).distinct().order_by("full_name", "email")
+
+
+def time_zone_default_for(user_id: int) -> str:
+    """The time zone a user's own clock (the digest hour) starts in until they choose one: that of the team
+    they joined first (most people's teams are where they live), else the site's TIME_ZONE. One query."""
+    zone = (
+        Membership.objects.filter(user_id=user_id)
+        .order_by("created_at", "pk")
+        .values_list("team__time_zone", flat=True)
+        .first()
+    )
+    return zone or settings.TIME_ZONE

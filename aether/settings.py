@@ -263,6 +263,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # --- Aether's own knobs ---------------------------------------------------------------------------------
 AETHER_ARCHIVE_AFTER_DAYS = env.int("AETHER_ARCHIVE_AFTER_DAYS", default=30)
 AETHER_DUE_SOON_HOURS = env.int("AETHER_DUE_SOON_HOURS", default=24)
+# Repeating tasks (tasks/services/recurrence.py): an occurrence is made this many days before its date (0: on
+# the day, just after midnight in the team's time zone), and one run makes at most this many per series.
+AETHER_RECURRENCE_AHEAD_DAYS = env.int("AETHER_RECURRENCE_AHEAD_DAYS", default=0)
+AETHER_RECURRENCE_BOUND = env.int("AETHER_RECURRENCE_BOUND", default=50)
 AETHER_OUTBOX_MAX_ATTEMPTS = env.int("AETHER_OUTBOX_MAX_ATTEMPTS", default=5)
 # How long a worker holds the outbox rows it claimed; a dead worker's rows are retaken after this.
 AETHER_OUTBOX_LEASE_SECONDS = env.int("AETHER_OUTBOX_LEASE_SECONDS", default=300)
@@ -270,6 +274,12 @@ AETHER_OUTBOX_LEASE_SECONDS = env.int("AETHER_OUTBOX_LEASE_SECONDS", default=300
 # members (one query). notifications asks it when an event is written and again just before sending, without
 # importing accounts (accounts imports notifications).
 NOTIFICATIONS_AUDIENCE_CHECK = "accounts.selectors.members_among"
+# "As it happens": emails about the same task for the same person within this many seconds of the first go out
+# as one (notifications/merging.py; the merge job runs every minute). 0 sends each at once.
+AETHER_EMAIL_BATCH_SECONDS = env.int("AETHER_EMAIL_BATCH_SECONDS", default=300)
+# The time zone a user's digest hour starts in until they choose one: a function of a user id returning a zone
+# name (accounts answers: their first team's), asked without importing accounts, like the audience check.
+NOTIFICATIONS_DEFAULT_TIME_ZONE = "accounts.selectors.time_zone_default_for"
 
 # --- API ------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

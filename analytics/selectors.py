@@ -167,12 +167,12 @@ def _median_hours(buckets: dict[int, int]) -> float | None:
 
 def dashboard_figures(scope: Scope) -> dict:
     """Every figure of the dashboard (a JSON-ready dict): from the short cache of analytics/cache.py when the
-    scope's teams have not changed since, else computed in nine queries whatever the number of tasks."""
+    scope's teams have not changed since, else computed in eight queries whatever the number of tasks."""
     return figures_cached(scope, dashboard_figures_computed)
 
 
 def dashboard_figures_computed(scope: Scope) -> dict:
-    """Every figure of the dashboard, computed from the kept rows: nine queries whatever the number of tasks."""
+    """Every figure of the dashboard, computed from the kept rows: eight queries whatever the number of tasks."""
     # Rows an increment brought back to zero count for nothing (a consistent row with n = 0 has every sum 0).
     where, in_range = scope.where & Q(n__gt=0), _in_range(scope)
 
@@ -246,15 +246,18 @@ def dashboard_figures_computed(scope: Scope) -> dict:
     )
     stages = [_stage({c: int(row[f"s_{c}"]) for c in StageDay.SUMS}, row["name"]) for row in stage_rows]
 
-    # 7, 8. throughput: created and completed per ISO week, the last 12 weeks up to today
+    # 7. throughput: created and completed per ISO week, the last 12 weeks up to today (one UNION ALL)
     first = scope.today - timedelta(days=scope.today.isoweekday() - 1 + 7 * (THROUGHPUT_WEEKS - 1))
     weeks = {_iso_week(first + timedelta(weeks=i)): {"created": 0, "completed": 0} for i in range(THROUGHPUT_WEEKS)}
     window = Q(day__gte=first, day__lte=scope.today)
-    for model, key in ((CreatedDay, "created"), (CompletedDay, "completed")):
-        for row in model.objects.filter(where, window).values("day").annotate(n=_sum("n")).order_by():
-            weeks[_iso_week(row["day"])][key] += int(row["n"])
+    per_day = [
+        model.objects.filter(where, window).values("day").annotate(n=_sum("n"), what=Value(key)).order_by()
+        for model, key in ((CreatedDay, "created"), (CompletedDay, "completed"))
+    ]
+    for row in per_day[0].union(per_day[1], all=True):
+        weeks[_iso_week(row["day"])][row["what"]] += int(row["n"])
 
-    # 9. the names of the people in the workload
+    # 8. the names of the people in the workload
     ids = [i for i in workload if i != NO_ASSIGNEE]
     names = {
         u["pk"]: u["full_name"] or u["email"]

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.template.defaultfilters import truncatechars
 
 from . import selectors, services
-from .models import Notification, NotificationPreference, OutboxEmail
+from .models import EmailPreference, Notification, NotificationPreference, OutboxEmail
 
 
 @admin.register(OutboxEmail)
@@ -23,7 +23,7 @@ class OutboxEmailAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "kind", "provider_event"]
     search_fields = ["recipient", "=provider_message_id", "=dedupe_key"]
-    raw_id_fields = ["user", "task"]
+    raw_id_fields = ["user", "task", "merged_into"]
     readonly_fields = [f.name for f in OutboxEmail._meta.fields]
     date_hierarchy = "created_at"
     show_full_result_count = False
@@ -38,7 +38,8 @@ class OutboxEmailAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         counts = selectors.outbox_counts()
-        title = f"Outbox: {counts['waiting']} waiting to be sent, {counts['dead']} dead"
+        held = f", {counts['held']} held for batches and digests" if counts["held"] else ""
+        title = f"Outbox: {counts['waiting']} waiting to be sent{held}, {counts['dead']} dead"
         return super().changelist_view(request, extra_context={"title": title, **(extra_context or {})})
 
     @admin.action(description="Send again", permissions=["change"])
@@ -75,3 +76,19 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
     search_fields = ["user__email"]
     raw_id_fields = ["user"]
     list_select_related = ["user"]
+
+
+@admin.register(EmailPreference)
+class EmailPreferenceAdmin(admin.ModelAdmin):
+    """How each person's emails reach them (no row: as they happen). Changed by the person, on their
+    preferences page or through the API, so that emails already held follow the change."""
+
+    list_display = ["user", "cadence", "digest_hour", "time_zone"]
+    list_filter = ["cadence", "digest_hour"]
+    search_fields = ["user__email", "time_zone"]
+    raw_id_fields = ["user"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "cadence", "digest_hour", "time_zone"]
+
+    def has_add_permission(self, request):
+        return False

@@ -12,12 +12,14 @@ from aether.api import PagePagination
 from aether.api_schema import id_path_parameter
 
 from . import selectors, services
-from .models import Notification, NotificationPreference
+from .models import EmailPreference, Notification, NotificationPreference
 from .serializers import (
+    EmailDeliverySerializer,
     NotificationSerializer,
     PreferenceListSerializer,
     PreferenceSerializer,
     ReadAllSerializer,
+    email_delivery_row,
     preference_rows,
 )
 
@@ -99,3 +101,40 @@ class PreferencesView(generics.GenericAPIView):
         choices = {p.kind: given.get(p.kind, (True, True)) for p in selectors.preferences_for(request.user)}
         services.preferences_update(actor=request.user, choices=choices)
         return Response(preference_rows(selectors.preferences_for(request.user)))
+
+
+@extend_schema(tags=["notifications"])
+@extend_schema_view(
+    get=extend_schema(
+        summary="How your emails reach you: as they happen, a daily digest, or off",
+        responses={200: EmailDeliverySerializer},
+    ),
+    put=extend_schema(
+        summary="Choose how your emails reach you",
+        description="cadence is required; digest_hour (0-23) and time_zone (IANA) keep their current values when "
+        "left out. Emails already held for your digest follow the change. Invitations and password resets always "
+        "come at once; in-app notifications never wait.",
+        request=EmailDeliverySerializer,
+        responses={200: EmailDeliverySerializer},
+    ),
+)
+class EmailDeliveryView(generics.GenericAPIView):
+    serializer_class = EmailDeliverySerializer
+    queryset = EmailPreference.objects.none()  # tells the schema generator the model; the row comes below
+    pagination_class = None
+
+    def get(self, request):
+        return Response(email_delivery_row(selectors.email_preference_for(request.user)))
+
+    def put(self, request):
+        serializer = EmailDeliverySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        current = selectors.email_preference_for(request.user)
+        data = serializer.validated_data
+        pref = services.email_preference_update(
+            actor=request.user,
+            cadence=data["cadence"],
+            digest_hour=data.get("digest_hour", current.digest_hour),
+            time_zone=data.get("time_zone", current.time_zone),
+        )
+        return Response(email_delivery_row(pref))

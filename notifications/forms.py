@@ -1,6 +1,8 @@
+import zoneinfo
+
 from django import forms
 
-from .models import SWITCHABLE_KINDS, Kind
+from .models import SWITCHABLE_KINDS, EmailCadence, Kind
 
 
 class PreferencesForm(forms.Form):
@@ -26,3 +28,34 @@ class PreferencesForm(forms.Form):
     def choices(self) -> dict[str, tuple[bool, bool]]:
         data = self.cleaned_data
         return {str(k): (data[f"{k}__email"], data[f"{k}__in_app"]) for k in SWITCHABLE_KINDS}
+
+
+def hour_choices() -> list[tuple[int, str]]:
+    return [(h, f"{h:02d}:00") for h in range(24)]
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(z, z.replace("_", " ")) for z in sorted(zoneinfo.available_timezones())]
+
+
+class EmailDeliveryForm(forms.Form):
+    """How emails reach the user: as they happen (batched per task), one daily digest at an hour of their time
+    zone, or none. The hour and zone are kept when another cadence is chosen, for the next time."""
+
+    cadence = forms.ChoiceField(
+        label="Emails about tasks",
+        choices=EmailCadence.choices,
+        widget=forms.RadioSelect,
+        initial=EmailCadence.IMMEDIATE,
+    )
+    digest_hour = forms.TypedChoiceField(
+        label="Digest hour", choices=hour_choices, coerce=int, help_text="When the daily digest is sent."
+    )
+    time_zone = forms.ChoiceField(label="Your time zone", choices=time_zone_choices)
+
+    def __init__(self, *args, preference=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if preference is not None:
+            self.fields["cadence"].initial = preference.cadence
+            self.fields["digest_hour"].initial = preference.digest_hour
+            self.fields["time_zone"].initial = preference.time_zone

@@ -4,7 +4,11 @@ An email is a row here, written in the same transaction as the change that cause
 the row is the record. `dedupe_key` is unique, so one event can never make two emails.
 """
 
+import zoneinfo
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -18,6 +22,9 @@ class Kind(models.TextChoices):
     TASK_DUE_SOON = "task_due_soon", "My task is due soon"
     INVITATION = "invitation", "Team invitation"
     PASSWORD_RESET = "password_reset", "Password reset"
+    # The two kinds of combined email (notifications/merging.py): never an event's own kind, never in-app.
+    TASK_UPDATES = "task_updates", "Several updates on one task, in one email"
+    DIGEST = "digest", "The daily digest"
 
 
 # Kinds a user may switch off. Invitations and password resets are always emailed: the person asked for them.
@@ -31,12 +38,26 @@ SWITCHABLE_KINDS = [
 ]
 
 
+# Kinds "as it happens" batches per (person, task) within AETHER_EMAIL_BATCH_SECONDS: what people do, which comes
+# in bursts. Overdue and due-soon reminders are sent at once (a job writes them once per due date, and a
+# reminder that waits loses its point); the digest collects every switchable kind.
+BATCHED_KINDS = [Kind.TASK_ASSIGNED, Kind.TASK_COMPLETED, Kind.TASK_COMMENTED, Kind.MENTIONED]
+
+
 class OutboxState(models.TextChoices):
     PENDING = "pending", "Pending"
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed (will retry)"
     DEAD = "dead", "Dead (gave up)"
+    # Held rows wait, until next_attempt_at, to be combined by notifications/merging.py; the worker never claims
+    # them. Each ends merged (into the combined row named by merged_into) or pending (a batch of one).
+    BATCHED = "batched", "Held for a batch of updates on one task"
+    DIGEST = "digest", "Held for the daily digest"
+    MERGED = "merged", "Merged into a combined email"
+
+
+HELD_STATES = [OutboxState.BATCHED, OutboxState.DIGEST]
 
 
 class OutboxEmail(models.Model):
@@ -58,8 +79,19 @@ class OutboxEmail(models.Model):
     dedupe_key = models.CharField(max_length=200)  # unique: see Meta.constraints
     status = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(help_text="When a worker may next take this row.")
+    next_attempt_at = models.DateTimeField(
+        help_text="When a worker may next take this row (a held row: when its batch or digest is due)."
+    )
     claimed_until = models.DateTimeField(null=True, blank=True, help_text="Lease of the worker sending it.")
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="parts",
+        help_text="The combined email (batch or digest) this held row went out in.",
+        db_index=False,  # outbox_merged_parts: only merged rows are indexed (every insert kept up a NULL entry)
+    )
     last_error = models.TextField(blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True)
     provider_event = models.CharField(max_length=40, blank=True, help_text="Last tracking event (bounced, ...).")
@@ -84,6 +116,10 @@ class OutboxEmail(models.Model):
                 condition=Q(status__in=["pending", "failed", "sending"]),
                 name="outbox_due",
             ),
+            # The merge job reads only held rows: those due, and the rest of a due (person, task) batch.
+            models.Index(fields=["next_attempt_at"], condition=Q(status__in=HELD_STATES), name="outbox_held_due"),
+            models.Index(fields=["user", "task"], condition=Q(status__in=HELD_STATES), name="outbox_held_group"),
+            models.Index(fields=["merged_into"], condition=Q(merged_into__isnull=False), name="outbox_merged_parts"),
             models.Index(fields=["status", "kind"], name="outbox_status_kind"),
             # Tracking webhooks look rows up by the provider's id; rows not sent yet have none, so they are
             # left out of the index (and cost an insert nothing).
@@ -150,3 +186,40 @@ class NotificationPreference(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.kind}"
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError("%(value)s is not a known time zone.", params={"value": value}, code="invalid")
+
+
+class EmailCadence(models.TextChoices):
+    IMMEDIATE = "immediate", "Each email as it happens"
+    DIGEST = "digest", "One daily digest"
+    OFF = "off", "No emails"
+
+
+class EmailPreference(models.Model):
+    """How a user's emails about tasks reach them: as it happens (quick updates on one task batched into one
+    email), one daily digest at `digest_hour` in `time_zone`, or none. No row means as it happens. Invitations
+    and password resets are always sent at once; in-app notifications never wait."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_preference")
+    cadence = models.CharField(max_length=10, choices=EmailCadence.choices, default=EmailCadence.IMMEDIATE)
+    digest_hour = models.PositiveSmallIntegerField(
+        default=8,
+        validators=[MaxValueValidator(23)],
+        help_text="The hour (0-23), in the time zone below, at which the daily digest is sent.",
+    )
+    time_zone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_time_zone], help_text="The time zone of the digest hour."
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(cadence__in=EmailCadence.values), name="email_preference_cadence_valid"),
+            models.CheckConstraint(condition=Q(digest_hour__lte=23), name="email_preference_hour_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.user}: {self.cadence}"

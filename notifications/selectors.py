@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import QuerySet
+from django.utils.module_loading import import_string
 
-from .models import SWITCHABLE_KINDS, Kind, Notification, NotificationPreference, OutboxEmail, OutboxState
+from .models import (
+    HELD_STATES,
+    SWITCHABLE_KINDS,
+    EmailCadence,
+    EmailPreference,
+    Kind,
+    Notification,
+    NotificationPreference,
+    OutboxEmail,
+    OutboxState,
+)
 
 
 def notifications_for(user) -> QuerySet[Notification]:
@@ -50,12 +62,30 @@ def preferences_for(user) -> list[Preference]:
     ]
 
 
+def time_zone_default_for(user_id: int) -> str:
+    """The zone a user's digest hour starts in until they choose one, asked of
+    settings.NOTIFICATIONS_DEFAULT_TIME_ZONE (accounts: their first team's); the site's TIME_ZONE without it."""
+    path = getattr(settings, "NOTIFICATIONS_DEFAULT_TIME_ZONE", "")
+    return import_string(path)(user_id) if path else settings.TIME_ZONE
+
+
+def email_preference_for(user) -> EmailPreference:
+    """The user's email cadence; unsaved defaults (as it happens, 08:00 in their first team's time zone) when
+    they never chose. One query, two without a row."""
+    pref = EmailPreference.objects.filter(user=user).first()
+    if pref is None:
+        pref = EmailPreference(user=user, cadence=EmailCadence.IMMEDIATE, time_zone=time_zone_default_for(user.pk))
+    return pref
+
+
 def outbox_counts() -> dict[str, int]:
-    """Rows still to deliver (pending, failed awaiting a retry, or being sent) and dead rows. Two counts, each
+    """Rows still to deliver (pending, failed awaiting a retry, or being sent), dead rows, and rows held for a
+    batch or a digest. Three counts, each
     on an index (the partial "due" index and status+kind), so they stay cheap as sent rows pile up."""
     return {
         "waiting": OutboxEmail.objects.filter(
             status__in=[OutboxState.PENDING, OutboxState.FAILED, OutboxState.SENDING]
         ).count(),
         "dead": OutboxEmail.objects.filter(status=OutboxState.DEAD).count(),
+        "held": OutboxEmail.objects.filter(status__in=HELD_STATES).count(),  # on the partial index of held rows
     }

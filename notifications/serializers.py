@@ -1,8 +1,9 @@
 """JSON shapes of the notifications API."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from .models import SWITCHABLE_KINDS, Kind, Notification
+from .models import SWITCHABLE_KINDS, EmailCadence, Kind, Notification, validate_time_zone
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -44,3 +45,28 @@ class PreferenceListSerializer(serializers.ListSerializer):
 
 def preference_rows(preferences) -> list[dict]:
     return [{"kind": p.kind, "label": Kind(p.kind).label, "email": p.email, "in_app": p.in_app} for p in preferences]
+
+
+class EmailDeliverySerializer(serializers.Serializer):
+    cadence = serializers.ChoiceField(
+        choices=EmailCadence.choices,
+        help_text="immediate: each email as it happens (updates on one task within a few minutes come as one); "
+        "digest: one email a day at digest_hour in time_zone; off: no emails about tasks.",
+    )
+    digest_hour = serializers.IntegerField(
+        min_value=0, max_value=23, required=False, help_text="The hour of the daily digest, 0-23 (kept if left out)."
+    )
+    time_zone = serializers.CharField(
+        max_length=64, required=False, help_text="An IANA time zone, e.g. Europe/Berlin (kept if left out)."
+    )
+
+    def validate_time_zone(self, value: str) -> str:
+        try:
+            validate_time_zone(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages[0], code="invalid") from exc
+        return value
+
+
+def email_delivery_row(pref) -> dict:
+    return {"cadence": pref.cadence, "digest_hour": pref.digest_hour, "time_zone": pref.time_zone}

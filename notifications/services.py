@@ -4,16 +4,21 @@ preferences; the outbox operations of the admin; provider tracking events.
 Other apps describe what happened as `Event`s and call `notify_many` (or `notify` for one): this module
 decides who hears of it by which channel (preferences; only current members of the event's team, asked of
 settings.NOTIFICATIONS_AUDIENCE_CHECK, since notifications never reads accounts' tables) and writes the rows
-set-based (notifications/sql.py on PostgreSQL). Their emails are rendered by the delivery worker from kind
-and context; `email_enqueue` (invitations, password resets) renders at once. Delivery happens after commit
+set-based (notifications/sql.py on PostgreSQL). An email may be written held, for a batch of quick updates on
+one task or for the person's daily digest (EmailPreference; combined later by notifications/merging.py), or not
+at all ("off"); in-app rows never wait. Their emails are rendered by the delivery worker from kind and
+context; `email_enqueue` (invitations, password resets) renders at once. Delivery happens after commit
 (notifications/delivery.py, driven by notifications/tasks.py), and checks the audience again before sending.
 """
 
 from __future__ import annotations
 
 import logging
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from itertools import islice
 from typing import Any
 
@@ -26,7 +31,18 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from . import sql
-from .models import SWITCHABLE_KINDS, Kind, Notification, NotificationPreference, OutboxEmail, OutboxState
+from .models import (
+    BATCHED_KINDS,
+    HELD_STATES,
+    SWITCHABLE_KINDS,
+    EmailCadence,
+    EmailPreference,
+    Kind,
+    Notification,
+    NotificationPreference,
+    OutboxEmail,
+    OutboxState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -187,9 +203,11 @@ def outbox_send_again(*, actor, ids: Iterable[int]) -> int:
 
 
 def outbox_mark_dead(*, actor, ids: Iterable[int]) -> int:
-    """Give up on rows not yet sent (admin). Sent rows and rows a worker holds right now are left alone.
+    """Give up on rows not yet sent (admin), held ones included. Sent and merged rows and rows a worker holds
+    right now are left alone.
     The reason names who gave up; an earlier error is kept after it."""
-    rows = OutboxEmail.objects.filter(pk__in=list(ids), status__in=[OutboxState.PENDING, OutboxState.FAILED])
+    waiting = [OutboxState.PENDING, OutboxState.FAILED, *HELD_STATES]
+    rows = OutboxEmail.objects.filter(pk__in=list(ids), status__in=waiting)
     return rows.update(
         status=OutboxState.DEAD,
         claimed_until=None,
@@ -257,6 +275,7 @@ class NotifyCounts:
 NOT_A_MEMBER = "Not sent: the recipient is no longer a member of the team."
 
 _SWITCHABLE = frozenset(str(k) for k in SWITCHABLE_KINDS)
+_BATCHED = frozenset(str(k) for k in BATCHED_KINDS)
 # Up to this many new emails in one call, the worker is handed their ids (it goes straight to them); a bigger
 # burst (a scheduled job) is handed to the sweep, which claims due rows batch by batch, rather than a message
 # carrying every id.
@@ -314,10 +333,60 @@ def _notify_chunk(batch: list[Event], *, want_ids: bool) -> tuple[int, int, list
     return len(new_outbox), len(new_notes), ids
 
 
+def next_digest_at(now: datetime, *, hour: int, time_zone: str) -> datetime:
+    """The first `hour`:00 in `time_zone` strictly after `now`, in UTC: 08:00 local is 08:00 on the wall clock
+    whatever the season. An hour that a DST change skips that day (02:00 in spring in most of Europe) is the
+    first instant after the gap."""
+    zone = zoneinfo.ZoneInfo(time_zone)
+    day = now.astimezone(zone).date()
+    for offset in (0, 1, 2):
+        local = datetime.combine(day + timedelta(days=offset), dtime(hour), tzinfo=zone)
+        # Round-trip through UTC: a wall time inside a DST gap does not exist, its conversion lands after the gap.
+        at = local.astimezone(UTC)
+        if at > now:
+            return at
+    raise AssertionError("unreachable: some day within two has the hour after now")
+
+
+def _email_timing(users: set[int], now: datetime):
+    """The email cadence of `users` (one query, of those who chose a digest or no email), as a function of an
+    event: (the state of its outbox row, when it is due), or (None, None) for no email. As it happens, the
+    BATCHED_KINDS about a task wait AETHER_EMAIL_BATCH_SECONDS for more of the same (person, task) to share one
+    email (notifications/merging.py); with the setting 0 they go at once, as do reminders."""
+    chosen = {}
+    if users:
+        if connections[router.db_for_read(EmailPreference)].vendor == "postgresql":
+            rows = sql.email_cadences(sorted(users))
+        else:
+            rows = EmailPreference.objects.filter(
+                user_id__in=users, cadence__in=[EmailCadence.DIGEST, EmailCadence.OFF]
+            ).values_list("user_id", "cadence", "digest_hour", "time_zone")
+        chosen = {user_id: (cadence, hour, zone) for user_id, cadence, hour, zone in rows}
+    window = settings.AETHER_EMAIL_BATCH_SECONDS
+    batch_until = now + timedelta(seconds=window)
+    digests: dict[int, datetime] = {}
+
+    def timing(ev: Event, kind: str, now: datetime) -> tuple[OutboxState | None, datetime | None]:
+        chose = chosen.get(ev.user_id)
+        if chose is None:  # as it happens: the common case, first
+            if window > 0 and ev.task_id is not None and kind in _BATCHED:
+                return OutboxState.BATCHED, batch_until
+            return OutboxState.PENDING, now
+        cadence, hour, zone = chose
+        if cadence == EmailCadence.OFF:
+            return None, None
+        if ev.user_id not in digests:
+            digests[ev.user_id] = next_digest_at(now, hour=hour, time_zone=zone)
+        return OutboxState.DIGEST, digests[ev.user_id]
+
+    return timing
+
+
 def _rows_for(batch: list[Event]) -> tuple[list[dict], list[dict]]:
     """The outbox and in-app rows (dicts of column values, see notifications/sql.py) for a chunk of events:
     one per event and dedupe key, without events about the recipient's own action or about a team they are
-    not a current member of, by the channels they chose. Two queries: the audience check, the preferences."""
+    not a current member of, by the channels they chose, each email pending, held or left out by the
+    recipient's cadence (_email_timing). Three queries: the audience check, the preferences, the cadences."""
     by_key: dict[str, Event] = {}
     for ev in batch:
         if ev.actor_id is not None and ev.actor_id == ev.user_id:
@@ -340,12 +409,14 @@ def _rows_for(batch: list[Event]) -> tuple[list[dict], list[dict]]:
             ).values_list("user_id", "kind", "email", "in_app")
         }
     now = timezone.now()
+    timing = _email_timing({ev.user_id for ev in by_key.values() if str(ev.kind) in kinds}, now)
     outbox: list[dict] = []
     notes: list[dict] = []
     for dedupe_key, ev in by_key.items():
         kind = str(ev.kind)
         email_on, in_app_on = prefs.get((ev.user_id, kind), (True, True)) if kind in _SWITCHABLE else (True, False)
-        if email_on:
+        status, send_at = timing(ev, kind, now) if kind in _SWITCHABLE else (OutboxState.PENDING, now)
+        if email_on and status is not None:
             outbox.append(
                 {
                     "recipient": ev.email,
@@ -364,8 +435,8 @@ def _rows_for(batch: list[Event]) -> tuple[list[dict], list[dict]]:
                     "task_id": ev.task_id,
                     "team_id": ev.team_id,
                     "dedupe_key": dedupe_key,
-                    "status": OutboxState.PENDING.value,
-                    "next_attempt_at": now,
+                    "status": status.value,
+                    "next_attempt_at": send_at,
                     "created_at": now,
                 }
             )
@@ -437,10 +508,17 @@ def notifications_withdraw(*, user_id: int, team_id: int) -> tuple[int, int]:
     (pending or failed) become dead with the reason, and their in-app notifications about it are deleted
     (the bell and the list never show a team the person has left). Call in the removal's transaction.
     Returns (emails withheld, notifications deleted). An email a worker holds right now is checked again by
-    the worker before it sends (notifications/delivery.py)."""
-    withheld = OutboxEmail.objects.filter(
-        user_id=user_id, team_id=team_id, status__in=[OutboxState.PENDING, OutboxState.FAILED]
-    ).update(status=OutboxState.DEAD, claimed_until=None, last_error=NOT_A_MEMBER)
+    the worker before it sends (notifications/delivery.py); rows held for a batch or a digest are withheld
+    here like waiting ones."""
+    with transaction.atomic():  # the caller's, normally
+        waiting = OutboxEmail.objects.filter(
+            user_id=user_id, team_id=team_id, status__in=[OutboxState.PENDING, OutboxState.FAILED, *HELD_STATES]
+        )
+        # Locked in id order first, as the merge job locks held rows (notifications/merging.py): never a deadlock.
+        ids = list(waiting.select_for_update().order_by("pk").values_list("pk", flat=True))
+        withheld = waiting.filter(pk__in=ids).update(
+            status=OutboxState.DEAD, claimed_until=None, last_error=NOT_A_MEMBER
+        )
     deleted, _ = Notification.objects.filter(user_id=user_id, team_id=team_id).delete()
     return withheld, deleted
 
@@ -479,3 +557,31 @@ def preferences_update(*, actor, choices: Mapping[str, tuple[bool, bool]]) -> No
         unique_fields=["user", "kind"],
         update_fields=["email", "in_app"],
     )
+
+
+def email_preference_update(*, actor, cadence: str, digest_hour: int, time_zone: str) -> EmailPreference:
+    """Store how the actor's emails reach them (EmailCadence), the digest hour (0-23) and its time zone.
+
+    Emails already held for the actor's digest follow the choice: with a digest still chosen they wait for
+    the new hour; otherwise they are due at once, and the next merge run sends what was held as one last
+    digest (nothing already told is dropped). Rows held for a batch keep their few minutes. Refuses bad
+    values with a ValidationError naming the field; nothing is written then. One transaction; the held rows
+    are locked in id order, as the merge job locks them, so the two never deadlock."""
+    pref = EmailPreference.objects.filter(user=actor).first() or EmailPreference(user=actor)
+    pref.cadence, pref.digest_hour, pref.time_zone = cadence, digest_hour, time_zone
+    pref.full_clean(exclude=["user"])
+    with transaction.atomic():
+        pref.save()
+        held = list(
+            OutboxEmail.objects.select_for_update()
+            .filter(user=actor, status=OutboxState.DIGEST)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if held:
+            now = timezone.now()
+            due = now
+            if cadence == EmailCadence.DIGEST:
+                due = next_digest_at(now, hour=digest_hour, time_zone=time_zone)
+            OutboxEmail.objects.filter(pk__in=held, status=OutboxState.DIGEST).update(next_attempt_at=due)
+    return pref

@@ -29,3 +29,15 @@ def deliver_outbox() -> int:
     if report.more:
         deliver_outbox.delay()
     return report.sent
+
+
+@shared_task(name="notifications.merge_held", ignore_result=True)
+def merge_held() -> int:
+    """(celery beat, every 60 s) Combine the held emails that are due: quick updates on one task into one
+    email, each person's digest at their hour. Returns how many emails this run wrote or released."""
+    from . import merging
+
+    run = merging.held_merge()
+    if run.more:
+        merge_held.delay()
+    return run.batches + run.released + run.digests

@@ -1,9 +1,11 @@
 """The notifications pages: the list (with mark one / all read) and the preferences. Thin: selectors scope
 every read to the signed-in user (someone else's notification is a 404), services do the writes."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
-from .forms import PreferencesForm
+from .forms import EmailDeliveryForm, PreferencesForm
 
 PAGE_SIZE = 30
 
@@ -74,9 +76,32 @@ def notifications_read_all(request):
 
 @login_required
 def preferences(request):
-    form = PreferencesForm(request.POST or None, preferences=selectors.preferences_for(request.user))
-    if request.method == "POST" and form.is_valid():
+    """Two forms on one page, each with its own Save: the per-kind switches, and how emails reach the user
+    (a POST carrying `cadence` is the second)."""
+    kinds_data = email_data = None
+    if request.method == "POST":
+        if "cadence" in request.POST:
+            email_data = request.POST
+        else:
+            kinds_data = request.POST
+    form = PreferencesForm(kinds_data, preferences=selectors.preferences_for(request.user))
+    email_form = EmailDeliveryForm(email_data, preference=selectors.email_preference_for(request.user))
+    if kinds_data is not None and form.is_valid():
         services.preferences_update(actor=request.user, choices=form.choices())
         messages.success(request, "Your notification settings are saved.")
         return redirect("notifications:preferences")
-    return render(request, "notifications/preferences.html", {"form": form})
+    if email_data is not None and email_form.is_valid():
+        try:
+            services.email_preference_update(actor=request.user, **email_form.cleaned_data)
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                email_form.add_error(name if name in email_form.fields else None, errors)
+        else:
+            messages.success(request, "How your emails reach you is saved.")
+            return redirect("notifications:preferences")
+    context = {
+        "form": form,
+        "email_form": email_form,
+        "batch_minutes": max(round(settings.AETHER_EMAIL_BATCH_SECONDS / 60), 1),
+    }
+    return render(request, "notifications/preferences.html", context)

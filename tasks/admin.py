@@ -10,7 +10,8 @@ What an admin may do in a team is decided by accounts/permissions.py.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 
 from accounts.permissions import admin_scope
@@ -25,7 +26,20 @@ from aether.admin_services import (
 )
 
 from . import services
-from .models import Activity, Comment, DeadlineNotice, Label, Project, Stage, Status, Task, Template, TemplateStage
+from .models import (
+    Activity,
+    Comment,
+    DeadlineNotice,
+    Label,
+    Occurrence,
+    Project,
+    Recurrence,
+    Stage,
+    Status,
+    Task,
+    Template,
+    TemplateStage,
+)
 
 TASK_LIFECYCLE_FIELDS = ["status", "started_at", "completed_at", "deleted_at", "archived_at"]
 STAGE_LIFECYCLE_FIELDS = ["status", "actual_hours", "started_at", "completed_at"]
@@ -446,3 +460,61 @@ class DeadlineNoticeAdmin(admin.ModelAdmin):
     search_fields = ["=task__id"]
     raw_id_fields = ["task"]
     show_full_result_count = False
+
+
+@admin.register(Recurrence)
+class RecurrenceAdmin(admin.ModelAdmin):
+    """Read only: rules are set on the task page or the API (tasks/services/recurrence.py); the action stops
+    a rule through the same service."""
+
+    list_display = ["task", "rule", "starts_on", "next_on", "stopped_at", "updated_at"]
+    list_filter = ["stopped_at"]
+    search_fields = ["=task__id", "rule", "task__title"]
+    raw_id_fields = ["task", "created_by"]
+    list_select_related = ["task"]
+    show_full_result_count = False
+    readonly_fields = ["task", "rule", "starts_on", "next_on", "stopped_at", "created_by", "created_at", "updated_at"]
+    actions = ["stop"]
+
+    def get_queryset(self, request):
+        return admin_scope(request.user, super().get_queryset(request), "task__project__team")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its occurrences' claims go with it, and their dates could be made again
+
+    @admin.action(permissions=["view"], description="Stop repeating (occurrences made stay)")
+    def stop(self, request, queryset):
+        stopped = 0
+        for recurrence in queryset.select_related("task__project"):
+            try:
+                stopped += services.recurrence_stop(actor=request.user, task=recurrence.task) is not None
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(request, f"{recurrence.task}: {exc}", messages.ERROR)
+        self.message_user(request, f"Stopped {stopped} rule(s).")
+
+
+@admin.register(Occurrence)
+class OccurrenceAdmin(admin.ModelAdmin):
+    list_display = ["recurrence", "on_date", "task", "rule", "created_at"]
+    search_fields = ["=recurrence__task__id", "=task__id"]
+    raw_id_fields = ["recurrence", "task"]
+    show_full_result_count = False
+    readonly_fields = ["recurrence", "on_date", "task", "rule", "created_at"]
+
+    def get_queryset(self, request):
+        return admin_scope(request.user, super().get_queryset(request), "recurrence__task__project__team")
+
+    def has_add_permission(self, request):
+        return False  # claims are made by the recurrence job only
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

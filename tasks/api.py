@@ -12,7 +12,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import generics, mixins, status
+from rest_framework import exceptions, generics, mixins, status
 from rest_framework.response import Response
 
 from accounts.permissions import Action, require
@@ -21,7 +21,8 @@ from aether.api_schema import id_path_parameter
 
 from . import selectors, services
 from .filters import TaskFilter
-from .models import Status, Task
+from .models import Recurrence, Status, Task
+from .recurrence import parse_rule
 from .serializers import (
     PRIORITY_NAMES,
     ActivitySerializer,
@@ -30,6 +31,8 @@ from .serializers import (
     ProjectCreateSerializer,
     ProjectSerializer,
     ProjectUpdateSerializer,
+    RecurrenceSerializer,
+    RecurrenceSetSerializer,
     StageSerializer,
     StageSpecSerializer,
     StageUpdateSerializer,
@@ -273,6 +276,59 @@ class TaskRestoreView(generics.GenericAPIView):
     def post(self, request, id: int):
         services.task_restore(actor=request.user, task=_task(request, id, include_deleted=True, details=False))
         return _task_response(request, id)
+
+
+# --- repeats --------------------------------------------------------------------------------------------
+
+
+def _recurrence_json(recurrence: Recurrence) -> dict:
+    return RecurrenceSerializer(
+        {
+            "rule": recurrence.rule,
+            "starts_on": recurrence.starts_on,
+            "next_on": recurrence.next_on,
+            "summary": parse_rule(recurrence.rule).summary(recurrence.starts_on),
+            "updated_at": recurrence.updated_at,
+        }
+    ).data
+
+
+@extend_schema(tags=["tasks"], parameters=[id_path_parameter("A task id.")])
+@extend_schema_view(
+    get=extend_schema(summary="The rule the task repeats by (404 when it does not repeat)"),
+    put=extend_schema(
+        summary="Make the task repeat, or change its rule",
+        description="Occurrences are new tasks, made on their date in the team's time zone; changing the rule "
+        "changes only the dates not made yet.",
+        request=RecurrenceSetSerializer,
+        responses={200: RecurrenceSerializer},
+    ),
+    delete=extend_schema(summary="Stop the repeats; occurrences made stay", responses={204: NO_CONTENT}),
+)
+class TaskRecurrenceView(generics.GenericAPIView):
+    serializer_class = RecurrenceSerializer
+
+    def get(self, request, id: int):
+        task = _task(request, id, details=False)
+        recurrence = Recurrence.objects.filter(task=task, stopped_at__isnull=True).first()
+        if recurrence is None:
+            raise exceptions.NotFound("This task does not repeat.")
+        return Response(_recurrence_json(recurrence))
+
+    def put(self, request, id: int):
+        task = _task(request, id, details=False)
+        require(request.user, Action.WORK, task.project.team_id)
+        data = _parse(RecurrenceSetSerializer, request)
+        recurrence = services.recurrence_set(
+            actor=request.user, task=task, rule=data["rule"], starts_on=data.get("starts_on")
+        )
+        return Response(_recurrence_json(recurrence))
+
+    def delete(self, request, id: int):
+        task = _task(request, id, details=False)
+        require(request.user, Action.WORK, task.project.team_id)
+        services.recurrence_stop(actor=request.user, task=task)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- stages ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ and their ValidationErrors are put back next to the field they name (accounts.fo
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 
 from django import forms
@@ -11,6 +12,7 @@ from django import forms
 from accounts.models import User
 
 from .models import Label, Priority, Status, Template
+from .recurrence import DAY_NAMES, MAX_COUNT, MAX_INTERVAL, WEEKDAYS, rule_from_choices
 
 HOURS = {"max_digits": 7, "decimal_places": 2, "min_value": Decimal("0")}
 
@@ -198,3 +200,89 @@ TemplateStageFormSet = forms.formset_factory(TemplateStageRow, extra=3, max_num=
 
 class TemplateUseForm(forms.Form):
     project = forms.TypedChoiceField(coerce=int, choices=(), label="In project")
+
+
+class RecurrenceForm(forms.Form):
+    """The rule editor: the choices a person makes, turned into an RRULE (tasks/recurrence.py) in `clean`;
+    the service checks the rule again and decides from when it applies."""
+
+    frequency = forms.ChoiceField(
+        label="Repeats",
+        choices=[
+            ("daily", "Daily"),
+            ("weekdays", "On weekdays (Mon to Fri)"),
+            ("weekly", "Weekly"),
+            ("monthly", "Monthly"),
+            ("yearly", "Yearly"),
+        ],
+        initial="weekly",
+    )
+    interval = forms.IntegerField(
+        label="Every", min_value=1, max_value=MAX_INTERVAL, initial=1, help_text="1 is every time; 2 every other."
+    )
+    weekdays = forms.MultipleChoiceField(
+        label="On",
+        choices=[(code, DAY_NAMES[code]) for code in WEEKDAYS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="For a weekly rule.",
+    )
+    monthly_on = forms.ChoiceField(
+        label="Each month on",
+        choices=[("day", "Day of the month"), ("last", "The last day")],
+        initial="day",
+        widget=forms.RadioSelect,
+    )
+    month_day = forms.IntegerField(
+        label="Day of the month",
+        min_value=1,
+        max_value=31,
+        required=False,
+        help_text="The 29th to 31st fall on the last day of a shorter month.",
+    )
+    starts_on = forms.DateField(
+        label="Starting", required=False, widget=DateInput(), help_text="Blank: the task's due date, else today."
+    )
+    end = forms.ChoiceField(
+        label="Ends",
+        choices=[("never", "Never"), ("on", "On a date"), ("after", "After a number of times")],
+        initial="never",
+        widget=forms.RadioSelect,
+    )
+    until = forms.DateField(label="End date", required=False, widget=DateInput())
+    count = forms.IntegerField(
+        label="Times", min_value=1, max_value=MAX_COUNT, required=False, help_text="This task counts as the first."
+    )
+
+    def __init__(self, *args, default_start: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_start = default_start
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        if data["frequency"] == "weekly" and not data["weekdays"]:
+            self.add_error("weekdays", "Choose at least one day of the week.")
+        if data["end"] == "on" and data.get("until") is None:
+            self.add_error("until", "Give the date the repeats end on.")
+        if data["end"] == "after" and data.get("count") is None:
+            self.add_error("count", "Give how many times the task happens.")
+        start = data.get("starts_on") or self.default_start
+        if data["end"] == "on" and data.get("until") is not None and data["until"] < start:
+            self.add_error("until", "The end date is before the start.")
+        if self.errors:
+            return data
+        rule = rule_from_choices(
+            frequency=data["frequency"],
+            interval=data["interval"],
+            weekdays=data["weekdays"],
+            monthly_on=data["monthly_on"],
+            month_day=data.get("month_day"),
+            starts_on=start,
+            end=data["end"],
+            until=data.get("until"),
+            count=data.get("count"),
+        )
+        data["rule"] = rule.text()
+        return data

@@ -1,5 +1,6 @@
-"""Projects, tasks, their stages, comments, labels, templates, the activity trail and the deadline
-notices' claims. Rows are written only by the services (tasks/services/).
+"""Projects, tasks, their stages, comments, labels, templates, the activity trail, the deadline notices' claims,
+and the rules of repeating tasks with their occurrences' claims. Rows are written only by the services
+(tasks/services/).
 
 Rules live in the schema as well as in the services: allowed values, positive estimates, non-negative
 actual hours, one stage per position, "completed" exactly when a completion time is set.
@@ -317,6 +318,9 @@ class ActivityVerb(models.TextChoices):
     DELETED = "deleted", "moved the task to the trash"
     RESTORED = "restored", "restored the task"
     ARCHIVED = "archived", "archived the task"
+    RECURRENCE_SET = "recurrence_set", "set the task to repeat"
+    RECURRENCE_STOPPED = "recurrence_stopped", "stopped the repeats"
+    RECURRENCE_HELD = "recurrence_held", "held back repeats"
 
 
 class Activity(models.Model):
@@ -374,3 +378,60 @@ class DeadlineNotice(models.Model):
 
     def __str__(self):
         return f"{self.kind} notice for task {self.task_id} due {self.due_date}"
+
+
+class Recurrence(models.Model):
+    """The rule a task repeats by (tasks/recurrence.py): the task is the series' source, and each occurrence is a
+    new task, made by the recurrence job (tasks/services/recurrence.py) when its date comes.
+
+    `rule` is an RFC 5545 RRULE without DTSTART; `starts_on` is its start. `next_on` is the first date of the
+    rule not made yet (NULL once the rule has ended or was stopped): the job reads only the rows whose
+    `next_on` has come, from a small index. Changing the rule moves `next_on` and touches no made occurrence.
+    """
+
+    task = models.OneToOneField(Task, on_delete=models.CASCADE, related_name="recurrence")
+    rule = models.CharField(max_length=200)
+    starts_on = models.DateField()
+    next_on = models.DateField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["next_on"], condition=Q(next_on__isnull=False), name="recurrence_next_on")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(rule=""), name="recurrence_rule_not_empty"),
+            models.CheckConstraint(
+                condition=Q(stopped_at__isnull=True) | Q(next_on__isnull=True), name="recurrence_stopped_has_no_next"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.rule} from {self.starts_on} (task {self.task_id})"
+
+
+class Occurrence(models.Model):
+    """The claim that one date of a series was made: one row per (recurrence, date), ever.
+
+    The recurrence job inserts these with ON CONFLICT DO NOTHING (tasks/sql.py) in the transaction that makes
+    the occurrence's task, so however many beats and workers run, each date becomes one task. `rule` is the
+    rule the occurrence came from (a later change of the rule does not rewrite it). `task` is the task made
+    (NULL only if that task was later deleted for good: the claim stays, so the date is never made again).
+    """
+
+    recurrence = models.ForeignKey(Recurrence, on_delete=models.CASCADE, related_name="occurrences")
+    on_date = models.DateField()
+    task = models.OneToOneField(Task, on_delete=models.SET_NULL, null=True, blank=True, related_name="occurrence")
+    rule = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["recurrence", "on_date"]
+        constraints = [models.UniqueConstraint(fields=["recurrence", "on_date"], name="occurrence_once")]
+
+    def __str__(self):
+        return f"{self.on_date} of recurrence {self.recurrence_id}"

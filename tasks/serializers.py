@@ -213,6 +213,16 @@ class TemplateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class RecurrenceSerializer(serializers.Serializer):
+    rule = serializers.CharField(read_only=True, help_text="The RFC 5545 RRULE the task repeats by (no DTSTART).")
+    starts_on = serializers.DateField(read_only=True, help_text="The rule's start date.")
+    next_on = serializers.DateField(
+        read_only=True, allow_null=True, help_text="The next date an occurrence is made for; null when ended."
+    )
+    summary = serializers.CharField(read_only=True, help_text="The rule in words.")
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
 # --- input ----------------------------------------------------------------------------------------------
 
 
@@ -323,3 +333,16 @@ class TemplateCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     description = serializers.CharField(max_length=5000, allow_blank=True, trim_whitespace=False, required=False)
     stages = StageSpecSerializer(many=True, min_length=1, max_length=MAX_STAGES)
+
+
+class RecurrenceSetSerializer(serializers.Serializer):
+    rule = serializers.CharField(
+        max_length=200,
+        help_text="An RFC 5545 RRULE without DTSTART, e.g. FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH;UNTIL=20270301. "
+        "Supported: FREQ DAILY/WEEKLY/MONTHLY/YEARLY, INTERVAL 1-999, BYDAY (plain weekdays, daily or weekly), "
+        "BYMONTHDAY 1-31 or -1 (monthly or yearly), BYMONTH (yearly), BYSETPOS=-1 with several BYMONTHDAY days, "
+        "UNTIL=YYYYMMDD or COUNT 1-1000. Anything else is a 400 naming `rule`.",
+    )
+    starts_on = serializers.DateField(
+        required=False, allow_null=True, help_text="Default: the task's due date, else today in the team's time zone."
+    )

@@ -6,6 +6,8 @@ figures.
   it holds (bulk_create), and with ignore_conflicts it cannot tell which rows it inserted: exactly what the
   claim must know, as the rows this run inserted are the notices it alone owns. The SELECT is the ORM's own
   query (the caller's queryset, compiled), so the deadline rules stay in tasks/deadlines.py.
+- `occurrences_claim`: the same claim for the dates of a repeating task (INSERT … VALUES … ON CONFLICT DO
+  NOTHING RETURNING), for the same reason: the dates it returns are the occurrences this run alone makes.
 - `advisory_xact_lock_try`: pg_try_advisory_xact_lock, which the ORM has no word for.
 - `commit_without_flush`: SET LOCAL synchronous_commit TO OFF, for a job's one large transaction.
 - `calendar_day_firsts`: the first few tasks of each day of a range, by a LATERAL subquery a day over a series
@@ -25,7 +27,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
-from .models import DeadlineNotice
+from .models import DeadlineNotice, Occurrence
 
 # The database's clock, as Django's Now() is on each (rows are stamped with it, as elsewhere).
 _NOW = {"postgresql": "STATEMENT_TIMESTAMP()", "sqlite": "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')"}
@@ -56,6 +58,28 @@ def deadline_notices_claim(*, kind: str, candidates: QuerySet) -> array:
         while rows := cursor.fetchmany(_FETCH):
             claimed.extend(row[0] for row in rows)
     return array("q", sorted(claimed))
+
+
+def occurrences_claim(*, recurrence_id: int, dates: list[date], rule: str) -> list[date]:
+    """Claim each of `dates` of the recurrence not claimed yet (the unique occurrence_once); return the dates
+    this call claimed, in order. A date a concurrent transaction inserted first is skipped once it commits;
+    inserting in date order makes concurrent runs wait for each other instead of deadlocking."""
+    if not dates:
+        return []
+    dates = sorted(set(dates))
+    table = Occurrence._meta.db_table
+    now = _NOW[connection.vendor]
+    values = ", ".join([f"(%s, %s, %s, {now})"] * len(dates))
+    sql = (
+        f"INSERT INTO {table} (recurrence_id, on_date, rule, created_at) VALUES {values} "  # noqa: S608 -- a model's table name; values are parameters
+        "ON CONFLICT (recurrence_id, on_date) DO NOTHING RETURNING on_date"
+    )
+    params = [p for d in dates for p in (recurrence_id, d, rule)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # SQLite returns dates as text
+    return sorted(r[0] if isinstance(r[0], date) else date.fromisoformat(r[0]) for r in rows)
 
 
 def advisory_xact_lock_try(key: int) -> bool:

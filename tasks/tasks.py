@@ -4,7 +4,7 @@
 
 from celery import shared_task
 
-from .services import archiving, deadline_notices
+from .services import archiving, deadline_notices, recurrence
 
 
 @shared_task(name="tasks.notify_overdue", ignore_result=True)
@@ -23,3 +23,9 @@ def notify_due_soon() -> int:
 def archive_completed() -> int:
     """Archive tasks completed more than AETHER_ARCHIVE_AFTER_DAYS ago. Returns how many were archived."""
     return archiving.completed_tasks_archive().archived
+
+
+@shared_task(name="tasks.create_recurring_occurrences", ignore_result=True)
+def create_recurring_occurrences() -> int:
+    """Make the occurrences of repeating tasks whose date has come. Returns how many tasks this run made."""
+    return recurrence.recurrences_run().created

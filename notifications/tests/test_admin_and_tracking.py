@@ -48,6 +48,23 @@ def test_the_changelist_shows_waiting_and_dead_counts(admin_client):
     assert "Outbox: 2 waiting to be sent, 1 dead" in page
 
 
+def test_the_changelist_counts_held_rows_and_filters_by_their_states(admin_client):
+    row(1)
+    row(2, OutboxState.BATCHED)
+    row(3, OutboxState.DIGEST)
+    row(4, OutboxState.MERGED)
+
+    page = admin_client.get(URL).content.decode()
+    held = admin_client.get(URL, {"status__exact": "digest"}).content.decode()
+    preferences = admin_client.get("/admin/notifications/emailpreference/")
+
+    assert "Outbox: 1 waiting to be sent, 2 held for batches and digests, 0 dead" in page
+    assert "Held for the daily digest" in page  # the state filter offers it
+    assert "person3@example.test" in held
+    assert "person2@example.test" not in held
+    assert preferences.status_code == 200
+
+
 def test_the_changelist_filters_by_status_and_kind_and_searches_by_recipient(admin_client):
     row(1)
     row(2, OutboxState.DEAD, kind=Kind.TASK_OVERDUE)

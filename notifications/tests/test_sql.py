@@ -71,3 +71,70 @@ def test_the_raw_inserts_write_what_the_orm_writes_and_skip_what_is_stored():
     assert stored() == by_sql
     again = services._rows_for(evs)
     assert (services._new_rows(OutboxEmail, again[0]), services._new_rows(Notification, again[1])) == ([], [])
+
+
+def test_held_rows_go_in_the_same_by_either_path(settings):
+    """With batching on, a digest reader and a person who switched email off: the rows _rows_for makes (held
+    for a batch, held for the digest with its hour in UTC, or none) are written the same by sql.py and the ORM."""
+    from datetime import timedelta
+
+    from notifications.models import EmailCadence, EmailPreference, OutboxState
+
+    settings.AETHER_EMAIL_BATCH_SECONDS = 300
+    task = TaskFactory()
+    team_id = task.project.team_id
+    ann, dee, off = (MembershipFactory(team_id=team_id).user for _ in range(3))
+    EmailPreference.objects.create(user=dee, cadence=EmailCadence.DIGEST, digest_hour=8, time_zone="Asia/Tokyo")
+    EmailPreference.objects.create(user=off, cadence=EmailCadence.OFF)
+    common = {"team_id": team_id, "task_id": task.pk, "task_title": task.title, "url": f"/tasks/{task.pk}/"}
+    evs = [
+        Event(kind=kind, key=f"task:{task.pk}:{kind}:1", user_id=u.pk, email=u.email, name="N", message="M", **common)
+        for u in (ann, dee, off)
+        for kind in (Kind.TASK_COMMENTED, Kind.TASK_OVERDUE)
+    ]
+
+    outbox, notes = services._rows_for(evs)
+    by_user = {(r["user_id"], r["kind"]): (r["status"], r["next_attempt_at"] - r["created_at"]) for r in outbox}
+    assert {k: v[0] for k, v in by_user.items()} == {
+        (ann.pk, Kind.TASK_COMMENTED): OutboxState.BATCHED,
+        (ann.pk, Kind.TASK_OVERDUE): OutboxState.PENDING,  # reminders are never batched
+        (dee.pk, Kind.TASK_COMMENTED): OutboxState.DIGEST,
+        (dee.pk, Kind.TASK_OVERDUE): OutboxState.DIGEST,
+    }
+    assert by_user[(ann.pk, Kind.TASK_COMMENTED)][1] == timedelta(seconds=300)
+    assert by_user[(ann.pk, Kind.TASK_OVERDUE)][1] == timedelta(0)
+    digest_at = next(r["next_attempt_at"] for r in outbox if r["user_id"] == dee.pk)
+    assert (digest_at.minute, digest_at.second, digest_at.hour) == (0, 0, 23)  # 08:00 in Tokyo is 23:00 UTC
+    assert len(notes) == 6  # in the app, everyone at once, "off" included
+
+    assert len(sql.outbox_insert(outbox)) == 4
+    sql.notifications_insert(notes)
+    by_sql = stored()
+    OutboxEmail.objects.all().delete()
+    Notification.objects.all().delete()
+    services._new_rows(OutboxEmail, outbox)
+    services._new_rows(Notification, notes)
+    assert stored() == by_sql
+
+
+def test_the_cadence_read_answers_what_the_orm_answers():
+    from notifications.models import EmailCadence, EmailPreference
+
+    people = UserFactory.create_batch(4)
+    EmailPreference.objects.create(user=people[0], cadence=EmailCadence.DIGEST, digest_hour=6, time_zone="Asia/Tokyo")
+    EmailPreference.objects.create(user=people[1], cadence=EmailCadence.OFF)
+    EmailPreference.objects.create(user=people[2], cadence=EmailCadence.IMMEDIATE)  # the default: not read
+    ids = [u.pk for u in people]
+
+    by_orm = EmailPreference.objects.filter(user_id__in=ids, cadence__in=["digest", "off"]).values_list(
+        "user_id", "cadence", "digest_hour", "time_zone"
+    )
+    assert (
+        sorted(sql.email_cadences(ids))
+        == sorted(by_orm)
+        == [
+            (people[0].pk, "digest", 6, "Asia/Tokyo"),
+            (people[1].pk, "off", 8, "UTC"),
+        ]
+    )
+    assert sql.email_cadences([]) == []

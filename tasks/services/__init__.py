@@ -11,6 +11,7 @@ from ._common import MAX_STAGES, TASK_EDITABLE_FIELDS
 from .comment import comment_create, comment_delete, comment_update, may_delete_comment
 from .mentions import mentioned_members
 from .project import label_create, project_create, project_delete, project_update, template_delete, template_save
+from .recurrence import recurrence_occurrences_create, recurrence_set, recurrence_stop
 from .stage import (
     actual_hours_field,
     stage_add,
@@ -47,6 +48,9 @@ __all__ = [
     "project_create",
     "project_delete",
     "project_update",
+    "recurrence_occurrences_create",
+    "recurrence_set",
+    "recurrence_stop",
     "stage_add",
     "stage_complete",
     "stage_delete",

@@ -95,13 +95,18 @@ def _require_work(actor, task: Task) -> None:
 
 
 def _notify_assigned(task: Task, actor, activity: Activity) -> None:
+    """Tell the assignee; `actor` None is the system (a repeating task's new occurrence)."""
     notify(
         kind=Kind.TASK_ASSIGNED,
         user=task.assignee,
         actor=actor,
         task=task,
         event=f"task:{task.pk}:assigned:{activity.pk}",
-        message=f"{actor.get_full_name()} assigned you “{task.title}”",
+        message=(
+            f"{actor.get_full_name()} assigned you “{task.title}”"
+            if actor is not None
+            else f"“{task.title}” repeats: the one due {task.due_date} is assigned to you"
+        ),
         url=_task_url(task),
     )
 

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Team
-from tasks.models import Activity, Comment, Project, Stage, Task, Template
+from tasks.models import Activity, Comment, Project, Recurrence, Stage, Task, Template
 from tasks.tests.api_helpers import api_client, fresh_throttles  # noqa: F401
 from tasks.tests.factories import (
     LabelFactory,
@@ -63,6 +63,9 @@ ENDPOINTS = [
     ("task patch", "patch", "/api/v1/tasks/{task}/", {"title": "Changed"}, [401, 404, 403, 200, 200]),
     ("task delete", "delete", "/api/v1/tasks/{task}/", None, [401, 404, 403, 204, 204]),
     ("task restore", "post", "/api/v1/tasks/{trashed}/restore/", None, [401, 404, 403, 200, 200]),
+    ("repeats set", "put", "/api/v1/tasks/{task}/recurrence/", {"rule": "FREQ=WEEKLY"}, [401, 404, 403, 200, 200]),
+    ("repeats get", "get", "/api/v1/tasks/{task}/recurrence/", None, [401, 404, 404, 404, 404]),  # none set
+    ("repeats stop", "delete", "/api/v1/tasks/{task}/recurrence/", None, [401, 404, 403, 204, 204]),
     ("stage add", "post", "/api/v1/tasks/{task}/stages/", "new_stage", [401, 404, 403, 201, 201]),
     ("stage patch", "patch", "/api/v1/stages/{stage}/", {"name": "Renamed"}, [401, 404, 403, 200, 200]),
     ("stage delete", "delete", "/api/v1/stages/{stage}/", None, [401, 404, 403, 204, 204]),
@@ -71,6 +74,9 @@ ENDPOINTS = [
     ("activity list", "get", "/api/v1/tasks/{task}/activity/", None, [401, 404, 200, 200, 200]),
     ("templates list", "get", "/api/v1/templates/", None, [401, 200, 200, 200, 200]),
     ("template create", "post", "/api/v1/templates/", "new_template", [401, 400, 403, 403, 201]),
+    # one's own email cadence: anyone signed in, whatever their role (a viewer still gets emails)
+    ("email cadence get", "get", "/api/v1/notifications/email/", None, [401, 200, 200, 200, 200]),
+    ("email cadence put", "put", "/api/v1/notifications/email/", {"cadence": "digest"}, [401, 200, 200, 200, 200]),
 ]
 
 
@@ -96,6 +102,7 @@ def _snapshot():
         "comments": list(Comment.objects.order_by("pk").values()),
         "templates": list(Template.objects.order_by("pk").values()),
         "activities": Activity.objects.count(),
+        "recurrences": list(Recurrence.objects.order_by("pk").values()),
     }
 
 

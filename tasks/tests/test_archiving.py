@@ -95,8 +95,10 @@ def test_setup_periodic_tasks_creates_every_job_once_and_keeps_admin_changes():
     jobs = {p.name: p for p in PeriodicTask.objects.select_related("interval")}
     assert {name: (p.task, p.interval.every, p.interval.period) for name, p in jobs.items()} == {
         "Outbox sweep": ("notifications.deliver_outbox", 60, "seconds"),
+        "Batches and digests": ("notifications.merge_held", 60, "seconds"),
         "Overdue detection": ("tasks.notify_overdue", 900, "seconds"),
         "Due-soon reminders": ("tasks.notify_due_soon", 3600, "seconds"),
+        "Repeating tasks": ("tasks.create_recurring_occurrences", 900, "seconds"),
         "Archive completed tasks": ("tasks.archive_completed", 86400, "seconds"),
     }
     assert all(p.description and p.enabled for p in jobs.values())
@@ -107,7 +109,7 @@ def test_setup_periodic_tasks_creates_every_job_once_and_keeps_admin_changes():
     PeriodicTask.objects.filter(name="Overdue detection").update(interval=five)
     call_command("setup_periodic_tasks", stdout=StringIO())
 
-    assert PeriodicTask.objects.count() == 4
+    assert PeriodicTask.objects.count() == 5
     assert PeriodicTask.objects.get(name="Overdue detection").interval.every == 300
 
 
@@ -129,18 +131,23 @@ def test_run_job_runs_each_job_now():
     completed(400)
 
     out = StringIO()
-    for job in ("overdue", "due_soon", "archive"):
+    for job in ("overdue", "due_soon", "archive", "digests", "recurring"):
         call_command("run_job", job, stdout=out)
 
     assert out.getvalue().splitlines() == [
         "overdue: 1 tasks notified (1 emails queued, 1 in-app notifications)",
         "due_soon: 1 tasks notified (1 emails queued, 1 in-app notifications)",
         "archive: 1 tasks archived in 1 batches",
+        "digests: 0 batch emails, 0 single emails released, 0 digests (0 emails merged, 0 withheld)",
+        "recurring: 0 occurrences made for 0 series due (0 held at the bound, 0 busy, 0 failed)",
     ]
 
 
 def test_run_job_refuses_an_unknown_job_clearly():
-    with pytest.raises(CommandError, match=r"Unknown job 'overdu'\. Choose one of: overdue, due_soon, archive\."):
+    with pytest.raises(
+        CommandError,
+        match=r"Unknown job 'overdu'\. Choose one of: overdue, due_soon, archive, digests, recurring\.",
+    ):
         call_command("run_job", "overdu")
 
 

@@ -1,6 +1,7 @@
 """Every writer of tasks and stages that this suite can reach (the HTML views, the API, the scheduled jobs,
-archiving, trash and restore, Django admin) drives one small team's tasks, step by step; each step must leave
-exactly the Activity rows of its change (verbs in order, with the acting user), and nothing else."""
+archiving, the recurrence job, trash and restore, Django admin) drives one small team's tasks, step by step;
+each step must leave exactly the Activity rows of its change (verbs in order, with the acting user), and
+nothing else."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,7 @@ from accounts.tests.factories import TeamFactory, UserFactory
 from tasks.models import Activity, Status, Task
 from tasks.services.archiving import completed_tasks_archive
 from tasks.services.deadline_notices import due_soon_notify, overdue_notify
+from tasks.services.recurrence import recurrences_run
 from tasks.tests.api_helpers import api_client, fresh_throttles  # noqa: F401
 from tasks.tests.factories import ProjectFactory, TemplateFactory, TemplateStageFactory
 
@@ -96,6 +98,8 @@ def test_every_writer_leaves_its_activity_rows(client, team):
     trail.step("html reopen task", client.post(reverse("tasks:task_status", args=[page.pk]), {"status": "in_progress"}))
     trail.step("html trash", client.post(reverse("tasks:task_delete", args=[page.pk])))
     trail.step("html restore", client.post(reverse("tasks:task_restore", args=[page.pk])))
+    repeats = {"frequency": "daily", "interval": 1, "monthly_on": "day", "end": "never"}
+    trail.step("html repeats", client.post(reverse("tasks:task_recurrence", args=[page.pk]), repeats))
     moved = client.post(reverse("tasks:task_due_date", args=[page.pk]), {"due_date": "2031-05-06"})
     trail.step("html calendar move", moved)
 
@@ -123,6 +127,9 @@ def test_every_writer_leaves_its_activity_rows(client, team):
     trail.step("api delete stage", api.delete(f"/api/v1/stages/{extra}/"))
     trail.step("api trash", api.delete(f"/api/v1/tasks/{task_id}/"))
     trail.step("api restore", api.post(f"/api/v1/tasks/{task_id}/restore/"))
+    recurrence = f"/api/v1/tasks/{task_id}/recurrence/"
+    trail.step("api repeats", api.put(recurrence, {"rule": "FREQ=WEEKLY"}, format="json"))
+    trail.step("api stop repeats", api.delete(recurrence))
 
     # --- Django admin, as the site's operator (a superuser outside the team) ---
     root = UserFactory(email="root@small.test", is_staff=True, is_superuser=True)
@@ -144,6 +151,8 @@ def test_every_writer_leaves_its_activity_rows(client, team):
     Task.objects.filter(pk=task_id).update(completed_at=now - timedelta(days=40))
     completed_tasks_archive(now=now)
     trail.step("archiving")
+    recurrences_run(now=now)
+    trail.step("recurrence job")
 
     assert trail.seen == [
         ("html create", [(("Page task", me), [V.CREATED, V.ASSIGNED])]),
@@ -159,6 +168,7 @@ def test_every_writer_leaves_its_activity_rows(client, team):
         ("html reopen task", [(("Page task", me), [V.STAGE_REOPENED, V.REOPENED])]),
         ("html trash", [(("Page task", me), [V.DELETED])]),
         ("html restore", [(("Page task", me), [V.RESTORED])]),
+        ("html repeats", [(("Page task", me), [V.RECURRENCE_SET])]),
         ("html calendar move", [(("Page task", me), [V.UPDATED])]),
         ("api create", [(("Api task", me), [V.CREATED])]),
         ("api edit", [(("Api task", me), [V.UPDATED, V.ASSIGNED])]),
@@ -169,10 +179,13 @@ def test_every_writer_leaves_its_activity_rows(client, team):
         ("api delete stage", [(("Api task", me), [V.STAGE_DELETED, V.COMPLETED])]),
         ("api trash", [(("Api task", me), [V.DELETED])]),
         ("api restore", [(("Api task", me), [V.RESTORED])]),
+        ("api repeats", [(("Api task", me), [V.RECURRENCE_SET])]),
+        ("api stop repeats", [(("Api task", me), [V.RECURRENCE_STOPPED])]),
         ("admin edit", [(("Page task", root.pk), [V.UPDATED])]),
         ("admin trash", [(("Page task", root.pk), [V.DELETED])]),
         ("admin restore", [(("Page task", root.pk), [V.RESTORED])]),
         ("deadline jobs", []),
         ("archiving", [(("Api task", None), [V.ARCHIVED])]),
+        ("recurrence job", [(("Page task", None), [V.CREATED, V.ASSIGNED])]),
     ]
     assert Task.objects.get(pk=task_id).status == Status.COMPLETED

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -23,7 +24,7 @@ import accounts.services
 import tasks.services
 from accounts.models import Role
 from accounts.tests.factories import MembershipFactory, TeamFactory, UserFactory
-from tasks.models import Status
+from tasks.models import Status, Task
 from tasks.tests.factories import LabelFactory, ProjectFactory, StageFactory, TaskFactory, TemplateFactory
 
 pytestmark = pytest.mark.django_db
@@ -130,6 +131,24 @@ CASES = {
     )(T.comment_create(actor=w["owner"], task=w["task"], body="Hello")),
     "comment_delete": lambda w: (lambda c: lambda: T.comment_delete(actor=w["owner"], comment=c))(
         T.comment_create(actor=w["owner"], task=w["task"], body="Hello")
+    ),
+    "recurrence_set": lambda w: (
+        lambda: T.recurrence_set(actor=w["member"], task=w["task"], rule="FREQ=WEEKLY;BYDAY=MO,TH")
+    ),
+    "recurrence_stop": lambda w: _then(
+        T.recurrence_set(actor=w["owner"], task=w["task"], rule="FREQ=DAILY"),
+        lambda: T.recurrence_stop(actor=w["member"], task=w["task"]),
+    ),
+    # the job's service: two dates due (9 and 10 June), two new tasks with stages and notices
+    "recurrence_occurrences_create": lambda w: _then(
+        (
+            Task.objects.filter(pk=w["staged"].pk).update(due_date=date(2026, 6, 8)),
+            w["staged"].refresh_from_db(),
+            T.recurrence_set(
+                actor=w["owner"], task=w["staged"], rule="FREQ=DAILY", now=datetime(2026, 6, 8, tzinfo=UTC)
+            ),
+        ),
+        lambda: T.recurrence_occurrences_create(task=w["staged"], now=datetime(2026, 6, 10, 12, tzinfo=UTC)),
     ),
     # stages
     "stage_add": lambda w: lambda: T.stage_add(actor=w["owner"], task=w["staged"], name="Three", estimated_hours="1"),

@@ -11,7 +11,7 @@ from accounts.models import Role
 from accounts.tests.factories import MembershipFactory, UserFactory
 from tasks import services
 from tasks.deadlines import deadlines_at
-from tasks.models import Activity, Comment, Label, Project, Stage, Status, Task, Template
+from tasks.models import Activity, Comment, Label, Project, Recurrence, Stage, Status, Task, Template
 from tasks.tests.factories import (
     LabelFactory,
     ProjectFactory,
@@ -564,6 +564,7 @@ def test_label_created_from_the_task_page(client, world):
 MEMBER_WRITES = [
     "task_create", "task_edit", "task_status", "task_delete", "task_restore", "label_add", "stage_add",
     "stage_start", "stage_complete", "stage_move", "stage_delete", "comment_add", "label_add_again",
+    "task_recurrence", "task_recurrence_stop",
     "task_due_date",
 ]  # fmt: skip
 ADMIN_WRITES = [
@@ -607,6 +608,13 @@ def _writes(w):
         ("stage_move", reverse("tasks:stage_move", args=[stage.pk]), {"direction": "down"}, "member"),
         ("stage_delete", reverse("tasks:stage_delete", args=[stage.pk]), {}, "member"),
         ("comment_add", reverse("tasks:comment_add", args=[task.pk]), {"body": "hi"}, "member"),
+        (
+            "task_recurrence",
+            reverse("tasks:task_recurrence", args=[task.pk]),
+            {"frequency": "daily", "interval": "1", "monthly_on": "day", "end": "never"},
+            "member",
+        ),
+        ("task_recurrence_stop", reverse("tasks:task_recurrence_stop", args=[task.pk]), {}, "member"),
         ("task_due_date", reverse("tasks:task_due_date", args=[task.pk]), {"due_date": "2031-05-06"}, "member"),
         ("project_create", reverse("tasks:project_list"), {"team": w["team"].pk, "name": "New P"}, "admin"),
         ("project_edit", reverse("tasks:project_edit", args=[project.pk]), {"name": "Renamed"}, "admin"),
@@ -643,6 +651,7 @@ def _snapshot():
         sorted(Stage.objects.values_list("order", "status")),
         sorted(Project.objects.values_list("name", flat=True)),
         sorted(Template.objects.values_list("name", flat=True)),
+        list(Recurrence.objects.values_list("rule", "next_on", "stopped_at")),
     )
 
 
@@ -698,6 +707,8 @@ def test_roles_with_the_right_write_and_are_redirected(client, world, role, name
         data = {**data, "stages-TOTAL_FORMS": "1", "stages-0-name": "One", "stages-0-estimated_hours": "1"}
     if name == "label_add_again":
         data = {**data, "color": "#123456"}
+    if name == "task_recurrence_stop":  # something to stop
+        services.recurrence_set(actor=world["people"]["owner"], task=world["task"], rule="FREQ=DAILY")
     login(client, world["people"][role])
     before = _snapshot()
     response = client.post(url, data)

@@ -19,6 +19,7 @@ from ..deadlines import deadlines_for
 from ..forms import (
     CommentForm,
     LabelForm,
+    RecurrenceForm,
     StageCompleteForm,
     StageForm,
     StageMoveForm,
@@ -26,7 +27,8 @@ from ..forms import (
     TaskCreateForm,
     TaskForm,
 )
-from ..models import Activity, Priority, Status, Task
+from ..models import Activity, Occurrence, Priority, Recurrence, Status, Task
+from ..recurrence import choices_from_rule, parse_rule
 from ._common import _back, _errors_text, _project_or_404, _stage_for_work, _task_for_work, _task_or_404
 
 
@@ -106,6 +108,19 @@ def _describe(activity: Activity, people: dict) -> str:
         return f"deleted a comment by {author.get_full_name()}"
     if verb == Activity.Verb.STAGE_UPDATED:
         return f"changed {field}"
+    if verb == Activity.Verb.CREATED and isinstance(new, dict) and "series" in new:
+        return f"created the task as the {new.get('occurrence')} occurrence of a repeating task ({new.get('rule')})"
+    if verb == Activity.Verb.RECURRENCE_SET:
+        summary = (new or {}).get("summary", "")
+        return f"changed the repeats to: {summary}" if old else f"set the task to repeat: {summary}"
+    if verb == Activity.Verb.RECURRENCE_STOPPED:
+        return f"stopped the repeats ({(old or {}).get('rule', '')})"
+    if verb == Activity.Verb.RECURRENCE_HELD:
+        new = new or {}
+        return (
+            f"made {new.get('made')} occurrences at once ({new.get('first')} to {new.get('last')}), the most one run "
+            f"makes; the rest, from {new.get('next_on')}, follow on the next runs"
+        )
     return activity.get_verb_display()
 
 
@@ -150,6 +165,19 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
         "labels": [label.pk for label in task.labels.all()],
     }
     can_work = can(request.user, Action.WORK, team_id)
+    recurrence = Recurrence.objects.filter(task=task).first()
+    series = Occurrence.objects.filter(task=task).select_related("recurrence__task").first()
+    today = deadlines_for(request).today(task.project.team.time_zone)
+    default_start = task.due_date or today
+    recurrence_summary = None
+    recurrence_initial = {"starts_on": None, "weekdays": [], "month_day": default_start.day}
+    if recurrence is not None and recurrence.stopped_at is None:
+        rule = parse_rule(recurrence.rule)
+        recurrence_summary = rule.summary(recurrence.starts_on)
+        recurrence_initial = choices_from_rule(rule, recurrence.starts_on)
+    latest = None
+    if recurrence is not None:
+        latest = recurrence.occurrences.filter(task__isnull=False).order_by("-on_date").first()
     context = {
         "task": task,
         "stages": stages,
@@ -163,6 +191,10 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
         "can_work": can_work,
         "status_choices": Status.choices,
         "statuses": Status,
+        "recurrence": recurrence if recurrence_summary else None,
+        "recurrence_summary": recurrence_summary,
+        "series": series,
+        "latest_occurrence": latest,
     }
     if can_work:
         context.update(
@@ -172,6 +204,9 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
                 "comment_form": forms.get("comment_form") or CommentForm(),
                 "label_form": forms.get("label_form") or LabelForm(),
                 "open_edit": "edit_form" in forms,
+                "recurrence_form": forms.get("recurrence_form")
+                or RecurrenceForm(initial=recurrence_initial, default_start=default_start, auto_id="id_repeat_%s"),
+                "open_recurrence": "recurrence_form" in forms,
             }
         )
     return render(request, "tasks/task_detail.html", context, status=status)
@@ -220,6 +255,34 @@ def task_edit(request, pk: int):
             return redirect("tasks:task_detail", task.pk)
     task = _task_or_404(request, pk)  # the service may have changed the copy before refusing
     return _task_page(request, task, status=422, edit_form=form)
+
+
+@login_required
+@require_POST
+def task_recurrence(request, pk: int):
+    """Set or change the rule the task repeats by (the rule editor of the task page)."""
+    task = _task_for_work(request, pk)
+    default_start = task.due_date or deadlines_for(request).today(task.project.team.time_zone)
+    form = RecurrenceForm(request.POST, default_start=default_start, auto_id="id_repeat_%s")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.recurrence_set(actor=request.user, task=task, rule=data["rule"], starts_on=data["starts_on"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "The repeats are saved.")
+            return redirect(reverse("tasks:task_detail", args=[task.pk]) + "#repeats")
+    return _task_page(request, _task_or_404(request, pk), status=422, recurrence_form=form)
+
+
+@login_required
+@require_POST
+def task_recurrence_stop(request, pk: int):
+    task = _task_for_work(request, pk)
+    if services.recurrence_stop(actor=request.user, task=task) is not None:
+        messages.success(request, "The task no longer repeats; the occurrences made so far stay.")
+    return redirect(reverse("tasks:task_detail", args=[task.pk]) + "#repeats")
 
 
 @login_required

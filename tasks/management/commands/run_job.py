@@ -3,18 +3,23 @@
     python manage.py run_job overdue     # overdue notices
     python manage.py run_job due_soon    # due-soon reminders
     python manage.py run_job archive     # archive old completed tasks
+    python manage.py run_job digests     # combine held emails: batches due and digests due
+    python manage.py run_job recurring   # make repeating tasks' occurrences whose date has come
 
 The same services the periodic tasks call; running a job while the scheduler also runs it does no harm.
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tasks.services import archiving, deadline_notices
+from notifications import merging
+from tasks.services import archiving, deadline_notices, recurrence
 
 JOBS = {
     "overdue": lambda: deadline_notices.overdue_notify(),
     "due_soon": lambda: deadline_notices.due_soon_notify(),
     "archive": lambda: archiving.completed_tasks_archive(),
+    "digests": lambda: merging.held_merge(),
+    "recurring": lambda: recurrence.recurrences_run(),
 }
 
 
@@ -36,5 +41,17 @@ class Command(BaseCommand):
                     f"{job}: {result.claimed} tasks notified "
                     f"({result.emails} emails queued, {result.in_app} in-app notifications)"
                 )
+        elif isinstance(result, merging.MergeRun):
+            self.stdout.write(
+                f"{job}: skipped, another run is in progress"
+                if result.skipped
+                else f"{job}: {result.batches} batch emails, {result.released} single emails released, "
+                f"{result.digests} digests ({result.merged} emails merged, {result.withheld} withheld)"
+            )
+        elif isinstance(result, recurrence.RecurrenceRun):
+            self.stdout.write(
+                f"{job}: {result.created} occurrences made for {result.series} series due "
+                f"({result.held} held at the bound, {result.busy} busy, {result.failed} failed)"
+            )
         else:
             self.stdout.write(f"{job}: {result.archived} tasks archived in {result.batches} batches")

@@ -13,6 +13,15 @@ SCHEDULE = {
         60,
         "Delivers rows whose after-commit message was lost (broker down, worker killed), and retries failures.",
     ),
+    # Every minute: a batch closes AETHER_EMAIL_BATCH_SECONDS (5 minutes) after its first email, and a digest
+    # is due at a whole hour of its person's time zone, so a minute's granularity keeps both on time. A run
+    # with nothing held is one indexed query; each email is combined once however often this runs.
+    "Batches and digests": (
+        "notifications.merge_held",
+        60,
+        "Combines held emails: quick updates on one task for one person into one email, and each person's daily "
+        "digest at their chosen hour.",
+    ),
     # Every 15 minutes: a task turns overdue at midnight in its team's time zone, and teams span every zone,
     # so some team crosses midnight every quarter hour (and a due date edited into the past counts at once).
     # Each (task, due date) is notified once however often this runs.
@@ -28,6 +37,15 @@ SCHEDULE = {
         60 * 60,
         "Reminds the assignee (else the creator) of each task due within AETHER_DUE_SOON_HOURS, once per due date.",
     ),
+    # Every 15 minutes: an occurrence of a repeating task is made when its date begins in its team's time zone
+    # (less AETHER_RECURRENCE_AHEAD_DAYS), and some team crosses midnight every quarter hour. Each date of a
+    # series is made once however often this runs; dates missed while it did not run are made by the next run.
+    "Repeating tasks": (
+        "tasks.create_recurring_occurrences",
+        15 * 60,
+        "Makes each repeating task's next occurrences (a new task each, once per date) when their date comes in "
+        "the team's time zone; at most AETHER_RECURRENCE_BOUND per series a run.",
+    ),
     # Daily: the cut-off is counted in days (AETHER_ARCHIVE_AFTER_DAYS), so a day's delay changes nothing.
     "Archive completed tasks": (
         "tasks.archive_completed",
@@ -38,7 +56,10 @@ SCHEDULE = {
 
 
 class Command(BaseCommand):
-    help = "Create the periodic tasks (outbox sweep, overdue detection, due-soon reminders, archiving)."
+    help = (
+        "Create the periodic tasks (outbox sweep, batches and digests, overdue detection, due-soon reminders, "
+        "repeating tasks, archiving)."
+    )
 
     @transaction.atomic
     def handle(self, *args, **options):

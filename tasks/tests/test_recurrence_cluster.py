@@ -1,0 +1,123 @@
+"""The cluster check of the recurrence job (as tasks/tests/test_scheduler_cluster.py does for overdue detection):
+two `celery beat` processes and two workers, on PostgreSQL and a private Redis, run the job every second while
+series come due under them. Each date of each series becomes exactly one task. Bounded: 90 s."""
+
+import os
+import re
+import time
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from accounts.models import Membership
+from accounts.tests.factories import TeamFactory, UserFactory
+from notifications.models import Notification
+from tasks.deadlines import deadlines_at
+from tasks.models import Occurrence, Recurrence, Task
+from tasks.tests.factories import ProjectFactory
+from tasks.tests.test_scheduler_cluster import (
+    DEADLINE_SECONDS,
+    _database_url,
+    _start,
+    _stop,
+    _wait_for,
+    broker_url,
+    processes,
+)
+
+__all__ = ["broker_url", "processes"]  # the cluster test's fixtures, used here
+
+
+@pytest.mark.slow
+def test_two_beats_and_two_workers_make_each_occurrence_exactly_once(processes, broker_url, tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("the cluster check runs on PostgreSQL")
+    until = time.monotonic() + DEADLINE_SECONDS
+
+    team = TeamFactory(time_zone="Pacific/Auckland")
+    today = deadlines_at().today(team.time_zone)
+    project = ProjectFactory(team=team)
+    users = UserFactory.create_batch(4)
+    Membership.objects.bulk_create(Membership(team=team, user=u) for u in users)
+    start = today - timedelta(days=3)
+    sources = Task.objects.bulk_create(
+        Task(project=project, title=f"Series {i}", created_by=users[i % 4], assignee=users[(i + 1) % 4], due_date=start)
+        for i in range(101)
+    )
+    canary, *series = sources
+    # Daily from three days ago (the source is that day's); not due yet: their next date is a month away.
+    Recurrence.objects.bulk_create(
+        Recurrence(task=t, rule="FREQ=DAILY", starts_on=start, next_on=today + timedelta(days=30)) for t in series
+    )
+    Recurrence.objects.create(task=canary, rule="FREQ=DAILY", starts_on=start, next_on=today)
+    ids = [t.pk for t in series]
+
+    call_command("setup_periodic_tasks", stdout=StringIO())
+    every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.filter(name="Repeating tasks").update(interval=every_second, expire_seconds=30)
+    PeriodicTask.objects.exclude(name="Repeating tasks").update(enabled=False)
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "REDIS_URL": broker_url,
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "AETHER_VAR_DIR": str(tmp_path),
+        "DEBUG": "0",
+        "CONN_MAX_AGE": "0",
+    }
+    logs = [tmp_path / name for name in ("beat1.log", "beat2.log", "worker1.log", "worker2.log")]
+    scheduler = "django_celery_beat.schedulers:DatabaseScheduler"
+    for i, log in enumerate(logs[:2], 1):
+        beat_args = ["beat", "--loglevel=INFO", "--scheduler", scheduler, "--pidfile=", "-s", str(tmp_path / f"b{i}")]
+        _start(processes, beat_args, log, env)
+    for i, log in enumerate(logs[2:], 1):
+        worker_args = ["worker", "--loglevel=INFO", "--pool=solo", "-n", f"recurring-cluster-{i}@%h",
+                       "--without-gossip", "--without-mingle", "--without-heartbeat"]  # fmt: skip
+        _start(processes, worker_args, log, env)
+
+    _wait_for(
+        lambda: Occurrence.objects.filter(recurrence__task=canary).exists(),
+        until=until,
+        what="the first run",
+        logs=logs,
+    )
+
+    # Five batches of 20 series come due, one every 1.5 s: three dates each (two days ago, yesterday, today).
+    for first in range(0, 100, 20):
+        Recurrence.objects.filter(task_id__in=ids[first : first + 20]).update(next_on=today - timedelta(days=2))
+        time.sleep(1.5)
+
+    expected = 1 + 100 * 3
+    _wait_for(lambda: Occurrence.objects.count() >= expected, until=until, what="every occurrence", logs=logs)
+    time.sleep(3)  # more runs over series already made: they must add nothing
+    for proc in reversed(processes):
+        _stop(proc)
+
+    assert Occurrence.objects.count() == expected
+    made = Task.objects.filter(occurrence__isnull=False)
+    assert made.count() == expected
+    assert made.values("title", "due_date").distinct().count() == expected
+    for task_id in ids:
+        assert sorted(
+            Task.objects.filter(occurrence__recurrence__task_id=task_id).values_list("due_date", flat=True)
+        ) == [
+            today - timedelta(days=2),
+            today - timedelta(days=1),
+            today,
+        ]
+    assert Notification.objects.filter(task__in=made).count() == expected
+    assert set(Recurrence.objects.values_list("next_on", flat=True)) == {today + timedelta(days=1)}
+
+    beat_sends = [len(re.findall(r"Sending due task Repeating tasks", log.read_text())) for log in logs[:2]]
+    runs = [
+        len(re.findall(r"Task tasks\.create_recurring_occurrences\[[^\]]+\] succeeded", log.read_text()))
+        for log in logs[2:]
+    ]
+    assert all(n >= 1 for n in beat_sends), beat_sends
+    assert sum(runs) >= 5, runs
