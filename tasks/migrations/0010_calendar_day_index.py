@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tasks", "0008_deadline_notice_no_second_task_index"),
+        ("tasks", "0009_recurrence"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
