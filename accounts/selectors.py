@@ -52,7 +52,7 @@ def members_among(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     users_by_team: dict[int, set[int]] = {}
     for user_id, team_id in pairs:
         users_by_team.setdefault(team_id, set()).add(user_id)
-    asked = reduce(or_, (Q(team_id=team, user_id__in=users) for team, users in users_by_team.items()))
+    asked = reduce(or_, (Q(team_id=team, user_id__any=list(users)) for team, users in users_by_team.items()))
     return set(Membership.objects.filter(asked).values_list("user_id", "team_id"))
 
 

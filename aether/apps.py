@@ -8,3 +8,6 @@ class AetherConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401 -- registers the checks
+        from .lookups import register
+
+        register()  # field__any (aether/lookups.py)

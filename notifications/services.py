@@ -405,7 +405,8 @@ def _rows_for(batch: list[Event]) -> tuple[list[dict], list[dict]]:
         prefs = {
             (user_id, kind): (email, in_app)
             for user_id, kind, email, in_app in NotificationPreference.objects.filter(
-                user_id__in=users, kind__in=kinds
+                user_id__any=list(users),
+                kind__in=kinds,  # the ids as one array (aether/lookups.py)
             ).values_list("user_id", "kind", "email", "in_app")
         }
     now = timezone.now()

@@ -115,7 +115,7 @@ def _events(kind: str, task_ids: Sequence[int]) -> Iterator[Event]:
     event_kind, message = _EVENT_KIND[kind], _MESSAGE[kind]
     for start in range(0, len(task_ids), CHUNK):
         tasks = list(
-            Task.objects.filter(pk__in=list(task_ids[start : start + CHUNK]))
+            Task.objects.filter(pk__any=list(task_ids[start : start + CHUNK]))  # one array (aether/lookups.py)
             .order_by("pk")
             .values_list("pk", "title", "due_date", "project__team_id", "assignee_id", "created_by_id")
         )
@@ -150,7 +150,7 @@ def _recipients(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[str,
         users_by_team.setdefault(team, set()).add(user)
     found: dict[tuple[int, int], tuple[str, str] | None] = dict.fromkeys(pairs)
     for team, users in users_by_team.items():
-        rows = Membership.objects.filter(team_id=team, user_id__in=users, user__is_active=True).values_list(
+        rows = Membership.objects.filter(team_id=team, user_id__any=list(users), user__is_active=True).values_list(
             "user_id", "user__email", "user__full_name"
         )
         for user, email, full_name in rows:
