@@ -8,6 +8,7 @@ figures.
   query (the caller's queryset, compiled), so the deadline rules stay in tasks/deadlines.py.
 - `occurrences_claim`: the same claim for the dates of a repeating task (INSERT … VALUES … ON CONFLICT DO
   NOTHING RETURNING), for the same reason: the dates it returns are the occurrences this run alone makes.
+  `occurrences_claim_many` claims the dates of many series in one statement (the job's chunks).
 - `advisory_xact_lock_try`: pg_try_advisory_xact_lock, which the ORM has no word for.
 - `commit_without_flush`: SET LOCAL synchronous_commit TO OFF, for a job's one large transaction.
 """
@@ -74,6 +75,32 @@ def occurrences_claim(*, recurrence_id: int, dates: list[date], rule: str) -> li
         rows = cursor.fetchall()
     # SQLite returns dates as text
     return sorted(r[0] if isinstance(r[0], date) else date.fromisoformat(r[0]) for r in rows)
+
+
+_CLAIM_ROWS = 5000  # rows per INSERT: 3 parameters each, well under PostgreSQL's 65,535 a statement
+
+
+def occurrences_claim_many(rows: list[tuple[int, date, str]]) -> list[tuple[int, int, date]]:
+    """`occurrences_claim` for many series at once: claim each (recurrence id, date, rule) of `rows` not
+    claimed yet; return (occurrence id, recurrence id, date) of the rows this call claimed, in (recurrence,
+    date) order. Rows are inserted in that order, so concurrent claims wait for each other, never deadlock."""
+    rows = sorted({(r, d): rule for r, d, rule in rows}.items())
+    table = Occurrence._meta.db_table
+    now = _NOW[connection.vendor]
+    claimed = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _CLAIM_ROWS):
+            part = rows[start : start + _CLAIM_ROWS]
+            values = ", ".join([f"(%s, %s, %s, {now})"] * len(part))
+            cursor.execute(
+                f"INSERT INTO {table} (recurrence_id, on_date, rule, created_at) VALUES {values} "  # noqa: S608 -- a model's table name; values are parameters
+                "ON CONFLICT (recurrence_id, on_date) DO NOTHING RETURNING id, recurrence_id, on_date",
+                [p for (r, d), rule in part for p in (r, d, rule)],
+            )
+            claimed += [
+                (i, r, d if isinstance(d, date) else date.fromisoformat(d)) for i, r, d in cursor.fetchall()
+            ]  # SQLite returns dates as text
+    return sorted(claimed, key=lambda row: (row[1], row[2]))
 
 
 def advisory_xact_lock_try(key: int) -> bool:
