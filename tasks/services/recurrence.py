@@ -12,9 +12,11 @@ series' `next_on` up to that horizon, so dates missed while nothing ran are made
 A series with more than AETHER_RECURRENCE_BOUND (50) dates due makes the first 50, says so (a log warning and
 an Activity on the source task) and leaves the rest for the next runs, 50 a run: never a flood of tasks.
 
-Exactly once: a series is made in one transaction that holds its source task's row lock (a concurrent run
+Exactly once: a series is made in a transaction that holds its source task's row lock (a concurrent run
 skips a series another holds, or waits for it), and each date is claimed by inserting its unique Occurrence row
 with ON CONFLICT DO NOTHING (tasks/sql.py), so that even two runs that both reach a series make a date once.
+The job makes CHUNK (250) series a transaction, set-based (docs/performance.md has the figures); a chunk
+that fails is rolled back and made again one series a transaction, so one broken series stops no other.
 
 A source task in the trash makes nothing; once restored, the dates it missed are made like any missed dates.
 Changing the rule sets where the series goes from now on (`next_on`: the first date of the new rule after
