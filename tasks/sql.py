@@ -9,6 +9,7 @@ figures.
 - `occurrences_claim`: the same claim for the dates of a repeating task (INSERT … VALUES … ON CONFLICT DO
   NOTHING RETURNING), for the same reason: the dates it returns are the occurrences this run alone makes.
   `occurrences_claim_many` claims the dates of many series in one statement (the job's chunks).
+- `occurrences_link`, `recurrences_next_on_set`: UPDATE … FROM (VALUES …), many rows to one value each.
 - `advisory_xact_lock_try`: pg_try_advisory_xact_lock, which the ORM has no word for.
 - `commit_without_flush`: SET LOCAL synchronous_commit TO OFF, for a job's one large transaction.
 """
@@ -21,8 +22,9 @@ from datetime import date
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from .models import DeadlineNotice, Occurrence
+from .models import DeadlineNotice, Occurrence, Recurrence
 
 # The database's clock, as Django's Now() is on each (rows are stamped with it, as elsewhere).
 _NOW = {"postgresql": "STATEMENT_TIMESTAMP()", "sqlite": "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')"}
@@ -101,6 +103,46 @@ def occurrences_claim_many(rows: list[tuple[int, date, str]]) -> list[tuple[int,
                 (i, r, d if isinstance(d, date) else date.fromisoformat(d)) for i, r, d in cursor.fetchall()
             ]  # SQLite returns dates as text
     return sorted(claimed, key=lambda row: (row[1], row[2]))
+
+
+def occurrences_link(pairs: list[tuple[int, int]]) -> None:
+    """Set the task of each (occurrence id, task id) of `pairs`: one UPDATE … FROM (VALUES …) on PostgreSQL,
+    where the ORM's bulk_update (a CASE with one WHEN a row, built in Python) took two fifths of the
+    recurrence job's time; bulk_update elsewhere. Rows are updated in id order (no deadlock between runs)."""
+    _update_from_values(Occurrence, "task_id", "bigint", pairs)
+
+
+def recurrences_next_on_set(pairs: list[tuple[int, date | None]]) -> None:
+    """Set `next_on` of each (recurrence id, date or None) of `pairs` and stamp `updated_at`, as
+    `occurrences_link` does."""
+    _update_from_values(Recurrence, "next_on", "date", pairs, stamp="updated_at")
+
+
+def _update_from_values(model, column: str, cast: str, pairs, *, stamp: str | None = None) -> None:
+    if not pairs:
+        return
+    if connection.vendor != "postgresql":
+        field = model._meta.get_field(column).name
+        rows = [model(pk=pk, **{column: value}) for pk, value in pairs]
+        fields = [field]
+        if stamp:
+            now = timezone.now()
+            for row in rows:
+                setattr(row, stamp, now)
+            fields.append(stamp)
+        model.objects.bulk_update(rows, fields)
+        return
+    table = model._meta.db_table
+    extra = f", {stamp} = {_NOW['postgresql']}" if stamp else ""
+    with connection.cursor() as cursor:
+        for start in range(0, len(pairs), _CLAIM_ROWS):
+            part = pairs[start : start + _CLAIM_ROWS]
+            values = ", ".join(["(%s, %s)"] * len(part))
+            cursor.execute(
+                f"UPDATE {table} t SET {column} = v.value::{cast}{extra} "  # noqa: S608 -- our table and column names; values are parameters
+                f"FROM (VALUES {values}) AS v(id, value) WHERE t.id = v.id::bigint",
+                [p for pair in sorted(pair for pair in part) for p in pair],
+            )
 
 
 def advisory_xact_lock_try(key: int) -> bool:

@@ -46,7 +46,7 @@ from notifications.services import Event, notify_many
 from .. import sql
 from ..changes import task_rows_changing
 from ..deadlines import current_time, deadlines_at
-from ..models import Activity, Occurrence, Recurrence, Stage, Task, TemplateStage
+from ..models import Activity, Recurrence, Stage, Task, TemplateStage
 from ..recurrence import RuleError, check_rule, next_day, parse_rule
 from ._common import _activity, _lock, _require_work, _task_url, task_write
 
@@ -216,7 +216,6 @@ def _series_make(sources: list[Task], now, bound, ahead_days) -> tuple[list[Task
         .order_by("pk")
     }
     rules = deadlines_at(now)
-    stamp = timezone.now()
     wanted: list[tuple[Task, Recurrence, list[date]]] = []
     held: dict[int, date] = {}
     held_activities: list[Activity] = []
@@ -247,7 +246,6 @@ def _series_make(sources: list[Task], now, bound, ahead_days) -> tuple[list[Task
             )
         else:
             recurrence.next_on = rule.first_on_or_after(recurrence.starts_on, next_day(horizon))
-        recurrence.updated_at = stamp
     if not wanted:
         return [], held
     claimed = defaultdict(list)
@@ -256,7 +254,7 @@ def _series_make(sources: list[Task], now, bound, ahead_days) -> tuple[list[Task
         claimed[recurrence_id].append((occurrence_id, on_date))
     plans = [_Plan(s, r, claimed[r.pk]) for s, r, _ in wanted if claimed[r.pk]]
     made = _occurrences_make(plans) if plans else []
-    Recurrence.objects.bulk_update([r for _, r, _ in wanted], ["next_on", "updated_at"])
+    sql.recurrences_next_on_set([(r.pk, r.next_on) for _, r, _ in wanted])
     Activity.objects.bulk_create(held_activities)
     return made, held
 
@@ -332,9 +330,7 @@ def _occurrences_make(plans: list[_Plan]) -> list[Task]:
             new |= {"recurrence": plan.recurrence.pk, "occurrence": on_date.isoformat(), "rule": plan.recurrence.rule}
             created.append(Activity(task=task, verb=Activity.Verb.CREATED, new_value=new))
         Activity.objects.bulk_create(created)
-        Occurrence.objects.bulk_update(
-            [Occurrence(pk=occurrence_id, task_id=task.pk) for _, occurrence_id, _, task, _ in rows], ["task"]
-        )
+        sql.occurrences_link([(occurrence_id, task.pk) for _, occurrence_id, _, task, _ in rows])
         assigned = [task for *_, task, _ in rows if task.assignee_id is not None]
         activities = Activity.objects.bulk_create(
             Activity(task=t, verb=Activity.Verb.ASSIGNED, field="assignee", new_value=t.assignee_id) for t in assigned

@@ -100,3 +100,21 @@ def test_the_claim_of_many_series_returns_exactly_the_rows_it_inserted(db):
     assert {(o.recurrence_id, o.rule) for o in new} == {(ra.pk, "FREQ=DAILY"), (rb.pk, "FREQ=WEEKLY")}
     assert sql.occurrences_claim_many(rows) == []
     assert sql.occurrences_claim_many([]) == []
+
+
+def test_the_link_and_next_date_updates_write_what_the_orm_would(db):
+    a, b, c = (TaskFactory(due_date=date(2025, 3, 1)) for _ in range(3))
+    ra, rb = (
+        Recurrence.objects.create(task=t, rule="FREQ=DAILY", starts_on=date(2025, 3, 1), next_on=date(2025, 3, 2))
+        for t in (a, b)
+    )
+    first, second = (Occurrence.objects.create(recurrence=ra, on_date=date(2025, 3, d), rule="x") for d in (2, 3))
+    before = Recurrence.objects.get(pk=ra.pk).updated_at
+
+    sql.occurrences_link([(second.pk, c.pk), (first.pk, b.pk)])
+    sql.recurrences_next_on_set([(rb.pk, None), (ra.pk, date(2025, 3, 4))])
+    sql.occurrences_link([])
+
+    assert dict(Occurrence.objects.values_list("pk", "task_id")) == {first.pk: b.pk, second.pk: c.pk}
+    assert dict(Recurrence.objects.values_list("pk", "next_on")) == {ra.pk: date(2025, 3, 4), rb.pk: None}
+    assert Recurrence.objects.get(pk=ra.pk).updated_at >= before
