@@ -238,6 +238,22 @@ def bench_in_process(pages: dict[str, str], args) -> dict[str, float]:
     return medians
 
 
+def warn_if_not_vacuumed() -> None:
+    """Say so when most of tasks_task is not marked all-visible (never vacuumed: a fresh seed on a server with
+    autovacuum off, as this machine's). Index-only scans then read the table too: the calendar's per-day
+    totals take 250 ms instead of 15 (docs/performance.md). `VACUUM (ANALYZE) tasks_task` takes seconds."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relpages, relallvisible FROM pg_class WHERE relname = 'tasks_task'")
+        pages, visible = cursor.fetchone()
+    if pages and visible < 0.9 * pages:
+        print(
+            f"warning: {visible:,} of tasks_task's {pages:,} pages are marked all-visible: index-only scans read "
+            "the table too. Run `VACUUM (ANALYZE) tasks_task` first (autovacuum does it where it is on)."
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=30)
@@ -246,10 +262,13 @@ def main():
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (WEB_CONCURRENCY)")
     parser.add_argument("--budget", type=float, default=100.0, help="the p50 every page must meet, in ms")
     parser.add_argument("--in-process", action="store_true", help="Django's test client instead of HTTP")
+    parser.add_argument("--only", default="", help="only the pages whose name contains this text (any case)")
     args = parser.parse_args()
 
     pages, summary = pages_of(args.email)
+    pages = {name: url for name, url in pages.items() if args.only.lower() in name.lower()}
     print(summary)
+    warn_if_not_vacuumed()
     medians = (bench_in_process if args.in_process else bench_http)(pages, args)
     over = {name: p50 for name, p50 in medians.items() if p50 > args.budget}
     if over:

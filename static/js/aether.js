@@ -3,8 +3,8 @@
  * - forms marked data-confirm ask first (capture phase, so an htmx form is stopped before htmx sends it);
  * - board cards can be dragged to the columns their "Move" menu offers (a drop clicks that menu item: a
  *   status button, or "Completed…", which loads the stage-hours form into a dialog);
- * - calendar tasks can be dragged to another day (a drop fills the task's "Move" form with that day and
- *   submits it, as choosing the day by hand does);
+ * - a calendar task's "Move" link opens the month's one move dialog for that task (without JS it opens the
+ *   task's move page), and a task dragged to another day posts the same form with that day;
  * - after an in-place update that lost the focus, the focus goes to the messages, so it is not lost at the
  *   top of the page and screen readers announce what happened;
  * - on phones the main navigation and the list filters fold behind a button;
@@ -122,9 +122,40 @@
     var cell = dropDay(event);
     if (!cell) { return; }
     event.preventDefault();
-    var form = calendarTask.querySelector("form");
-    form.querySelector('input[name="due_date"]').value = cell.getAttribute("data-day");
-    form.requestSubmit();  // htmx sends it, or the browser posts it
+    calendarMove(calendarTask, cell.getAttribute("data-day"));
+  });
+
+  // The month's one move form, set for `task` (its "Move" link's path is the form's action): with a `day`
+  // it is posted at once (a drop), without one the dialog opens on the task's current day. False when the
+  // page has no such form (a viewer's month), for the link to go to the move page.
+  function calendarMove(task, day) {
+    var dialog = document.getElementById("cal-move-dialog");
+    var link = task.querySelector("a.cal-move");
+    if (!dialog || !link) { return false; }
+    var form = dialog.querySelector("form");
+    var input = form.querySelector('input[name="due_date"]');
+    form.setAttribute("action", link.pathname);
+    dialog.querySelector("[data-cal-move-title]").textContent = task.querySelector(".cal-task-title").textContent;
+    input.value = day || task.closest("td[data-day]").getAttribute("data-day");
+    if (day) {
+      form.requestSubmit();  // htmx sends it, or the browser posts it
+    } else {
+      dialog.showModal();
+      input.focus();
+    }
+    return true;
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a.cal-move");
+    var task = link && link.closest("[data-cal-move]");
+    if (task && !event.ctrlKey && !event.metaKey && !event.shiftKey && calendarMove(task)) { event.preventDefault(); }
+  });
+
+  // htmx read the form's hx-post when the page loaded: send it where calendarMove pointed it.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt;
+    if (form && form.id === "cal-move-form") { event.detail.path = form.getAttribute("action"); }
   });
 
   // One card menu open at a time; a click elsewhere or Escape closes it.

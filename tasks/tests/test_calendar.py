@@ -315,10 +315,28 @@ def test_the_page_costs_the_same_queries_for_one_task_or_two_hundred(client, acm
         TaskFactory(project=project, assignee=member, due_date=date(2028, 2, 1 + i % 29))
     many = queries()
     assert len(many) == len(few)
-    # One query reads the month's tasks, with their projects and assignees joined.
-    (tasks_query,) = [sql for sql in many if 'FROM "tasks_task"' in sql]
-    assert 'JOIN "tasks_project"' in tasks_query
-    assert 'JOIN "accounts_user"' in tasks_query
+    # Two queries read the month's tasks: each day's total (a GROUP BY), then the rows shown, with their projects
+    # and assignees joined, picked by a LATERAL subquery a day (tasks/sql.py calendar_day_firsts).
+    counts, rows = [sql for sql in many if 'FROM "tasks_task"' in sql]
+    assert "GROUP BY" in counts
+    assert 'JOIN "tasks_project"' in rows
+    assert 'JOIN "accounts_user"' in rows
+    assert "CROSS JOIN LATERAL" in rows
+    assert "OVER" not in rows  # no window over every task of the weeks
+
+
+def test_the_month_has_one_move_form_and_each_task_a_link_to_its_move_page(client, acme):
+    member = acme["people"][Role.MEMBER]
+    tasks = [TaskFactory(project=acme["apollo"], title=f"T{i}", due_date=date(2028, 2, 1 + i)) for i in range(5)]
+    html = _page(client, member, month="2028-02")
+    main = html[html.index('<main id="main">') :]
+    assert main.count("<form") == 2  # the filters and the one move form
+    assert html.count('class="cal-move-form"') == 1
+    for task in tasks:
+        url = reverse("tasks:task_due_date", args=[task.pk])
+        assert f'<a href="{url}?next=%2Fcalendar%2F%3Fmonth%3D2028-02" class="cal-move">' in _cell(
+            html, task.due_date.isoformat()
+        )
 
 
 # --- moving a task to another day ------------------------------------------------------------------------------
@@ -376,12 +394,51 @@ def test_a_day_that_is_not_one_is_a_message_and_nothing_moves(client, acme, valu
     assert not Activity.objects.filter(task=task).exists()
 
 
+def test_without_js_move_opens_the_tasks_move_page_which_moves_it_and_goes_back(client, acme):
+    member = acme["people"][Role.MEMBER]
+    task = TaskFactory(project=acme["apollo"], title="By hand", due_date=date(2028, 2, 10))
+    html = _page(client, member, month="2028-02")
+    link = re.search(r'class="cal-task-title"[^>]*>By hand</a> <a href="([^"]+)" class="cal-move"', html)[1]
+    link = link.replace("&amp;", "&")
+
+    page = client.get(link)
+
+    assert page.status_code == 200
+    form = page.content.decode()
+    assert "Move “By hand”" in form
+    assert "Due on Thursday 10 February 2028." in form
+    assert f'action="{reverse("tasks:task_due_date", args=[task.pk])}"' in form
+    assert 'name="due_date" id="move-day" value="2028-02-10"' in form
+    assert 'name="next" value="/calendar/?month=2028-02"' in form
+    assert "hx-post" not in form  # a plain post: the browser goes where the redirect says
+    moved = client.post(
+        reverse("tasks:task_due_date", args=[task.pk]), {"due_date": "2028-02-12", "next": "/calendar/?month=2028-02"}
+    )
+    assert moved["Location"] == "/calendar/?month=2028-02"
+    assert Task.objects.get(pk=task.pk).due_date == date(2028, 2, 12)
+
+
+def test_the_move_page_without_a_safe_next_goes_back_to_the_tasks_month(client, acme):
+    task = TaskFactory(project=acme["apollo"], title="Elsewhere", due_date=date(2028, 5, 3))
+    client.force_login(acme["people"][Role.MEMBER])
+    url = reverse("tasks:task_due_date", args=[task.pk])
+    form = client.get(url, {"next": "https://evil.test/"}).content.decode()
+    assert 'name="next" value="/calendar/?month=2028-05"' in form
+    assert "evil" not in form
+    undated = TaskFactory(project=acme["apollo"], title="Undated")
+    form = client.get(reverse("tasks:task_due_date", args=[undated.pk])).content.decode()
+    assert "Due on no day yet." in form
+    assert 'name="next" value="/calendar/"' in form
+
+
 def test_a_viewer_has_no_move_form_and_cannot_move(client, acme):
     viewer = acme["people"][Role.VIEWER]
     task = TaskFactory(project=acme["apollo"], title="Viewed", due_date=date(2028, 2, 10))
     html = _page(client, viewer, month="2028-02")
     assert "Viewed" in html
     assert "cal-move-form" not in html
+    assert 'class="cal-move"' not in html
+    assert client.get(reverse("tasks:task_due_date", args=[task.pk])).status_code == 403
     assert client.post(reverse("tasks:task_due_date", args=[task.pk]), {"due_date": "2028-02-11"}).status_code == 403
     task.refresh_from_db()
     assert task.due_date == date(2028, 2, 10)
@@ -393,7 +450,7 @@ def test_another_teams_task_is_404_and_unmoved(client, acme):
     client.force_login(acme["people"][Role.MEMBER])
     assert client.post(reverse("tasks:task_due_date", args=[task.pk]), {"due_date": "2028-02-11"}).status_code == 404
     assert Task.objects.get(pk=task.pk).due_date == date(2028, 2, 10)
-    assert client.get(reverse("tasks:task_due_date", args=[task.pk])).status_code == 405
+    assert client.get(reverse("tasks:task_due_date", args=[task.pk])).status_code == 404
 
 
 def test_a_foreign_next_is_ignored(client, acme):

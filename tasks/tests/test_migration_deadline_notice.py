@@ -18,12 +18,25 @@ def migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+def migrate_to_latest():
+    """Back to every app's last migration: the tests after this one need the whole schema."""
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.fixture
+def schema_restored():
+    yield
+    migrate_to_latest()
+
+
 def claims(model):
     return sorted(model.objects.values_list("id", "task_id", "kind", "due_date"))
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_claims_move_to_tasks_with_their_rows_and_back():
+def test_the_claims_move_to_tasks_with_their_rows_and_back(schema_restored):
     old = migrate(BEFORE)
     user = old.get_model("accounts", "User").objects.create(email="m@example.test", password="!")
     team = old.get_model("accounts", "Team").objects.create(name="T", slug="t")
@@ -47,5 +60,3 @@ def test_the_claims_move_to_tasks_with_their_rows_and_back():
     assert claims(back.get_model("notifications", "DeadlineNotice")) == sorted(
         [*before, (added.pk, task.pk, "overdue", date(2025, 3, 20))]
     )
-
-    migrate(AFTER)

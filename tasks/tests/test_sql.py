@@ -118,3 +118,73 @@ def test_the_link_and_next_date_updates_write_what_the_orm_would(db):
     assert dict(Occurrence.objects.values_list("pk", "task_id")) == {first.pk: b.pk, second.pk: c.pk}
     assert dict(Recurrence.objects.values_list("pk", "next_on")) == {ra.pk: date(2025, 3, 4), rb.pk: None}
     assert Recurrence.objects.get(pk=ra.pk).updated_at >= before
+
+
+@pytest.fixture
+def calendar_weeks(db):
+    """Tasks over three days of two projects, with ties of status and priority, a trashed and an archived one."""
+    from tasks.models import Priority
+
+    first, second = ProjectFactory(), ProjectFactory()
+    day = date(2028, 2, 10)
+    made = []
+    for i, (status, priority) in enumerate(
+        [
+            (Status.COMPLETED, Priority.URGENT),
+            (Status.PENDING, Priority.LOW),
+            (Status.IN_PROGRESS, Priority.URGENT),
+            (Status.PENDING, Priority.HIGH),
+            (Status.PENDING, Priority.HIGH),
+            (Status.PENDING, Priority.URGENT),
+        ]
+    ):
+        done = {"completed_at": NOW} if status == Status.COMPLETED else {}
+        made.append(
+            TaskFactory(project=first if i % 2 else second, status=status, priority=priority, due_date=day, **done)
+        )
+    made.append(TaskFactory(project=first, due_date=date(2028, 2, 11)))
+    made.append(TaskFactory(project=first, due_date=date(2028, 2, 12), deleted_at=NOW))
+    made.append(TaskFactory(project=first, due_date=date(2028, 2, 12), archived_at=NOW))
+    made.append(TaskFactory(project=first, due_date=date(2028, 2, 14)))  # past the range
+    return {"first": first, "second": second, "tasks": made}
+
+
+@pytest.mark.parametrize("per_day", [1, 2, 4, 10])
+@pytest.mark.parametrize("narrow", ["all", "first project", "pending"])
+def test_the_calendar_firsts_are_what_the_orm_window_selects(calendar_weeks, per_day, narrow):
+    from tasks.models import Task
+    from tasks.selectors import CALENDAR_ORDER, calendar_day_firsts_ranked
+
+    if connection.vendor != "postgresql":
+        pytest.skip("LATERAL is PostgreSQL's")
+    qs = Task.objects.active()
+    if narrow == "first project":
+        qs = qs.filter(project=calendar_weeks["first"])
+    elif narrow == "pending":
+        qs = qs.filter(status=Status.PENDING)
+    start, end = date(2028, 2, 9), date(2028, 2, 13)
+
+    lateral = sql.calendar_day_firsts(qs.order_by(*CALENDAR_ORDER), start=start, end=end, per_day=per_day)
+    orm = calendar_day_firsts_ranked(qs, start, end, per_day=per_day)
+
+    order = ("due_date", *CALENDAR_ORDER)
+    picked = list(Task.objects.filter(pk__in=lateral).order_by(*order).values_list("pk", flat=True))
+    assert picked == list(Task.objects.filter(pk__in=orm).order_by(*order).values_list("pk", flat=True))
+    # By hand: on the 10th open ones first (pending > in progress > completed), then by priority, then the oldest.
+    t = calendar_weeks["tasks"]
+    tenth = {
+        "all": [t[5], t[3], t[4], t[1], t[2], t[0]],
+        "first project": [t[5], t[3], t[1]],
+        "pending": [t[5], t[3], t[4], t[1]],
+    }[narrow]
+    eleventh = [t[6]]  # the 12th has only a trashed and an archived task; the 14th is past the range
+    assert picked == [task.pk for task in tenth[:per_day] + eleventh]
+
+
+def test_the_calendar_firsts_of_a_queryset_of_nothing_are_nothing(calendar_weeks):
+    from tasks.models import Task
+
+    if connection.vendor != "postgresql":
+        pytest.skip("LATERAL is PostgreSQL's")
+    none = sql.calendar_day_firsts(Task.objects.none(), start=date(2028, 2, 9), end=date(2028, 2, 13), per_day=4)
+    assert list(Task.objects.filter(pk__in=none)) == []

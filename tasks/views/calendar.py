@@ -14,9 +14,10 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import dateformat
 from django.utils.cache import get_conditional_response
-from django.utils.http import http_date, urlencode
-from django.views.decorators.http import require_POST, require_safe
+from django.utils.http import http_date, url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import selectors as account_selectors
 from accounts.permissions import Action, can
@@ -80,6 +81,46 @@ def _todays(request, project) -> dict[date, list[str]]:
     return todays
 
 
+def _for_calendar(request, tasks, here: str) -> None:
+    """What the grid shows of each task, computed once here (as _for_display does for the board): its classes,
+    the tooltip, and whether the user may move it with the link to its move page (the no-JS form; with JS
+    the link opens the page's one move dialog). 168 tasks a month: each template lookup saved counts."""
+    move_url = _url_maker("tasks:task_due_date")
+    back = urlencode({"next": here})
+    may_work: dict[int, bool] = {}
+    for task in tasks:
+        team_id = task.project.team_id
+        if team_id not in may_work:
+            may_work[team_id] = can(request.user, Action.WORK, team_id)
+        task.can_move = may_work[team_id]
+        task.move_url = f"{move_url(task.pk)}?{back}" if task.can_move else ""
+        task.is_done = task.status == Status.COMPLETED
+        task.cal_class = "cal-task" + (" is-overdue" if task.overdue else "") + (" is-done" if task.is_done else "")
+        task.cal_title = " · ".join(
+            part for part in (task.project.name, task.get_status_display(), task.assignee_name) if part
+        )
+
+
+def _cell(day: date, first: date, todays: dict[date, list[str]], shown: list, more_url) -> dict:
+    """One day of the grid, its classes and labels formatted here rather than by template filters."""
+    today_teams = todays.get(day)
+    classes = "cal-day" + ("" if day.month == first.month else " out")
+    classes += (" today" if today_teams is not None else "") + ("" if shown else " empty-day")
+    total = shown[0].day_total if shown else 0
+    return {
+        "iso": day.isoformat(),
+        "classes": classes,
+        "num": dateformat.format(day, "j M") if day.day == 1 else str(day.day),
+        "full": dateformat.format(day, "l j F"),
+        "today": today_teams is not None,
+        "today_title": f"Today in {', '.join(today_teams)}" if today_teams else "Today",
+        "tasks": shown,
+        "more": total - len(shown),
+        "more_url": more_url(day) if total > len(shown) else "",
+        "more_day": dateformat.format(day, "j F") if total > len(shown) else "",
+    }
+
+
 @login_required
 def month(request):
     data = request.GET.copy()
@@ -101,14 +142,11 @@ def month(request):
     _for_display(tasks, deadlines)
 
     kept = {name: data[name] for name in CALENDAR_FILTERS if data.get(name)}
-    move_url = _url_maker("tasks:task_due_date")
     here = request.get_full_path()
+    _for_calendar(request, tasks, here)
     by_day: dict[date, list] = {}
     for task in tasks:
         by_day.setdefault(task.due_date, []).append(task)
-        task.can_move = can(request.user, Action.WORK, task.project.team_id)
-        task.move_url = move_url(task.pk)
-        task.is_done = task.status == Status.COMPLETED
 
     def more_url(day: date) -> str:
         """Where "+N more" leads: the project's list filtered to that day, or this page's list of the day."""
@@ -118,25 +156,7 @@ def month(request):
             return f"{reverse('tasks:task_list', args=[project.pk])}?{urlencode(filters)}"
         return f"?{urlencode({**kept, 'month': f'{first:%Y-%m}', 'day': day.isoformat()})}#day"
 
-    cells = []
-    for week in weeks:
-        row = []
-        for day in week:
-            shown = by_day.get(day, [])
-            total = shown[0].day_total if shown else 0
-            row.append(
-                {
-                    "date": day,
-                    "iso": day.isoformat(),
-                    "in_month": day.month == first.month,
-                    "today_teams": todays.get(day),
-                    "tasks": shown,
-                    "more": total - len(shown),
-                    "more_url": more_url(day) if total > len(shown) else "",
-                }
-            )
-        cells.append(row)
-
+    cells = [[_cell(day, first, todays, by_day.get(day, []), more_url) for day in week] for week in weeks]
     day_page, day_shown = None, None
     day_text = request.GET.get("day")
     if day_text:
@@ -160,6 +180,7 @@ def month(request):
             "first": first,
             "weeks": cells,
             "any_tasks": bool(tasks),
+            "any_movable": any(task.can_move for task in tasks),
             "weekdays": WEEKDAYS,
             "form": form,
             "filtered": bool(kept),
@@ -180,11 +201,18 @@ def month(request):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def task_due_date(request, pk: int):
-    """Move a task to another day (the calendar's "move to"), through task_update: the history and the figures
-    follow. Another team's task is a 404, a viewer gets a 403, and a day that is not one is a message."""
+    """Move a task to another day (the calendar's "Move"), through task_update: the history and the figures
+    follow. GET is the move page, the form alone: where the calendar's "Move" link leads without JS (with JS
+    the link opens the calendar's one move dialog, and a drop on a day posts it). Another team's task is a
+    404, a viewer gets a 403, and a day that is not one is a message (the POST goes back where it came from)."""
     task = _task_for_work(request, pk)
+    if request.method == "GET":
+        target = request.GET.get("next") or ""
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            target = reverse("tasks:calendar") + (f"?month={task.due_date:%Y-%m}" if task.due_date else "")
+        return render(request, "tasks/task_due_date.html", {"task": task, "next": target})
     form = DueDateForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"“{task.title}” was not moved: {' '.join(form.errors['due_date'])}")
