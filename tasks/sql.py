@@ -164,10 +164,11 @@ def advisory_xact_lock_try(key: int) -> bool:
 def commit_without_flush() -> None:
     """PostgreSQL: this transaction's COMMIT returns before its WAL is flushed to disk (SET LOCAL, so only this
     transaction). For the deadline jobs' one large transaction, whose flush was a sixth of the run
-    (docs/performance.md). Nothing is lost or sent twice by it: a server crash in the next moment loses the
-    claims together with the rows they wrote (one transaction), and the next run claims them again; and no
-    email of the transaction can go out before it is on disk, because the delivery worker's claim commits
-    synchronously (notifications/delivery.py), which flushes the WAL up to and including this commit."""
+    (docs/performance.md), and the recurrence job's chunks. Nothing is lost or sent twice by it: a server
+    crash in the next moment loses the claims together with the rows they wrote (one transaction), and the
+    next run claims them again; and no email of the transaction can go out before it is on disk, because the
+    delivery worker's claim commits synchronously (notifications/delivery.py), which flushes the WAL up to and
+    including this commit."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
