@@ -173,7 +173,9 @@ def rows_upsert(rows: Rows, *, using: str = "default", replace: bool = False) ->
         table = rows.get(model)
         if not table:
             continue
-        items = [(k, v) for k, v in table.items() if any(v)]
+        # In key order (None, an unassigned task's assignee, first): two transactions that add to the same
+        # rows (two recurrence job runs, each making hundreds of tasks at once) then wait, never deadlock.
+        items = sorted(((k, v) for k, v in table.items() if any(v)), key=lambda kv: [(c is not None, c) for c in kv[0]])
         if not items:
             continue
         changed_teams.update(key[0] for key, _ in items)  # every KEY starts with team_id

@@ -12,7 +12,8 @@ spread over time zones from Auckland to Los Angeles, 1,000 users, members of eve
   and an outbox email each); a quarter stamped from a two-stage template, the rest with one stage to copy;
 - as many tasks again that do not repeat (the job must not read them).
 
-The job runs in a fresh child process, so its peak RSS (resource.getrusage) is that of one run only. A second
+The job runs in a fresh child process, so its peak RSS (resource.getrusage) is that of one run only; the
+first run's queries are counted (a connection.execute_wrapper, BEGIN/COMMIT not included). A second
 run (nothing due any more) shows the steady-state cost of a quarter-hourly run.
 """
 
@@ -143,12 +144,21 @@ def measure() -> dict:
     """One job run in this (fresh) process, then a second one that finds nothing due."""
     import logging
 
+    from django.db import connection
+
     from tasks.services.recurrence import recurrences_run
 
     logging.disable(logging.INFO)
+    queries = [0]
+
+    def count(execute, sql, params, many, context):
+        queries[0] += 1
+        return execute(sql, params, many, context)
+
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    run = recurrences_run()
+    with connection.execute_wrapper(count):
+        run = recurrences_run()
     first = time.perf_counter() - started
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
@@ -164,6 +174,8 @@ def measure() -> dict:
         "emails": OutboxEmail.objects.count(),
         "first_run_s": round(first, 2),
         "per_occurrence_ms": round(1000 * first / max(run.created, 1), 2),
+        "queries": queries[0],
+        "queries_per_series": round(queries[0] / max(run.series, 1), 2),
         "second_run_created": again.created,
         "second_run_s": round(second, 2),
         "rss_after_django_setup_mib": round(rss_loaded / 1024, 1),

@@ -392,3 +392,23 @@ def test_the_services_refuse_bad_rules_viewers_and_rules_that_give_nothing(team)
 
     assert not Recurrence.objects.exists()
     assert not Activity.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_broken_series_stops_no_other_in_its_chunk_or_the_next(team, caplog):
+    """Series are made many to a transaction; a series whose stored rule cannot be read rolls its chunk back,
+    and the chunk is made again series by series: every other series gets its occurrence, the broken one none."""
+    _, people, project = team
+    sources = [source_task(project, people, due=date(2026, 6, 1), assignee=people["mia"]) for _ in range(5)]
+    for source in sources:
+        services.recurrence_set(actor=people["olga"], task=source, rule="FREQ=DAILY", now=at(2026, 6, 1))
+    Recurrence.objects.filter(task=sources[1]).update(rule="FREQ=SOMETIMES")  # written past the service
+
+    run = recurrences_run(now=at(2026, 6, 2, 6), chunk=2)
+
+    assert (run.series, run.created, run.failed) == (5, 4, 1)
+    assert [len(made(s)) for s in sources] == [1, 0, 1, 1, 1]
+    assert not Occurrence.objects.filter(recurrence__task=sources[1]).exists()
+    assert Recurrence.objects.get(task=sources[1]).next_on == date(2026, 6, 2)  # tried again by the next run
+    assert Notification.objects.filter(user=people["mia"]).count() == 4
+    assert f"recurrence of task {sources[1].pk} failed" in caplog.text

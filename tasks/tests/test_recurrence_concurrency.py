@@ -53,12 +53,13 @@ def daily_series(n: int) -> list[Task]:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("skip_if_busy", [False, True], ids=["claims-only", "skip-locked"])
-def test_four_concurrent_runs_make_each_occurrence_exactly_once(no_delivery_kick, skip_if_busy):
+@pytest.mark.parametrize("chunk", [250, 7], ids=["one-chunk", "chunks-of-7"])
+def test_four_concurrent_runs_make_each_occurrence_exactly_once(no_delivery_kick, skip_if_busy, chunk):
     if connection.vendor != "postgresql":
         pytest.skip("concurrent writers need PostgreSQL")
     daily_series(60)
 
-    runs, errors = run_concurrently(lambda _: recurrences_run(now=NOW, skip_if_busy=skip_if_busy), 4)
+    runs, errors = run_concurrently(lambda _: recurrences_run(now=NOW, skip_if_busy=skip_if_busy, chunk=chunk), 4)
 
     assert errors == []
     assert sum(r.failed for r in runs) == 0

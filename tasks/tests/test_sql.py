@@ -9,7 +9,7 @@ from django.db import connection, connections, transaction
 from accounts.tests.factories import TeamFactory
 from tasks import sql
 from tasks.deadlines import deadlines_at
-from tasks.models import DeadlineNotice, Status
+from tasks.models import DeadlineNotice, Occurrence, Recurrence, Status
 from tasks.services.deadline_notices import _candidates
 from tasks.tests.factories import ProjectFactory, TaskFactory
 
@@ -78,6 +78,46 @@ def test_the_advisory_lock_is_taken_once_until_the_transaction_ends():
     thread.join()
 
     assert other == {"held": False, "released": True}
+
+
+def test_the_claim_of_many_series_returns_exactly_the_rows_it_inserted(db):
+    a, b = (TaskFactory(due_date=date(2025, 3, 1)) for _ in range(2))
+    ra = Recurrence.objects.create(task=a, rule="FREQ=DAILY", starts_on=date(2025, 3, 1), next_on=date(2025, 3, 2))
+    rb = Recurrence.objects.create(task=b, rule="FREQ=WEEKLY", starts_on=date(2025, 3, 1), next_on=date(2025, 3, 8))
+    Occurrence.objects.create(recurrence=ra, on_date=date(2025, 3, 3), rule="FREQ=DAILY")  # claimed before
+    rows = [
+        (rb.pk, date(2025, 3, 8), "FREQ=WEEKLY"),
+        (ra.pk, date(2025, 3, 3), "FREQ=DAILY"),
+        (ra.pk, date(2025, 3, 2), "FREQ=DAILY"),
+        (ra.pk, date(2025, 3, 2), "FREQ=DAILY"),  # twice in one call: claimed once
+    ]
+
+    claimed = sql.occurrences_claim_many(rows)
+
+    new = Occurrence.objects.exclude(on_date=date(2025, 3, 3)).order_by("recurrence_id", "on_date")
+    assert claimed == [(o.pk, o.recurrence_id, o.on_date) for o in new]
+    assert [(r, d) for _, r, d in claimed] == [(ra.pk, date(2025, 3, 2)), (rb.pk, date(2025, 3, 8))]
+    assert {(o.recurrence_id, o.rule) for o in new} == {(ra.pk, "FREQ=DAILY"), (rb.pk, "FREQ=WEEKLY")}
+    assert sql.occurrences_claim_many(rows) == []
+    assert sql.occurrences_claim_many([]) == []
+
+
+def test_the_link_and_next_date_updates_write_what_the_orm_would(db):
+    a, b, c = (TaskFactory(due_date=date(2025, 3, 1)) for _ in range(3))
+    ra, rb = (
+        Recurrence.objects.create(task=t, rule="FREQ=DAILY", starts_on=date(2025, 3, 1), next_on=date(2025, 3, 2))
+        for t in (a, b)
+    )
+    first, second = (Occurrence.objects.create(recurrence=ra, on_date=date(2025, 3, d), rule="x") for d in (2, 3))
+    before = Recurrence.objects.get(pk=ra.pk).updated_at
+
+    sql.occurrences_link([(second.pk, c.pk), (first.pk, b.pk)])
+    sql.recurrences_next_on_set([(rb.pk, None), (ra.pk, date(2025, 3, 4))])
+    sql.occurrences_link([])
+
+    assert dict(Occurrence.objects.values_list("pk", "task_id")) == {first.pk: b.pk, second.pk: c.pk}
+    assert dict(Recurrence.objects.values_list("pk", "next_on")) == {ra.pk: date(2025, 3, 4), rb.pk: None}
+    assert Recurrence.objects.get(pk=ra.pk).updated_at >= before
 
 
 @pytest.fixture
