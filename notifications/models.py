@@ -65,7 +65,12 @@ class OutboxEmail(models.Model):
 
     recipient = models.EmailField(max_length=254)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # outbox_user_waiting: only rows still to go out are looked up by person
     )
     subject = models.CharField(max_length=255)
     body_text = models.TextField(blank=True, help_text="Empty until rendered; rendered from kind and context.")
@@ -120,7 +125,15 @@ class OutboxEmail(models.Model):
             models.Index(fields=["next_attempt_at"], condition=Q(status__in=HELD_STATES), name="outbox_held_due"),
             models.Index(fields=["user", "task"], condition=Q(status__in=HELD_STATES), name="outbox_held_group"),
             models.Index(fields=["merged_into"], condition=Q(merged_into__isnull=False), name="outbox_merged_parts"),
-            models.Index(fields=["status", "kind"], name="outbox_status_kind"),
+            # Counts and filters by state (admin, the outbox page): sent rows, nearly all of them, are left out,
+            # so that marking a row sent, once per email, takes it out of this index rather than adding to it.
+            models.Index(fields=["status", "kind"], condition=~Q(status="sent"), name="outbox_status_kind_unsent"),
+            # A leaver's emails still to go out (notifications_withdraw), a person's held digest rows.
+            models.Index(
+                fields=["user", "team_id"],
+                condition=Q(status__in=["pending", "failed", *HELD_STATES]),
+                name="outbox_user_waiting",
+            ),
             # Tracking webhooks look rows up by the provider's id; rows not sent yet have none, so they are
             # left out of the index (and cost an insert nothing).
             models.Index(

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
-import icalendar
 from django.conf import settings
 from django.urls import reverse
 
@@ -52,6 +51,8 @@ def feed_calendar(tasks: Iterable[Task], *, name: str) -> bytes:
     """The feed of `tasks` (each with its project loaded), sorted by due date then id so the bytes are stable.
     DTSTAMP and LAST-MODIFIED are the task's last change: without a METHOD, RFC 5545 makes DTSTAMP the time
     the information was last revised."""
+    import icalendar  # here, not at the top: 7 MB that only a process serving a feed needs (the web's budget)
+
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
