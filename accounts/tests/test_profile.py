@@ -22,6 +22,8 @@ def test_the_account_menu_opens_the_profile_with_name_password_and_notification_
     page = client.get(reverse("accounts:profile"))
     html = page.content.decode()
     assert page.status_code == 200
+    assert "<title>Your profile · Aether</title>" in html
+    assert html.count('id="calendar-feed-h"') == 1  # the feed's card once, in the page, not in the title
     assert 'value="Ann Smith"' in html
     assert f'action="{reverse("accounts:password_change")}"' in html
     assert 'name="old_password"' in html
