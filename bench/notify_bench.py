@@ -17,35 +17,17 @@ then the new ids) instead of notifications/sql.py's statements: the comparison t
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchdb import create_database, django_on
 
 TEAMS, MEMBERS = 50, 40
 
 
-def _create_database(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def _django(name: str) -> None:
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
-    os.environ["DEBUG"] = "0"  # DEBUG would keep every query in memory
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aether.settings")
-    import django
-
-    django.setup()
+    django_on(name, broker=None)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -172,7 +154,7 @@ def main() -> None:
     parser.add_argument("--database", default="aether_notify_bench")
     parser.add_argument("--orm", action="store_true", help="the ORM form of the inserts instead of sql.py")
     args = parser.parse_args()
-    _create_database(args.database)
+    create_database(args.database)
     _django(args.database)
     if args.orm:
         _use_the_orm()

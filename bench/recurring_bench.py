@@ -21,46 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parents[1]
-ZONES = [
-    "Pacific/Auckland",
-    "Asia/Tokyo",
-    "Asia/Kolkata",
-    "Europe/Berlin",
-    "UTC",
-    "America/Sao_Paulo",
-    "America/New_York",
-    "America/Los_Angeles",
-]
-
-
-def _django(db: str) -> None:
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{db}"
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
-    os.environ["CELERY_BROKER_URL"] = "memory://"  # the after-commit kick goes nowhere: delivery is not measured
-    os.environ["DEBUG"] = "0"  # DEBUG would keep every query in memory
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aether.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def _create_database(db: str) -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db]).fetchone():
-            conn.execute(f'CREATE DATABASE "{db}"')
+from benchdb import ZONES, create_database, django_on
 
 
 def fill(series: int, now: datetime) -> None:
@@ -191,12 +159,12 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.measure:
-        _django(args.db)
+        django_on(args.db)
         print(json.dumps(measure()))
         return
 
-    _create_database(args.db)
-    _django(args.db)
+    create_database(args.db)
+    django_on(args.db)
     fill(args.series, datetime.now(UTC))
     child = subprocess.run(
         [sys.executable, __file__, "--measure", "--db", args.db], capture_output=True, text=True, check=True

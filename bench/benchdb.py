@@ -1,0 +1,46 @@
+"""What the benchmarks that fill a PostgreSQL database of their own share: the time zones their teams spread
+over, creating the database, and starting Django on it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# Teams across the day, from Auckland to Los Angeles: some team crosses midnight at any hour.
+ZONES = [
+    "Pacific/Auckland",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Europe/Berlin",
+    "UTC",
+    "America/Sao_Paulo",
+    "America/New_York",
+    "America/Los_Angeles",
+]
+
+
+def create_database(name: str) -> None:
+    """Create the database on the local server unless it exists."""
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def django_on(name: str, *, broker: str | None = "memory://") -> None:
+    """django.setup() on that database, DEBUG off (it would keep every query in memory). With `broker` set, the
+    after-commit delivery kick goes there (memory: nowhere, delivery is not what these measure)."""
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
+    if broker is not None:
+        os.environ["CELERY_BROKER_URL"] = broker
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aether.settings")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
