@@ -21,7 +21,6 @@ warmed up first, then timed over many requests; one-task requests walk through r
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import random
 import statistics
@@ -31,6 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from inprocess import WSGIClient  # noqa: E402 -- after the path
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aether_bench_api")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
@@ -44,46 +45,6 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
-
-
-class WSGIClient:
-    """Calls the project's WSGI application as gunicorn does (so the request signals, persistent connections
-    and their health checks behave as in production), with the JWT in the Authorization header."""
-
-    def __init__(self, access_token: str):
-        from django.core.wsgi import get_wsgi_application
-
-        self.app = get_wsgi_application()
-        self.authorization = f"Bearer {access_token}"
-
-    def get(self, url: str) -> tuple[int, bytes]:
-        path, _, query = url.partition("?")
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "HTTP_HOST": "testserver",
-            "HTTP_AUTHORIZATION": self.authorization,
-            "wsgi.input": io.BytesIO(b""),
-            "wsgi.errors": sys.stderr,
-            "wsgi.url_scheme": "http",
-            "wsgi.version": (1, 0),
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-        }
-        status = []
-        chunks = self.app(environ, lambda s, headers, exc_info=None: status.append(s))
-        try:
-            body = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
-        return int(status[0].split()[0]), body
 
 
 def measure(client, urls, *, requests: int, warmup: int) -> dict:
@@ -141,7 +102,7 @@ def main() -> None:
     from tasks.models import Task
 
     user = User.objects.get(email=args.user)
-    client = WSGIClient(str(RefreshToken.for_user(user).access_token))
+    client = WSGIClient({"HTTP_AUTHORIZATION": f"Bearer {RefreshToken.for_user(user).access_token}"})
     total = Task.objects.count()
     last = Task.objects.order_by("-pk").values_list("pk", flat=True).first()
     rng = random.Random(42)

@@ -1,0 +1,51 @@
+"""The project's WSGI application called in-process as gunicorn calls it (middleware, authentication,
+throttling, the request signals and persistent connections as in production), without a socket: what the
+API and dashboard benchmarks time as "server time"."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable
+
+
+class WSGIClient:
+    def __init__(self, headers: dict[str, str]):
+        """`headers`: WSGI environ keys sent with every request (HTTP_AUTHORIZATION, HTTP_COOKIE)."""
+        from django.core.wsgi import get_wsgi_application
+
+        self.app = get_wsgi_application()
+        self.headers = headers
+
+    def get(self, url: str, sink: Callable[[bytes], None] | None = None) -> tuple[int, bytes]:
+        """(status code, body). With `sink`, each chunk of the body goes to it and is not kept (a large export is
+        streamed, not held), and the body returned is empty."""
+        path, _, query = url.partition("?")
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "testserver",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+            **self.headers,
+        }
+        status = []
+        chunks = self.app(environ, lambda s, headers, exc_info=None: status.append(s))
+        kept = []
+        try:
+            for chunk in chunks:
+                (kept.append if sink is None else sink)(chunk)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        return int(status[0].split()[0]), b"".join(kept)
