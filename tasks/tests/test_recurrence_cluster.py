@@ -2,16 +2,12 @@
 two `celery beat` processes and two workers, on PostgreSQL and a private Redis, run the job every second while
 series come due under them. Each date of each series becomes exactly one task. Bounded: 90 s."""
 
-import os
 import re
 import time
 from datetime import timedelta
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from accounts.models import Membership
 from accounts.tests.factories import TeamFactory, UserFactory
@@ -21,12 +17,11 @@ from tasks.models import Occurrence, Recurrence, Task
 from tasks.tests.factories import ProjectFactory
 from tasks.tests.test_scheduler_cluster import (
     DEADLINE_SECONDS,
-    _database_url,
-    _start,
     _stop,
     _wait_for,
     broker_url,
     processes,
+    start_cluster,
 )
 
 __all__ = ["broker_url", "processes"]  # the cluster test's fixtures, used here
@@ -56,30 +51,7 @@ def test_two_beats_and_two_workers_make_each_occurrence_exactly_once(processes, 
     Recurrence.objects.create(task=canary, rule="FREQ=DAILY", starts_on=start, next_on=today)
     ids = [t.pk for t in series]
 
-    call_command("setup_periodic_tasks", stdout=StringIO())
-    every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.filter(name="Repeating tasks").update(interval=every_second, expire_seconds=30)
-    PeriodicTask.objects.exclude(name="Repeating tasks").update(enabled=False)
-
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": broker_url,
-        "REDIS_URL": broker_url,
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        "AETHER_VAR_DIR": str(tmp_path),
-        "DEBUG": "0",
-        "CONN_MAX_AGE": "0",
-    }
-    logs = [tmp_path / name for name in ("beat1.log", "beat2.log", "worker1.log", "worker2.log")]
-    scheduler = "django_celery_beat.schedulers:DatabaseScheduler"
-    for i, log in enumerate(logs[:2], 1):
-        beat_args = ["beat", "--loglevel=INFO", "--scheduler", scheduler, "--pidfile=", "-s", str(tmp_path / f"b{i}")]
-        _start(processes, beat_args, log, env)
-    for i, log in enumerate(logs[2:], 1):
-        worker_args = ["worker", "--loglevel=INFO", "--pool=solo", "-n", f"recurring-cluster-{i}@%h",
-                       "--without-gossip", "--without-mingle", "--without-heartbeat"]  # fmt: skip
-        _start(processes, worker_args, log, env)
+    logs = start_cluster(processes, broker_url, tmp_path, job="Repeating tasks", name="recurring-cluster")
 
     _wait_for(
         lambda: Occurrence.objects.filter(recurrence__task=canary).exists(),

@@ -91,6 +91,36 @@ def _wait_for(condition, *, until: float, what: str, logs: list[Path]) -> None:
         time.sleep(0.25)
 
 
+def start_cluster(processes, broker_url: str, tmp_path: Path, *, job: str, name: str) -> list[Path]:
+    """The schedule as deployed (setup_periodic_tasks), with `job` every second and every other job off, run by
+    two `celery beat` processes and two solo workers named `name`-1 and -2 on this test database and the private
+    Redis. Returns the four logs: beat 1, beat 2, worker 1, worker 2."""
+    call_command("setup_periodic_tasks", stdout=StringIO())
+    every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.filter(name=job).update(interval=every_second, expire_seconds=30)
+    PeriodicTask.objects.exclude(name=job).update(enabled=False)
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "REDIS_URL": broker_url,
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "AETHER_VAR_DIR": str(tmp_path),
+        "DEBUG": "0",
+        "CONN_MAX_AGE": "0",
+    }
+    logs = [tmp_path / log for log in ("beat1.log", "beat2.log", "worker1.log", "worker2.log")]
+    scheduler = "django_celery_beat.schedulers:DatabaseScheduler"
+    for i, log in enumerate(logs[:2], 1):
+        beat_args = ["beat", "--loglevel=INFO", "--scheduler", scheduler, "--pidfile=", "-s", str(tmp_path / f"b{i}")]
+        _start(processes, beat_args, log, env)
+    for i, log in enumerate(logs[2:], 1):
+        worker_args = ["worker", "--loglevel=INFO", "--pool=solo", "-n", f"{name}-{i}@%h", "--without-gossip",
+                       "--without-mingle", "--without-heartbeat"]  # fmt: skip
+        _start(processes, worker_args, log, env)
+    return logs
+
+
 @pytest.mark.slow
 def test_two_beats_and_two_workers_notify_each_overdue_task_exactly_once(processes, broker_url, tmp_path):
     if connection.vendor != "postgresql":
@@ -114,30 +144,7 @@ def test_two_beats_and_two_workers_notify_each_overdue_task_exactly_once(process
     ids = [t.pk for t in tasks]
 
     # The schedule as deployed, with overdue detection every second and nothing else competing for the CPU.
-    call_command("setup_periodic_tasks", stdout=StringIO())
-    every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.filter(name="Overdue detection").update(interval=every_second, expire_seconds=30)
-    PeriodicTask.objects.exclude(name="Overdue detection").update(enabled=False)
-
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": broker_url,
-        "REDIS_URL": broker_url,
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        "AETHER_VAR_DIR": str(tmp_path),
-        "DEBUG": "0",
-        "CONN_MAX_AGE": "0",
-    }
-    logs = [tmp_path / name for name in ("beat1.log", "beat2.log", "worker1.log", "worker2.log")]
-    scheduler = "django_celery_beat.schedulers:DatabaseScheduler"
-    for i, log in enumerate(logs[:2], 1):
-        beat_args = ["beat", "--loglevel=INFO", "--scheduler", scheduler, "--pidfile=", "-s", str(tmp_path / f"b{i}")]
-        _start(processes, beat_args, log, env)
-    for i, log in enumerate(logs[2:], 1):
-        worker_args = ["worker", "--loglevel=INFO", "--pool=solo", "-n", f"h6-cluster-{i}@%h", "--without-gossip",
-                       "--without-mingle", "--without-heartbeat"]  # fmt: skip
-        _start(processes, worker_args, log, env)
+    logs = start_cluster(processes, broker_url, tmp_path, job="Overdue detection", name="h6-cluster")
 
     _wait_for(lambda: DeadlineNotice.objects.filter(task=canary).exists(), until=until, what="the first run", logs=logs)
 
