@@ -8,9 +8,9 @@ One run of a job is one transaction:
    uncommitted row, then skips it. The window is tasks/deadlines.py's definition, at the run's `now`, each
    task in its team's time zone; the SELECT is that ORM query, compiled.
 2. for exactly the claimed tasks, chunk by chunk: the recipient (the assignee, else the creator; only an
-   active user who is still a member of the task's team) becomes an Event, handed to
-   `notifications.services.notify_many`, which applies the recipient's preferences and writes the outbox
-   and in-app rows (deduplicated on the event key and the user) in this same transaction.
+   active user) becomes an Event, handed to `notifications.services.notify_many`, which drops those who are no
+   longer members of the task's team (its audience check), applies the recipient's preferences and writes
+   the outbox and in-app rows (deduplicated on the event key and the user) in this same transaction.
 3. after commit, notifications asks a worker to deliver. The commit does not wait for the disk flush
    (tasks/sql.py's commit_without_flush says why that loses nothing and sends nothing twice).
 
@@ -35,7 +35,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
-from accounts.models import Membership
+from accounts.models import User
 from notifications.models import Kind
 from notifications.services import Event, notify_many
 
@@ -107,11 +107,12 @@ def _notify(kind: str, rules: Deadlines, window, *, skip_if_busy: bool) -> Deadl
 
 
 def _events(kind: str, task_ids: Sequence[int]) -> Iterator[Event]:
-    """The events of the claimed tasks, a chunk of tasks at a time: one query for the chunk's tasks, and one
-    per team for the recipients not looked up yet (a run sees each (user, team) pair once)."""
+    """The events of the claimed tasks, a chunk of tasks at a time: one query for the chunk's tasks, and one for
+    the recipients not looked up yet (a run reads each person once). Whether the recipient is still a member
+    of the task's team is notify_many's audience check, the one place that rule is kept."""
     sentinel = "987654321"
     url_prefix, url_suffix = reverse("tasks:task_detail", args=[sentinel]).split(sentinel)
-    recipients: dict[tuple[int, int], tuple[str, str] | None] = {}
+    recipients: dict[int, tuple[str, str] | None] = {}
     event_kind, message = _EVENT_KIND[kind], _MESSAGE[kind]
     for start in range(0, len(task_ids), CHUNK):
         tasks = list(
@@ -119,10 +120,10 @@ def _events(kind: str, task_ids: Sequence[int]) -> Iterator[Event]:
             .order_by("pk")
             .values_list("pk", "title", "due_date", "project__team_id", "assignee_id", "created_by_id")
         )
-        recipients.update(_recipients({(a or c, team) for _, _, _, team, a, c in tasks} - recipients.keys()))
+        recipients.update(_recipients({a or c for _, _, _, _, a, c in tasks} - recipients.keys()))
         for task_id, title, due, team_id, assignee_id, creator_id in tasks:
             user_id = assignee_id or creator_id
-            found = recipients[(user_id, team_id)]
+            found = recipients[user_id]
             if found is None:
                 continue
             email, short_name = found
@@ -142,17 +143,10 @@ def _events(kind: str, task_ids: Sequence[int]) -> Iterator[Event]:
             )
 
 
-def _recipients(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[str, str] | None]:
-    """(user id, team id) -> (email, short name) when the user is active and a current member of that team,
-    else None: one query per team."""
-    users_by_team: dict[int, set[int]] = {}
-    for user, team in pairs:
-        users_by_team.setdefault(team, set()).add(user)
-    found: dict[tuple[int, int], tuple[str, str] | None] = dict.fromkeys(pairs)
-    for team, users in users_by_team.items():
-        rows = Membership.objects.filter(team_id=team, user_id__any=list(users), user__is_active=True).values_list(
-            "user_id", "user__email", "user__full_name"
-        )
-        for user, email, full_name in rows:
-            found[(user, team)] = (email, (full_name.split(" ")[0] if full_name else "") or email)  # get_short_name
+def _recipients(user_ids: set[int]) -> dict[int, tuple[str, str] | None]:
+    """user id -> (email, short name) when the user is active, else None: one query."""
+    found: dict[int, tuple[str, str] | None] = dict.fromkeys(user_ids)
+    rows = User.objects.filter(pk__any=list(user_ids), is_active=True).values_list("pk", "email", "full_name")
+    for user, email, full_name in rows:
+        found[user] = (email, (full_name.split(" ")[0] if full_name else "") or email)  # get_short_name
     return found
