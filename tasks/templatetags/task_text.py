@@ -9,19 +9,27 @@ attributes below, so whatever a parser bug or a crafted link lets through, no sc
 
 from __future__ import annotations
 
+import functools
 import re
 
-import nh3
 from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from markdown_it import MarkdownIt
 
 register = template.Library()
 
-_PARSER = MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True, "typographer": False}).enable(
-    ["linkify", "strikethrough", "table"]
-)
+
+@functools.cache
+def _parser():
+    """Built on first use: markdown-it with its linkify tables is 3 MB that a process serving only the API,
+    the board or an export never needs (this module is imported with the search view's URL)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True, "typographer": False}).enable(
+        ["linkify", "strikethrough", "table"]
+    )
+
+
 # No <img>: an image from elsewhere is a tracking pixel in an email and a CSP violation on the page.
 ALLOWED_TAGS = {
     "a", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "li", "ol", "p",
@@ -35,7 +43,9 @@ def render_markdown(text: str | None) -> SafeString:
     """Markdown source to sanitised HTML (safe to put in a page or an email as is)."""
     if not text:
         return mark_safe("")
-    html = _PARSER.render(text)
+    import nh3
+
+    html = _parser().render(text)
     cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
