@@ -13,7 +13,8 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
-from aether.api import ERROR_DESCRIPTIONS, ErrorSerializer, TokenAddressThrottle
+from aether.api import ERROR_DESCRIPTIONS, ErrorSerializer
+from aether.throttling import TokenAddressThrottle
 
 from . import tokens
 from .models import Membership

@@ -1,4 +1,5 @@
-"""Pieces every API view shares: the one error shape, pagination and throttles. (The schema generator and the
+"""Pieces every API view shares: the one error shape and pagination (the throttles are in aether/throttling.py,
+which DRF's settings import with its views). (The schema generator and the
 docs page are in aether/api_schema.py: drf-spectacular imports DRF's generic views, which import this module
 through settings.)
 
@@ -27,7 +28,6 @@ from rest_framework import exceptions, serializers
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -230,20 +230,6 @@ class PagePagination(BasePagination):
                 "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
             },
         ]
-
-
-# --- throttles ------------------------------------------------------------------------------------------
-
-
-class TokenAddressThrottle(SimpleRateThrottle):
-    """Sign-in attempts per client address (rate `token_address`): a flood guard. Guessing per account is bounded
-    by the sign-in policy (accounts/signin.py), not by a throttle: a per-account throttle that counts every
-    attempt lets a stranger keep the owner out."""
-
-    scope = "token_address"
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
 # --- what each error answer means (for the schema) -----------------------------------------------------

@@ -211,7 +211,7 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # --- Cache ----------------------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {"BACKEND": "aether.cache.RedisCache", "LOCATION": REDIS_URL}  # one client per pool
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
@@ -295,7 +295,7 @@ REST_FRAMEWORK = {
     # X-Forwarded-For; with 0 the header is ignored (a client could otherwise write its own).
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["aether.throttling.UserRateThrottle"],  # counted atomically
     "DEFAULT_THROTTLE_RATES": {
         "user": env.str("API_THROTTLE_USER", default="1200/min"),
         "token_address": env.str("API_THROTTLE_TOKEN_ADDRESS", default="30/min"),

@@ -6,12 +6,11 @@ import jwt
 import pytest
 from django.conf import settings
 from django.utils import timezone
-from rest_framework.throttling import UserRateThrottle
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.tests.factories import MembershipFactory, UserFactory
-from aether.api import TokenAddressThrottle
+from aether.throttling import TokenAddressThrottle, UserRateThrottle
 from tasks.tests.api_helpers import api_client, error_fields, fresh_throttles  # noqa: F401
 
 PASSWORD = "pw-for-tests-1"  # accounts.tests.factories.UserFactory's

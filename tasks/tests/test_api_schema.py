@@ -15,11 +15,11 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
-from rest_framework.throttling import UserRateThrottle
 from schemathesis import DataGenerationMethod
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from aether.throttling import UserRateThrottle
 from tasks.models import Activity, Comment
 from tasks.tests.api_helpers import access_token_for, fresh_throttles  # noqa: F401
 from tasks.tests.factories import (
