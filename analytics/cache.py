@@ -2,10 +2,10 @@
 
 Every write of kept figures goes through `figures.rows_upsert` (the observer of every task write, and the
 rebuild); it calls `generations_renew(team_ids)`, which, once the transaction has committed, gives each team a
-new random generation in the shared cache. A dashboard's figures are cached under its scope (kind, project or
-team, assignee, range, each team's today) and the generations of its teams, so a change in a team moves all
-of that team's dashboards to new keys at once: nothing is invalidated by hand, and a reader can never get
-figures older than its team's last committed change, save in the two cases below.
+new random generation in the shared cache (aether/generations.py). A dashboard's figures are cached under its
+scope (kind, project or team, assignee, range, each team's today) and the generations of its teams, so a
+change in a team moves all of that team's dashboards to new keys at once: nothing is invalidated by hand, and
+a reader can never get figures older than its team's last committed change, save in the two cases below.
 
 - A process that dies between its commit and the renewal (or a cache that cannot be reached just then) leaves
   the old generation in place: its dashboards may lag by at most ANALYTICS_CACHE_SECONDS.
@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+
+from aether.generations import Generations
 
 log = logging.getLogger(__name__)
-_GENERATION = "analytics:generation:{}"
+GENERATIONS = Generations("analytics")
 _FIGURES = "analytics:figures:{}"
 
 
@@ -41,27 +41,8 @@ def _seconds() -> int:
 
 def generations_renew(team_ids: Iterable[int], *, using: str | None = None) -> None:
     """After the current transaction commits (at once outside one), give these teams new generations."""
-    ids = sorted(set(team_ids))
-    if not ids or not _seconds():
-        return
-    transaction.on_commit(lambda: _renew(ids), using=using)
-
-
-def _renew(ids: list[int]) -> None:
-    try:
-        cache.set_many({_GENERATION.format(t): secrets.token_hex(8) for t in ids}, timeout=None)
-    except Exception:  # the change is committed; its dashboards lag by at most ANALYTICS_CACHE_SECONDS
-        log.warning("analytics: could not renew the cache generations of teams %s", ids, exc_info=True)
-
-
-def _generations(team_ids: list[int]) -> list[str]:
-    keys = [_GENERATION.format(t) for t in team_ids]
-    found = cache.get_many(keys)
-    for key in keys:
-        if key not in found:  # first use, or the cache was emptied: any new value is as good
-            cache.add(key, secrets.token_hex(8), timeout=None)
-            found[key] = cache.get(key)
-    return [str(found[key]) for key in keys]
+    if _seconds():
+        GENERATIONS.renew_on_commit(team_ids, using=using)
 
 
 def figures_cached(scope, compute: Callable[[object], dict]) -> dict:
@@ -71,7 +52,7 @@ def figures_cached(scope, compute: Callable[[object], dict]) -> dict:
         return compute(scope)
     team_ids = sorted(scope.team_todays)
     try:
-        generations = _generations(team_ids)
+        generations = GENERATIONS.current(team_ids)
         what = (
             scope.kind,
             scope.project.pk if scope.project else None,

@@ -19,7 +19,7 @@ from accounts.permissions import Action, require
 from aether.api import PagePagination
 from aether.api_schema import id_path_parameter
 
-from . import selectors, services
+from . import list_cache, selectors, services
 from .filters import TaskFilter
 from .models import Recurrence, Status, Task
 from .recurrence import parse_rule
@@ -214,6 +214,11 @@ class TaskListView(_ListView):
 
     def rows(self):
         return selectors.with_api_fields(selectors.tasks_visible_to(self.request.user).active())
+
+    def list(self, request, *args, **kwargs):
+        """A page as computed below, or as it was for the same person and request at their teams' generations
+        (tasks/list_cache.py)."""
+        return list_cache.cached_page(request, lambda: super(TaskListView, self).list(request, *args, **kwargs))
 
     def paginate_queryset(self, queryset):
         return _with_labels_and_stages(super().paginate_queryset(queryset))

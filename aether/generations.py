@@ -1,0 +1,53 @@
+"""Generations: per team, a random token in the shared cache that a committed change renews, so that whatever
+is cached under a team's generation stops being read the moment the change is visible. Nothing is deleted by
+hand; old entries expire on their own.
+
+A cache of something per team (the dashboard's figures, analytics/cache.py; the task list API's pages,
+tasks/list_cache.py) keys its entries by the generations of the teams they show, and renews them from the
+writers of what they show:
+
+- `renew_on_commit(team_ids)`: after the current transaction commits (at once outside one). The renewal runs in
+  an on_commit callback, before the view that made the change returns, so its author sees it at the next read.
+- `current(team_ids)`: the teams' generations now (making one for a team that has none yet). It raises when
+  the cache cannot be reached; the caller then computes without caching.
+
+A process that dies between its commit and the renewal, or a cache unreachable just then, leaves the old
+generation in place: its entries may lag until they expire, which bounds how long a cache may be kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+
+from django.core.cache import cache
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+class Generations:
+    def __init__(self, namespace: str):
+        self._key = f"{namespace}:generation:{{}}"
+        self.namespace = namespace
+
+    def renew_on_commit(self, team_ids: Iterable[int], *, using: str | None = None) -> None:
+        ids = sorted({t for t in team_ids if t is not None})
+        if ids:
+            transaction.on_commit(lambda: self._renew(ids), using=using)
+
+    def _renew(self, ids: list[int]) -> None:
+        try:
+            cache.set_many({self._key.format(t): secrets.token_hex(8) for t in ids}, timeout=None)
+        except Exception:  # the change is committed; the cached entries lag until they expire
+            log.warning("%s: could not renew the cache generations of teams %s", self.namespace, ids, exc_info=True)
+
+    def current(self, team_ids: list[int]) -> list[str]:
+        keys = [self._key.format(t) for t in team_ids]
+        found = cache.get_many(keys)
+        for key in keys:
+            if key not in found:  # first use, or the cache was emptied: any new value is as good
+                cache.add(key, secrets.token_hex(8), timeout=None)
+                found[key] = cache.get(key)
+        return [str(found[key]) for key in keys]
