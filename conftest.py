@@ -56,7 +56,7 @@ def _generation_caches_off(settings):
     # Test transactions never commit, so no generation would move on: analytics/tests/test_cache.py turns the
     # dashboard cache back on with committed changes.
     settings.ANALYTICS_CACHE_SECONDS = 0
-    settings.API_LIST_CACHE_SECONDS = 0  # likewise: tasks/tests/test_api_list_cache.py turns it on
+    settings.API_CACHE_SECONDS = 0  # likewise: tasks/tests/test_api_list_cache.py turns it on
 
 
 @pytest.fixture

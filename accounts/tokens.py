@@ -14,9 +14,11 @@ import time
 import uuid
 
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 SESSION_CLAIM = "sid"
 
@@ -61,10 +63,32 @@ def is_denied(token) -> bool:
 
 
 class DenylistJWTAuthentication(JWTAuthentication):
-    """simplejwt's authentication plus the denylist: one cache read per request."""
+    """simplejwt's authentication plus the denylist (one cache read per request), with the account read through
+    its cache (accounts/account_cache.py) and checked as simplejwt checks it: it exists, it is active, and the
+    token carries the digest of its current password."""
 
     def get_validated_token(self, raw_token):
         token = super().get_validated_token(raw_token)
         if is_denied(token):
             raise InvalidToken({"detail": "This token was revoked by signing out.", "code": "token_not_valid"})
         return token
+
+    def get_user(self, validated_token):
+        from .account_cache import user_with_teams
+        from .models import User
+
+        try:
+            user_id = validated_token[jwt_settings.USER_ID_CLAIM]
+        except KeyError as e:
+            raise InvalidToken(_("Token contained no recognizable user identification")) from e
+        try:
+            user = user_with_teams(user_id)
+        except (User.DoesNotExist, ValueError, TypeError) as e:
+            raise AuthenticationFailed(_("User not found"), code="user_not_found") from e
+        if jwt_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
+            raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+        if jwt_settings.CHECK_REVOKE_TOKEN and validated_token.get(
+            jwt_settings.REVOKE_TOKEN_CLAIM
+        ) != get_md5_hash_password(user.password):
+            raise AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
+        return user

@@ -218,9 +218,10 @@ CACHES = {
 # Dashboard figures are cached this long under their teams' generations (analytics/cache.py), only when the
 # cache is shared by web, worker and beat (Redis): `make run`'s memory cache is one per process.
 ANALYTICS_CACHE_SECONDS = env.int("ANALYTICS_CACHE_SECONDS", default=60 if REDIS_URL else 0)
-# Pages of the task list API are cached whole per person and request, under their teams' generations
-# (tasks/list_cache.py), likewise only with a shared cache.
-API_LIST_CACHE_SECONDS = env.int("API_LIST_CACHE_SECONDS", default=60 if REDIS_URL else 0)
+# The API's caches, likewise only with a shared cache: the account a token names with its teams, under the
+# person's generation (accounts/account_cache.py), and pages of the task list, whole per person and request,
+# under their teams' generations (tasks/list_cache.py).
+API_CACHE_SECONDS = env.int("API_CACHE_SECONDS", default=60 if REDIS_URL else 0)
 
 # --- Celery ---------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")

@@ -17,8 +17,8 @@ Joining or leaving a team changes the list of teams in the key, a team's time zo
 team's time zone changes its "today": none of those needs a renewal. A deactivated account is refused by the
 authentication before the cache is read.
 
-Off (API_LIST_CACHE_SECONDS = 0) unless the cache is shared by every process (Redis), as the dashboard cache
-is; a cache that cannot be reached only costs the computation. An entry lives at most API_LIST_CACHE_SECONDS,
+Off (API_CACHE_SECONDS = 0) unless the cache is shared by every process (Redis), as the dashboard cache
+is; a cache that cannot be reached only costs the computation. An entry lives at most API_CACHE_SECONDS,
 which bounds how long a page could lag after a change whose renewal was lost (a process killed between its
 commit and the renewal).
 """
@@ -35,7 +35,7 @@ from django.db.models.signals import post_delete, post_save
 from django.http import HttpResponse
 from django.utils import timezone
 
-from accounts.models import Membership
+from accounts.account_cache import team_zones
 from aether.generations import Generations
 
 from .deadlines import deadlines_for
@@ -46,7 +46,7 @@ _PAGE = "tasks:list:{}"
 
 
 def _seconds() -> int:
-    return int(getattr(settings, "API_LIST_CACHE_SECONDS", 0))
+    return int(getattr(settings, "API_CACHE_SECONDS", 0))
 
 
 def renew_on_commit(team_ids, *, using: str | None = None) -> None:
@@ -82,7 +82,7 @@ def cached_page(request, compute: Callable[[], HttpResponse]) -> HttpResponse:
 
 
 def _key(request) -> str:
-    teams = sorted(Membership.objects.filter(user=request.user).values_list("team_id", "team__time_zone"))
+    teams = team_zones(request.user)  # from the cached account (accounts/account_cache.py) when it is one
     deadlines = deadlines_for(request)
     days = [(team, zone, deadlines.day(zone).today, deadlines.day(zone).horizon) for team, zone in teams]
     what = (

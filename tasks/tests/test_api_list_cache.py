@@ -27,7 +27,7 @@ LIST = "/api/v1/tasks/?page_size=50"
 
 @pytest.fixture
 def cached(settings):
-    settings.API_LIST_CACHE_SECONDS = 60
+    settings.API_CACHE_SECONDS = 60
     cache.clear()  # generations of earlier runs' teams (ids repeat from one test database to the next)
     yield
     cache.clear()
@@ -265,7 +265,7 @@ def test_an_unreachable_cache_costs_only_the_computation(settings, acme, monkeyp
     from aether.cache import RedisCache
     from tasks import list_cache
 
-    settings.API_LIST_CACHE_SECONDS = 60
+    settings.API_CACHE_SECONDS = 60
     nowhere = RedisCache("redis://127.0.0.1:9/0", {})
     monkeypatch.setattr(list_cache, "cache", nowhere)
     monkeypatch.setattr(generations, "cache", nowhere)
