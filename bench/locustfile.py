@@ -12,6 +12,12 @@ Run it against a server on this machine only (see docs/performance.md for the ex
     .venv/bin/locust -f bench/locustfile.py --headless -u 20 -r 5 -t 60s --host http://127.0.0.1:8001
 
 AETHER_BENCH_EMAIL / AETHER_BENCH_PASSWORD choose the account (default: the demo member bob).
+
+A GET whose kept-alive connection the server closed just as it was sent (a gunicorn worker recycled after
+`max_requests` drops its idle connections) is sent once more on a new connection, as browsers and HTTP
+libraries do for idempotent requests (RFC 9110, 9.2.2); such retries are counted and written to
+AETHER_BENCH_RETRIES_FILE when the run ends, so bench/load.py reports them beside the errors. A second
+failure, and any failure of a POST, is an error.
 """
 
 import os
@@ -19,13 +25,39 @@ import random
 import re
 import uuid
 
-from locust import HttpUser, between, constant, task
+from locust import HttpUser, between, constant, events, task
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 EMAIL = os.environ.get("AETHER_BENCH_EMAIL", "bob@example.com")
 PASSWORD = os.environ.get("AETHER_BENCH_PASSWORD", "aether-demo")
+RETRIED = [0]
 
 
-class MobileClient(HttpUser):
+class _CountedRetry(Retry):
+    def increment(self, *args, **kwargs):
+        RETRIED[0] += 1
+        return super().increment(*args, **kwargs)
+
+
+@events.quitting.add_listener
+def _write_retries(environment, **kwargs):
+    if os.environ.get("AETHER_BENCH_RETRIES_FILE"):
+        with open(os.environ["AETHER_BENCH_RETRIES_FILE"], "w") as f:
+            f.write(str(RETRIED[0]))
+
+
+class AetherUser(HttpUser):
+    abstract = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Once, for a GET on a connection the server closed; never for a POST, never on a status code.
+        retry = _CountedRetry(total=1, connect=1, read=1, status=0, other=0, allowed_methods={"GET", "HEAD"})
+        self.client.mount("http://", HTTPAdapter(max_retries=retry))
+
+
+class MobileClient(AetherUser):
     wait_time = between(0.05, 0.3)
 
     def on_start(self):
@@ -99,7 +131,7 @@ class MobileClient(HttpUser):
 BROWSER_EMAIL = os.environ.get("AETHER_BENCH_BROWSER_EMAIL", "alice@example.com")
 
 
-class Browser(HttpUser):
+class Browser(AetherUser):
     """A person in the browser: My work, a board, task pages (and the dashboard where there is one), and now
     and then a new task through the form, completed from its page."""
 
@@ -196,7 +228,7 @@ class Browser(HttpUser):
                 response.failure(f"{response.status_code}")
 
 
-class TaskListOnly(HttpUser):
+class TaskListOnly(AetherUser):
     """Saturating: the mobile task list (a page of 50) as fast as the server answers (no think time)."""
 
     wait_time = constant(0)
@@ -209,7 +241,7 @@ class TaskListOnly(HttpUser):
         self.client.get("/api/v1/tasks/?page_size=50", name="/api/v1/tasks/?page_size=50 (saturating)")
 
 
-class TrivialViewOnly(HttpUser):
+class TrivialViewOnly(AetherUser):
     """Saturating: a view that returns a few bytes, through every middleware (bench/load_urls.py): what the
     framework and the server can do at best on this machine."""
 

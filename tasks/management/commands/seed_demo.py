@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from accounts.demo import DEMO_PASSWORD, DEMO_PEOPLE
 from accounts.models import Membership, Team, User
+from tasks import list_cache
 from tasks.models import Activity, Comment, Label, Priority, Project, Stage, Status, Task, Template, TemplateStage
 from tasks.services import archiving
 from tasks.services import deadline_notices as deadlines
@@ -162,6 +163,7 @@ class Command(BaseCommand):
         # The rows above were written directly, not through the services: rebuild the analytics figures from
         # them (set-based). By name, as tasks never imports analytics.
         call_command("analytics_rebuild", stdout=self.stdout)
+        list_cache.renew_on_commit([team.pk for team in teams.values()])  # and the task list API's cached pages
         for email, _, team, role, staff in PEOPLE:
             admin = "  (staff: opens Django admin at /admin/)" if staff else ""
             self.stdout.write(f"  {email:<20} {role:<7} in {team:<6} password: {PASSWORD}{admin}")
