@@ -77,6 +77,11 @@ def _setup():
     from django.conf import settings
 
     django.setup()
+    from django.core.cache import cache
+
+    # Each database's run starts from an empty cache: they share this Redis database, and their ids overlap
+    # (the account and dashboard caches key by user and team id, as a deployment of one database can).
+    cache.clear()
     # The manifest storage needs collectstatic; the page's asset URLs are the same work either way.
     settings.STORAGES = {
         **settings.STORAGES,
