@@ -272,3 +272,11 @@ def test_an_unreachable_cache_costs_only_the_computation(settings, acme, monkeyp
     _, _, _, _, people = acme
     body, read = page(api_client(people["member"]))
     assert (titles(body), read) == (["Write the plan"], True)
+
+
+def test_someone_in_no_team_gets_an_empty_page_from_the_cache(cached, caplog):
+    client = api_client(UserFactory(email="alone@example.test"))
+    assert page(client)[0]["results"] == []
+    body, read = page(client)
+    assert (body["results"], read) == ([], False)
+    assert "cannot be reached" not in caplog.text
