@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 
@@ -34,19 +33,15 @@ from aether.generations import Generations
 from .models import Membership, Team, User
 
 log = logging.getLogger(__name__)
-GENERATIONS = Generations("account")
+GENERATIONS = Generations("account", seconds_setting="API_CACHE_SECONDS")
 _ENTRY = "accounts:user:{}:{}"
-
-
-def _seconds() -> int:
-    return int(getattr(settings, "API_CACHE_SECONDS", 0))
 
 
 def user_with_teams(user_id) -> User:
     """The user with `team_zones` attached, from the cache when it holds them at the person's generation; with
     the cache off, the row alone (`team_zones()` reads the teams if they are asked for). Raises
     User.DoesNotExist as the query would."""
-    seconds = _seconds()
+    seconds = GENERATIONS.seconds
     if not seconds:
         return User.objects.get(pk=user_id)
     try:
@@ -79,22 +74,18 @@ def team_zones(user) -> list[tuple[int, str]]:
     return found
 
 
-def _renew(user_ids, using) -> None:
-    if _seconds():
-        GENERATIONS.renew_on_commit(user_ids, using=using)
-
-
 def _user_changed(sender, instance, using, **kwargs) -> None:
-    _renew([instance.pk], using)
+    GENERATIONS.renew_on_commit([instance.pk], using=using)
 
 
 def _membership_changed(sender, instance, using, **kwargs) -> None:
-    _renew([instance.user_id], using)
+    GENERATIONS.renew_on_commit([instance.user_id], using=using)
 
 
 def _team_saved(sender, instance, using, **kwargs) -> None:
-    if _seconds():
-        _renew(Membership.objects.using(using).filter(team=instance).values_list("user_id", flat=True), using)
+    if GENERATIONS.seconds:  # the members are read only when there is a cache to renew
+        members = Membership.objects.using(using).filter(team=instance).values_list("user_id", flat=True)
+        GENERATIONS.renew_on_commit(members, using=using)
 
 
 def connect() -> None:

@@ -1,15 +1,17 @@
-"""Generations: per team, a random token in the shared cache that a committed change renews, so that whatever
-is cached under a team's generation stops being read the moment the change is visible. Nothing is deleted by
-hand; old entries expire on their own.
+"""Generations: per team (or per person), a random token in the shared cache that a committed change renews, so
+that whatever is cached under a generation stops being read the moment the change is visible. Nothing is
+deleted by hand; old entries expire on their own.
 
 A cache of something per team (the dashboard's figures, analytics/cache.py; the task list API's pages,
-tasks/list_cache.py) keys its entries by the generations of the teams they show, and renews them from the
-writers of what they show:
+tasks/list_cache.py) or per person (the API's accounts, accounts/account_cache.py) keys its entries by the
+generations of what they show, and renews them from the writers of it:
 
-- `renew_on_commit(team_ids)`: after the current transaction commits (at once outside one). The renewal runs in
-  an on_commit callback, before the view that made the change returns, so its author sees it at the next read.
-- `current(team_ids)`: the teams' generations now (making one for a team that has none yet). It raises when
-  the cache cannot be reached; the caller then computes without caching.
+- `renew_on_commit(ids)`: after the current transaction commits (at once outside one). The renewal runs in an
+  on_commit callback, before the view that made the change returns, so its author sees it at the next read.
+- `current(ids)`: their generations now (making one where there is none yet). It raises when the cache cannot
+  be reached; the caller then computes without caching.
+- `seconds`: how long the cache that uses them keeps an entry (its setting); 0 turns that cache off, and with
+  it the renewals.
 
 A process that dies between its commit and the renewal, or a cache unreachable just then, leaves the old
 generation in place: its entries may lag until they expire, which bounds how long a cache may be kept.
@@ -21,6 +23,7 @@ import logging
 import secrets
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
@@ -28,12 +31,19 @@ log = logging.getLogger(__name__)
 
 
 class Generations:
-    def __init__(self, namespace: str):
+    def __init__(self, namespace: str, *, seconds_setting: str):
         self._key = f"{namespace}:generation:{{}}"
         self.namespace = namespace
+        self.seconds_setting = seconds_setting
 
-    def renew_on_commit(self, team_ids: Iterable[int], *, using: str | None = None) -> None:
-        ids = sorted({t for t in team_ids if t is not None})
+    @property
+    def seconds(self) -> int:
+        return int(getattr(settings, self.seconds_setting, 0))
+
+    def renew_on_commit(self, ids: Iterable[int], *, using: str | None = None) -> None:
+        if not self.seconds:
+            return
+        ids = sorted({i for i in ids if i is not None})
         if ids:
             transaction.on_commit(lambda: self._renew(ids), using=using)
 
@@ -43,8 +53,8 @@ class Generations:
         except Exception:  # the change is committed; the cached entries lag until they expire
             log.warning("%s: could not renew the cache generations of teams %s", self.namespace, ids, exc_info=True)
 
-    def current(self, team_ids: list[int]) -> list[str]:
-        keys = [self._key.format(t) for t in team_ids]
+    def current(self, ids: list[int]) -> list[str]:
+        keys = [self._key.format(i) for i in ids]
         found = cache.get_many(keys)
         for key in keys:
             if key not in found:  # first use, or the cache was emptied: any new value is as good

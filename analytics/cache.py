@@ -25,29 +25,23 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable
 
-from django.conf import settings
 from django.core.cache import cache
 
 from aether.generations import Generations
 
 log = logging.getLogger(__name__)
-GENERATIONS = Generations("analytics")
+GENERATIONS = Generations("analytics", seconds_setting="ANALYTICS_CACHE_SECONDS")
 _FIGURES = "analytics:figures:{}"
-
-
-def _seconds() -> int:
-    return int(getattr(settings, "ANALYTICS_CACHE_SECONDS", 0))
 
 
 def generations_renew(team_ids: Iterable[int], *, using: str | None = None) -> None:
     """After the current transaction commits (at once outside one), give these teams new generations."""
-    if _seconds():
-        GENERATIONS.renew_on_commit(team_ids, using=using)
+    GENERATIONS.renew_on_commit(team_ids, using=using)
 
 
 def figures_cached(scope, compute: Callable[[object], dict]) -> dict:
     """compute(scope), or the figures cached for the same scope at the same generations of its teams."""
-    seconds = _seconds()
+    seconds = GENERATIONS.seconds
     if not seconds:
         return compute(scope)
     team_ids = sorted(scope.team_todays)

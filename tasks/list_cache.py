@@ -29,7 +29,6 @@ import hashlib
 import logging
 from collections.abc import Callable
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpResponse
@@ -41,22 +40,16 @@ from aether.generations import Generations
 from .deadlines import deadlines_for
 
 log = logging.getLogger(__name__)
-GENERATIONS = Generations("tasks")
+GENERATIONS = Generations("tasks", seconds_setting="API_CACHE_SECONDS")
 _PAGE = "tasks:list:{}"
 
 
-def _seconds() -> int:
-    return int(getattr(settings, "API_CACHE_SECONDS", 0))
-
-
-def renew_on_commit(team_ids, *, using: str | None = None) -> None:
-    if _seconds():
-        GENERATIONS.renew_on_commit(team_ids, using=using)
+renew_on_commit = GENERATIONS.renew_on_commit  # for writers outside the observer and signals (seed_demo)
 
 
 def cached_page(request, compute: Callable[[], HttpResponse]) -> HttpResponse:
     """compute()'s response, or the body it gave for the same key. Only 200s are kept."""
-    seconds = _seconds()
+    seconds = GENERATIONS.seconds
     if not seconds:
         return compute()
     try:
@@ -101,11 +94,11 @@ class TeamsOfChangedTasks:
     of the tasks before the write (a task deleted or moved away) and after it (a task created or moved in)."""
 
     def snapshot(self, task_ids: list[int]) -> set[int]:
-        return _teams_of(task_ids) if task_ids and _seconds() else set()
+        return _teams_of(task_ids) if task_ids and GENERATIONS.seconds else set()
 
     def apply(self, task_ids: list[int], before: set[int]) -> None:
-        if _seconds():
-            renew_on_commit(before | _teams_of(task_ids))
+        if GENERATIONS.seconds:
+            GENERATIONS.renew_on_commit(before | _teams_of(task_ids))
 
 
 def _teams_of(task_ids: list[int]) -> set[int]:
@@ -118,7 +111,7 @@ observer = TeamsOfChangedTasks()
 
 
 def _label_changed(sender, instance, **kwargs) -> None:
-    renew_on_commit([instance.team_id], using=kwargs.get("using"))
+    GENERATIONS.renew_on_commit([instance.team_id], using=kwargs.get("using"))
 
 
 def connect() -> None:
