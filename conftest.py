@@ -60,6 +60,24 @@ def _generation_caches_off(settings):
 
 
 @pytest.fixture
+def api_cache_on(settings):
+    """The API's caches on (accounts/account_cache.py, tasks/list_cache.py), from an empty cache: ids repeat from
+    one test database to the next, and the generations of earlier runs' teams and people are still there."""
+    from django.core.cache import cache
+
+    settings.API_CACHE_SECONDS = 60
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    """`with commit():` runs the on-commit callbacks of what happens inside, as a committed request would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
 def team_roles(db):
     """A team with one user of each role, and an outsider in another team."""
     from accounts.tests.factories import MembershipFactory, TeamFactory, UserFactory

@@ -23,41 +23,22 @@ is, as it already is for sessions and the sign-out denylist.
 
 from __future__ import annotations
 
-import logging
-
-from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 
 from aether.generations import Generations
 
 from .models import Membership, Team, User
 
-log = logging.getLogger(__name__)
 GENERATIONS = Generations("account", seconds_setting="API_CACHE_SECONDS")
-_ENTRY = "accounts:user:{}:{}"
 
 
 def user_with_teams(user_id) -> User:
     """The user with `team_zones` attached, from the cache when it holds them at the person's generation; with
     the cache off, the row alone (`team_zones()` reads the teams if they are asked for). Raises
     User.DoesNotExist as the query would."""
-    seconds = GENERATIONS.seconds
-    if not seconds:
+    if not GENERATIONS.seconds:
         return User.objects.get(pk=user_id)
-    try:
-        (generation,) = GENERATIONS.current([user_id])
-        key = _ENTRY.format(user_id, generation)
-        user = cache.get(key)
-    except Exception:
-        log.warning("accounts: the cache cannot be reached; reading the account", exc_info=True)
-        return _read(user_id)
-    if user is None:
-        user = _read(user_id)
-        try:
-            cache.set(key, user, timeout=seconds)
-        except Exception:
-            log.warning("accounts: could not cache the account", exc_info=True)
-    return user
+    return GENERATIONS.cached([user_id], "user", lambda: _read(user_id))
 
 
 def _read(user_id) -> User:

@@ -12,6 +12,8 @@ generations of what they show, and renews them from the writers of it:
   be reached; the caller then computes without caching.
 - `seconds`: how long the cache that uses them keeps an entry (its setting); 0 turns that cache off, and with
   it the renewals.
+- `cached(ids, what, compute)`: compute(), or what it gave for the same `what` at the current generations of
+  `ids`; with the cache off or out of reach, compute() (a cache that cannot be reached costs only that).
 
 A process that dies between its commit and the renewal, or a cache unreachable just then, leaves the old
 generation in place: its entries may lag until they expire, which bounds how long a cache may be kept.
@@ -19,9 +21,10 @@ generation in place: its entries may lag until they expire, which bounds how lon
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -52,6 +55,28 @@ class Generations:
             cache.set_many({self._key.format(t): secrets.token_hex(8) for t in ids}, timeout=None)
         except Exception:  # the change is committed; the cached entries lag until they expire
             log.warning("%s: could not renew the cache generations of teams %s", self.namespace, ids, exc_info=True)
+
+    def key(self, ids: list[int], what) -> str:
+        """The cache key of `what` at the current generations of `ids` (raises if the cache cannot be reached)."""
+        return f"{self.namespace}:entry:" + hashlib.sha256(repr((what, ids, self.current(ids))).encode()).hexdigest()
+
+    def cached(self, ids: list[int], what, compute: Callable[[], object]):
+        seconds = self.seconds
+        if not seconds:
+            return compute()
+        try:
+            key = self.key(ids, what)
+            found = cache.get(key)
+        except Exception:
+            log.warning("%s: the cache cannot be reached; computing", self.namespace, exc_info=True)
+            return compute()
+        if found is None:
+            found = compute()
+            try:
+                cache.set(key, found, timeout=seconds)
+            except Exception:
+                log.warning("%s: could not keep the entry in the cache", self.namespace, exc_info=True)
+        return found
 
     def current(self, ids: list[int]) -> list[str]:
         keys = [self._key.format(i) for i in ids]

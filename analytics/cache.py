@@ -21,17 +21,11 @@ cannot be reached, figures are computed as if it were off; a dashboard never fai
 
 from __future__ import annotations
 
-import hashlib
-import logging
 from collections.abc import Callable, Iterable
-
-from django.core.cache import cache
 
 from aether.generations import Generations
 
-log = logging.getLogger(__name__)
 GENERATIONS = Generations("analytics", seconds_setting="ANALYTICS_CACHE_SECONDS")
-_FIGURES = "analytics:figures:{}"
 
 
 def generations_renew(team_ids: Iterable[int], *, using: str | None = None) -> None:
@@ -41,33 +35,14 @@ def generations_renew(team_ids: Iterable[int], *, using: str | None = None) -> N
 
 def figures_cached(scope, compute: Callable[[object], dict]) -> dict:
     """compute(scope), or the figures cached for the same scope at the same generations of its teams."""
-    seconds = GENERATIONS.seconds
-    if not seconds:
-        return compute(scope)
-    team_ids = sorted(scope.team_todays)
-    try:
-        generations = GENERATIONS.current(team_ids)
-        what = (
-            scope.kind,
-            scope.project.pk if scope.project else None,
-            scope.team.pk if scope.team else None,
-            scope.assignee_id,
-            scope.since,
-            scope.until,
-            scope.today,
-            sorted(scope.team_todays.items()),
-            team_ids,
-            generations,
-        )
-        key = _FIGURES.format(hashlib.sha256(repr(what).encode()).hexdigest())
-        figures = cache.get(key)
-    except Exception:
-        log.warning("analytics: the cache cannot be reached; computing the figures", exc_info=True)
-        return compute(scope)
-    if figures is None:
-        figures = compute(scope)
-        try:
-            cache.set(key, figures, timeout=seconds)
-        except Exception:
-            log.warning("analytics: could not cache the figures", exc_info=True)
-    return figures
+    what = (
+        scope.kind,
+        scope.project.pk if scope.project else None,
+        scope.team.pk if scope.team else None,
+        scope.assignee_id,
+        scope.since,
+        scope.until,
+        scope.today,
+        sorted(scope.team_todays.items()),
+    )
+    return GENERATIONS.cached(sorted(scope.team_todays), what, lambda: compute(scope))

@@ -25,7 +25,6 @@ commit and the renewal).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 
@@ -41,7 +40,6 @@ from .deadlines import deadlines_for
 
 log = logging.getLogger(__name__)
 GENERATIONS = Generations("tasks", seconds_setting="API_CACHE_SECONDS")
-_PAGE = "tasks:list:{}"
 
 
 renew_on_commit = GENERATIONS.renew_on_commit  # for writers outside the observer and signals (seed_demo)
@@ -84,9 +82,8 @@ def _key(request) -> str:
         request.accepted_renderer.media_type,
         timezone.get_current_timezone_name(),
         days,
-        GENERATIONS.current([team for team, _ in teams]),
     )
-    return _PAGE.format(hashlib.sha256(repr(what).encode()).hexdigest())
+    return GENERATIONS.key([team for team, _ in teams], what)
 
 
 class TeamsOfChangedTasks:

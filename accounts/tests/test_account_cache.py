@@ -6,7 +6,6 @@ cache only costs the two queries."""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -23,16 +22,8 @@ LIST = "/api/v1/tasks/?page_size=50"
 
 
 @pytest.fixture
-def cached(settings):
-    settings.API_CACHE_SECONDS = 60
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
+def cached(api_cache_on):
+    """The API's caches on (conftest.py)."""
 
 
 @pytest.fixture
@@ -121,13 +112,11 @@ def test_a_deleted_account_is_refused(cached, team_roles, commit):
 
 
 def test_an_unreachable_cache_costs_only_the_queries(settings, team_roles, monkeypatch):
-    from accounts import account_cache
     from aether import generations
     from aether.cache import RedisCache
 
     settings.API_CACHE_SECONDS = 60
     nowhere = RedisCache("redis://127.0.0.1:9/0", {})
-    monkeypatch.setattr(account_cache, "cache", nowhere)
     monkeypatch.setattr(generations, "cache", nowhere)
     _, _, people = team_roles
     assert api_client(people["member"]).get(ME).status_code == 200

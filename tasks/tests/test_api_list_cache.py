@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -26,17 +26,15 @@ LIST = "/api/v1/tasks/?page_size=50"
 
 
 @pytest.fixture
-def cached(settings):
-    settings.API_CACHE_SECONDS = 60
-    cache.clear()  # generations of earlier runs' teams (ids repeat from one test database to the next)
-    yield
-    cache.clear()
+def cached(api_cache_on):
+    """The API's caches on (conftest.py)."""
 
 
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    """Run the on-commit callbacks of what happens inside, as a committed request would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
+def root_browser() -> Client:
+    """A browser signed in to Django admin as the site's operator."""
+    browser = Client()
+    browser.force_login(UserFactory(email="root@example.test", is_staff=True, is_superuser=True))
+    return browser
 
 
 @pytest.fixture
@@ -90,8 +88,6 @@ def _api_patch(acme, commit):
 
 def _html_form(acme, commit):
     _, _, label, task, people = acme
-    from django.test import Client
-
     browser = Client()
     browser.force_login(people["member"])
     data = {
@@ -109,11 +105,7 @@ def _html_form(acme, commit):
 
 def _admin(acme, commit):
     _, _, _, task, _ = acme
-    from django.test import Client
-
-    root = UserFactory(email="root@example.test", is_staff=True, is_superuser=True)
-    browser = Client()
-    browser.force_login(root)
+    browser = root_browser()
     url = reverse("admin:tasks_task_change", args=[task.pk])
     data = admin_form(browser, url, "task_form")
     data["title"] = "Renamed"
@@ -135,11 +127,7 @@ def _stage(acme, commit):
 
 def _label_renamed_in_admin(acme, commit):
     _, _, label, _, _ = acme
-    from django.test import Client
-
-    root = UserFactory(email="root@example.test", is_staff=True, is_superuser=True)
-    browser = Client()
-    browser.force_login(root)
+    browser = root_browser()
     url = reverse("admin:tasks_label_change", args=[label.pk])
     data = admin_form(browser, url, "label_form")
     data.update(name="on fire", color="#00ff00")
