@@ -54,7 +54,7 @@ class Generations:
         try:
             cache.set_many({self._key.format(t): secrets.token_hex(8) for t in ids}, timeout=None)
         except Exception:  # the change is committed; the cached entries lag until they expire
-            log.warning("%s: could not renew the cache generations of teams %s", self.namespace, ids, exc_info=True)
+            log.warning("%s: could not renew the cache generations of %s", self.namespace, ids, exc_info=True)
 
     def key(self, ids: list[int], what) -> str:
         """The cache key of `what` at the current generations of `ids` (raises if the cache cannot be reached)."""

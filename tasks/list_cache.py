@@ -42,9 +42,6 @@ log = logging.getLogger(__name__)
 GENERATIONS = Generations("tasks", seconds_setting="API_CACHE_SECONDS")
 
 
-renew_on_commit = GENERATIONS.renew_on_commit  # for writers outside the observer and signals (seed_demo)
-
-
 def cached_page(request, compute: Callable[[], HttpResponse]) -> HttpResponse:
     """compute()'s response, or the body it gave for the same key. Only 200s are kept."""
     seconds = GENERATIONS.seconds

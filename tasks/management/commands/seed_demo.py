@@ -163,7 +163,8 @@ class Command(BaseCommand):
         # The rows above were written directly, not through the services: rebuild the analytics figures from
         # them (set-based). By name, as tasks never imports analytics.
         call_command("analytics_rebuild", stdout=self.stdout)
-        list_cache.renew_on_commit([team.pk for team in teams.values()])  # and the task list API's cached pages
+        # Likewise the task list API's cached pages of these teams.
+        list_cache.GENERATIONS.renew_on_commit([team.pk for team in teams.values()])
         for email, _, team, role, staff in PEOPLE:
             admin = "  (staff: opens Django admin at /admin/)" if staff else ""
             self.stdout.write(f"  {email:<20} {role:<7} in {team:<6} password: {PASSWORD}{admin}")
