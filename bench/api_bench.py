@@ -41,6 +41,9 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # the in-process client speaks plain HTTP
 os.environ.setdefault("API_THROTTLE_USER", "100000000/min")  # throttled as usual (a Redis call), never refused
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# Every page computed: the API's caches (accounts/account_cache.py, tasks/list_cache.py) would answer the
+# repeated requests from Redis; bench/load.py measures the API as deployed, caches on.
+os.environ.setdefault("API_CACHE_SECONDS", "0")
 
 
 def _ms(seconds: float) -> float:
