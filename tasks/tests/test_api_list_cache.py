@@ -268,3 +268,27 @@ def test_someone_in_no_team_gets_an_empty_page_from_the_cache(cached, caplog):
     body, read = page(client)
     assert (body["results"], read) == ([], False)
     assert "cannot be reached" not in caplog.text
+
+
+def test_a_change_committed_while_a_page_is_computed_shows_at_the_next_read(cached, acme, commit, monkeypatch):
+    """The race of a reader and a writer: the page read before the write commits is kept under the generation
+    it started with, which the write's commit renewed, so the next read computes again."""
+    from tasks.api import TaskListView
+
+    _, _, _, task, people = acme
+    computed = TaskListView.paginate_queryset
+    raced = []
+
+    def paginate_then_a_write_commits(view, queryset):
+        rows = computed(view, queryset)  # the rows as they were
+        if not raced:
+            raced.append(True)
+            with commit():
+                services.task_update(actor=people["owner"], task=task, data={"title": "Changed meanwhile"})
+        return rows
+
+    monkeypatch.setattr(TaskListView, "paginate_queryset", paginate_then_a_write_commits)
+    client = api_client(people["member"])
+    assert titles(page(client)[0]) == ["Write the plan"]  # what it read before the commit
+    body, read = page(client)
+    assert (titles(body), read) == (["Changed meanwhile"], True)
