@@ -5,6 +5,7 @@ throttle classes while its views module is loading, and aether/api.py imports th
 
 from __future__ import annotations
 
+from rest_framework import throttling
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -67,14 +68,9 @@ def window_counts(cache, key: str, previous_key: str, *, timeout: int) -> tuple[
     return current, int(cache.get(previous_key) or 0)
 
 
-class UserRateThrottle(SlidingWindowThrottle):
-    """Requests per signed-in user (rate `user`), anonymous ones per address: DRF's UserRateThrottle's keys."""
-
-    scope = "user"
-
-    def get_cache_key(self, request, view):
-        ident = request.user.pk if request.user and request.user.is_authenticated else self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+class UserRateThrottle(SlidingWindowThrottle, throttling.UserRateThrottle):
+    """Requests per signed-in user (rate `user`), anonymous ones per address: DRF's UserRateThrottle (its scope
+    and keys), counted as above."""
 
 
 class TokenAddressThrottle(SlidingWindowThrottle):
