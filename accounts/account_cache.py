@@ -28,6 +28,7 @@ from django.db.models.signals import post_delete, post_save
 from aether.generations import Generations
 
 from .models import Membership, Team, User
+from .permissions import team_ids_visible_to
 
 GENERATIONS = Generations("account", seconds_setting="API_CACHE_SECONDS")
 
@@ -51,7 +52,8 @@ def team_zones(user) -> list[tuple[int, str]]:
     """(team id, time zone) of each of the user's teams, in team order: attached to a cached account, else read."""
     found = getattr(user, "team_zones", None)
     if found is None:
-        found = list(Membership.objects.filter(user=user).order_by("team_id").values_list("team_id", "team__time_zone"))
+        teams = Team.objects.filter(pk__in=team_ids_visible_to(user)).order_by("pk")  # the one rule of "my teams"
+        found = list(teams.values_list("pk", "time_zone"))
     return found
 
 

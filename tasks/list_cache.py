@@ -72,7 +72,7 @@ def cached_page(request, compute: Callable[[], HttpResponse]) -> HttpResponse:
 def _key(request) -> str:
     teams = team_zones(request.user)  # from the cached account (accounts/account_cache.py) when it is one
     deadlines = deadlines_for(request)
-    days = [(team, zone, deadlines.day(zone).today, deadlines.day(zone).horizon) for team, zone in teams]
+    days = [(team, zone, deadlines.day(zone)) for team, zone in teams]  # today and the due-soon horizon there
     what = (
         request.user.pk,
         request.build_absolute_uri(),
