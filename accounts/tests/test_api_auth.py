@@ -11,7 +11,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.tests.factories import MembershipFactory, UserFactory
 from aether.throttling import TokenAddressThrottle, UserRateThrottle
-from tasks.tests.api_helpers import api_client, error_fields, fresh_throttles  # noqa: F401
+from tasks.tests.api_helpers import api_client, error_fields
 
 PASSWORD = "pw-for-tests-1"  # accounts.tests.factories.UserFactory's
 TOKEN, REFRESH, LOGOUT, ME = "/api/v1/auth/token/", "/api/v1/auth/token/refresh/", "/api/v1/auth/logout/", "/api/v1/me/"

@@ -35,13 +35,6 @@ def throttle(rate: str, now: float, backend=None) -> UserRateThrottle:
     return made
 
 
-@pytest.fixture(autouse=True)
-def clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def test_requests_at_the_same_moment_are_each_counted(db):
     user = UserFactory()
     request = _Request(user)

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from analytics.models import CreatedDay
 from analytics.routers import REPLICA, reporting_alias
 from tasks import services
-from tasks.tests.api_helpers import api_client, error_fields, fresh_throttles  # noqa: F401
+from tasks.tests.api_helpers import api_client, error_fields
 from tasks.tests.factories import ProjectFactory
 
 ROLES = ["anonymous", "outsider", "viewer", "member", "admin"]

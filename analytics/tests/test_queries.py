@@ -19,7 +19,7 @@ from django.utils import timezone
 from analytics.recompute import figures_rebuild, figures_verify
 from analytics.selectors import dashboard_figures, dashboard_scope
 from tasks.models import Stage, Status, Task
-from tasks.tests.api_helpers import api_client, fresh_throttles  # noqa: F401
+from tasks.tests.api_helpers import api_client
 from tasks.tests.factories import ProjectFactory
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from analytics.recompute import figures_verify
 from tasks import services
 from tasks.models import Stage, Status, Task
 from tasks.services.archiving import completed_tasks_archive
-from tasks.tests.api_helpers import api_client, fresh_throttles  # noqa: F401
+from tasks.tests.api_helpers import api_client
 from tasks.tests.factories import ProjectFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

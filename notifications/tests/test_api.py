@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from notifications.models import Kind, Notification, NotificationPreference
-from tasks.tests.api_helpers import api_client, error_fields, fresh_throttles  # noqa: F401 -- fixture
+from tasks.tests.api_helpers import api_client, error_fields
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/notifications/"

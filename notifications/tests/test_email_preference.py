@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from accounts.tests.factories import MembershipFactory, TeamFactory, UserFactory
 from notifications.models import EmailCadence, EmailPreference
-from tasks.tests.api_helpers import api_client, error_fields, fresh_throttles  # noqa: F401 -- fixture
+from tasks.tests.api_helpers import api_client, error_fields
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/notifications/email/"

@@ -7,7 +7,6 @@ kills everything it started, pass or fail.
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -28,7 +27,6 @@ from notifications.models import Kind, OutboxEmail, OutboxState
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not shutil.which("redis-server"), reason="needs the redis-server binary"),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="real workers share the PostgreSQL test database"),
 ]
 

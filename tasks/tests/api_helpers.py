@@ -1,7 +1,5 @@
 """What the API tests share: a client signed in with a real JWT, and throttles that start each test at zero."""
 
-import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -16,14 +14,6 @@ def api_client(user=None) -> APIClient:
     if user is not None:
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_for(user)}")
     return client
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttles(settings):
-    """Throttles count in the cache (this run's Redis database), which outlives a test's transaction."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def error_fields(response) -> list:

@@ -4,7 +4,7 @@ changes nothing."""
 import pytest
 
 from tasks.models import Activity, Stage, Task
-from tasks.tests.api_helpers import api_client, error_fields, fresh_throttles  # noqa: F401
+from tasks.tests.api_helpers import api_client, error_fields
 from tasks.tests.factories import ProjectFactory, StageFactory, TaskFactory
 
 HUGE = 10**20  # past PostgreSQL's bigint

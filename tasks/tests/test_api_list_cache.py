@@ -26,7 +26,7 @@ LIST = "/api/v1/tasks/?page_size=50"
 
 
 @pytest.fixture
-def cached(api_cache_on):
+def cached():
     """The API's caches on (conftest.py)."""
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Team
 from tasks.models import Activity, Comment, Project, Recurrence, Stage, Task, Template
-from tasks.tests.api_helpers import api_client, fresh_throttles  # noqa: F401
+from tasks.tests.api_helpers import api_client
 from tasks.tests.factories import (
     LabelFactory,
     ProjectFactory,

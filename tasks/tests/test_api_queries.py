@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tasks.models import Activity, Comment
-from tasks.tests.api_helpers import api_client, fresh_throttles  # noqa: F401
+from tasks.tests.api_helpers import api_client
 from tasks.tests.factories import (
     LabelFactory,
     ProjectFactory,

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from aether.throttling import UserRateThrottle
 from tasks.models import Activity, Comment
-from tasks.tests.api_helpers import access_token_for, fresh_throttles  # noqa: F401
+from tasks.tests.api_helpers import access_token_for
 from tasks.tests.factories import (
     LabelFactory,
     ProjectFactory,

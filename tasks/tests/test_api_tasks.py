@@ -9,7 +9,7 @@ import pytest
 from aether.testing import run_concurrently
 from tasks.deadlines import deadlines_at
 from tasks.models import Activity, Priority, Stage, Status, Task
-from tasks.tests.api_helpers import api_client, error_fields, fresh_throttles  # noqa: F401
+from tasks.tests.api_helpers import api_client, error_fields
 from tasks.tests.factories import (
     LabelFactory,
     ProjectFactory,

@@ -14,7 +14,7 @@ from notifications.services import email_render
 from tasks import services
 from tasks.models import Activity, Comment
 from tasks.templatetags.task_text import render_markdown
-from tasks.tests.api_helpers import api_client, fresh_throttles  # noqa: F401 -- fixture
+from tasks.tests.api_helpers import api_client
 from tasks.tests.factories import ProjectFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from accounts.tests.factories import TeamFactory, UserFactory
 from tasks import selectors
 from tasks.models import DeadlineNotice, NoticeKind, Status
 from tasks.services.deadline_notices import due_soon_notify, overdue_notify
-from tasks.tests.api_helpers import api_client, fresh_throttles  # noqa: F401
+from tasks.tests.api_helpers import api_client
 from tasks.tests.factories import ProjectFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from notifications.services import email_render
 from tasks import services
 from tasks.models import Activity, Task
 from tasks.services.mentions import notify_mentioned
-from tasks.tests.api_helpers import api_client, fresh_throttles  # noqa: F401 -- fixture
+from tasks.tests.api_helpers import api_client
 from tasks.tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db

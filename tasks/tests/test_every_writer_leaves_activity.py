@@ -16,7 +16,7 @@ from tasks.models import Activity, Status, Task
 from tasks.services.archiving import completed_tasks_archive
 from tasks.services.deadline_notices import due_soon_notify, overdue_notify
 from tasks.services.recurrence import recurrences_run
-from tasks.tests.api_helpers import api_client, fresh_throttles  # noqa: F401
+from tasks.tests.api_helpers import api_client
 from tasks.tests.factories import ProjectFactory, TemplateFactory, TemplateStageFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from accounts.models import Membership, Role
 from accounts.tests.factories import TeamFactory, UserFactory
 from tasks.models import Activity, Recurrence, Task
 from tasks.services.recurrence import recurrences_run
-from tasks.tests.api_helpers import api_client, error_fields, fresh_throttles  # noqa: F401
+from tasks.tests.api_helpers import api_client, error_fields
 from tasks.tests.factories import ProjectFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db

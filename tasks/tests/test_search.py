@@ -10,7 +10,7 @@ from django.utils import timezone
 from tasks import selectors, services
 from tasks.models import Comment
 from tasks.templatetags.task_text import highlight, search_terms, snippet
-from tasks.tests.api_helpers import api_client, fresh_throttles  # noqa: F401 -- fixture
+from tasks.tests.api_helpers import api_client
 from tasks.tests.factories import ProjectFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db

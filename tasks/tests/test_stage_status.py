@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from tasks import services
 from tasks.models import Activity, Stage, Status
-from tasks.tests.api_helpers import api_client, error_fields, fresh_throttles  # noqa: F401
+from tasks.tests.api_helpers import api_client, error_fields
 from tasks.tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
