@@ -29,7 +29,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not shutil.which("redis-server"), reason="needs the redis-server binary"),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="real workers share the PostgreSQL test database"),
 ]
 
 LEASE = 4  # seconds: short, so a dead worker's rows come back within the test
