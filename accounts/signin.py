@@ -17,8 +17,7 @@ case-folded, so `ALICE@example.com` and ` alice@example.com` are one account) an
 
 While paused no password is checked (so the answer says nothing about the password, and no hash is spent). The
 windows are fixed (they start on the clock), so around a window's edge at most twice a limit can be tried.
-The counters live in the cache: Redis in production, shared by every process; in a `make run` checkout without
-Redis each web process counts for itself.
+The counters live in the cache: Redis, shared by every process.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""`field__any=values`: the `__in` lookup with the values sent as one array parameter on PostgreSQL.
+"""`field__any=values`: the `__in` lookup with the values sent as one array parameter.
 
 `pk__in=ids` with 2,000 ids is an IN list of 2,000 placeholders: psycopg 3 splits and binds the query text
 client-side placeholder by placeholder, and PostgreSQL plans a 2,000-branch condition. The overdue job sends
 such a list several times per chunk of 2,000 tasks; as `= ANY(%s)` with one array the same statement cost a
-tenth (docs/performance.md, overdue detection). Elsewhere (SQLite) it is the IN list, as `__in` is.
+tenth (docs/performance.md, overdue detection).
 
 Registered on every field and relation in AetherConfig.ready(); give plain values (ids for a relation).
 """
@@ -18,7 +18,7 @@ from django.db.models.lookups import In
 class AnyOf(In):
     lookup_name = "any"
 
-    def as_postgresql(self, compiler, connection):
+    def as_sql(self, compiler, connection):
         if self.rhs_is_direct_value():
             values = [v for v in self.rhs if v is not None]  # as In: NULL is never equal to anything
             if not values:

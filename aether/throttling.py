@@ -56,16 +56,9 @@ class SlidingWindowThrottle(SimpleRateThrottle):
 
 
 def window_counts(cache, key: str, previous_key: str, *, timeout: int) -> tuple[int, int]:
-    """Add one to the counter `key` (which lives `timeout` seconds) and read `previous_key`: (key, previous)."""
-    if hasattr(cache, "incr_and_get"):  # aether.cache.RedisCache: one round trip
-        return cache.incr_and_get(key, previous_key, timeout=timeout)
-    cache.add(key, 0, timeout)  # the embedded default's memory cache (make run): atomic under its lock
-    try:
-        current = cache.incr(key)
-    except ValueError:  # expired between the two calls
-        cache.add(key, 1, timeout)
-        current = 1
-    return current, int(cache.get(previous_key) or 0)
+    """Add one to the counter `key` (which lives `timeout` seconds) and read `previous_key`: (key, previous). One
+    round trip to Redis (aether.cache.RedisCache.incr_and_get)."""
+    return cache.incr_and_get(key, previous_key, timeout=timeout)
 
 
 class UserRateThrottle(SlidingWindowThrottle, throttling.UserRateThrottle):

@@ -14,9 +14,9 @@ a reader can never get figures older than its team's last committed change, save
 
 The person who made the change sees it at once: on_commit callbacks run before the view returns.
 
-Off (ANALYTICS_CACHE_SECONDS = 0) unless the cache is shared by every process (Redis): with `make run`'s
-per-process memory cache, a job in the worker could not renew the web process's generations. When the cache
-cannot be reached, figures are computed as if it were off; a dashboard never fails because of it.
+The cache is Redis, shared by every process, so a job in the worker renews the generations the web process
+reads; ANALYTICS_CACHE_SECONDS = 0 turns it off. When the cache cannot be reached, figures are computed as if
+it were off; a dashboard never fails because of it.
 """
 
 from __future__ import annotations

@@ -1,26 +1,19 @@
 """The CSV export: one row per task of a dashboard's scope (trashed tasks left out, archived ones kept), with its
 stage summary, streamed in bounded memory.
 
-On PostgreSQL the database writes the CSV itself (`COPY (SELECT ...) TO STDOUT`, read through psycopg 3 in
-blocks), so the serving process only passes bytes on; elsewhere Python's csv module writes rows from a
-server-side iterator. Either way the file starts with a UTF-8 byte order mark (so spreadsheets read accents
-right), fields are quoted where they need it, and a text field starting with = + - @ (a formula to a
+The database writes the CSV itself (`COPY (SELECT ...) TO STDOUT`, read through psycopg 3 in blocks), so the
+serving process only passes bytes on. The file starts with a UTF-8 byte order mark (so spreadsheets read
+accents right), fields are quoted where they need it, and a text field starting with = + - @ (a formula to a
 spreadsheet) is prefixed with an apostrophe.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import zoneinfo
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
 
 from django.db import connections
-from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
 
-from tasks.models import Priority, Stage, Status, Task
+from tasks.models import Priority
 
 from .routers import reporting_alias
 from .selectors import Scope
@@ -45,7 +38,6 @@ COLUMNS = (
     "estimated_hours",
     "actual_hours",
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def export_filename(scope: Scope) -> str:
@@ -55,13 +47,7 @@ def export_filename(scope: Scope) -> str:
 
 def tasks_csv(scope: Scope) -> Iterator[bytes]:
     """The CSV of the scope's tasks, as blocks of bytes."""
-    alias = reporting_alias()
-    if connections[alias].vendor == "postgresql":
-        return _postgres_copy(scope, alias)
-    return _python_rows(scope, alias)
-
-
-# --- PostgreSQL: COPY ... TO STDOUT ---------------------------------------------------------------------
+    return _copy(scope, reporting_alias())
 
 
 def _safe(column: str) -> str:
@@ -100,7 +86,7 @@ def _where(scope: Scope) -> tuple[str, list]:
     return " AND ".join(clauses), params
 
 
-def _postgres_copy(scope: Scope, alias: str) -> Iterator[bytes]:
+def _copy(scope: Scope, alias: str) -> Iterator[bytes]:
     where, params = _where(scope)
     priority = " ".join(f"WHEN {p.value} THEN '{p.name.lower()}'" for p in Priority)
     sql = f"""
@@ -143,81 +129,3 @@ def _postgres_copy(scope: Scope, alias: str) -> Iterator[bytes]:
                     yield bytes(buffer)
         finally:
             cursor.execute("RESET work_mem")  # the connection serves other requests next
-
-
-# --- elsewhere (SQLite): Python's csv writer --------------------------------------------------------------
-
-
-def _python_rows(scope: Scope, alias: str) -> Iterator[bytes]:
-    tasks = Task.objects.using(alias).filter(scope_tasks_q(scope), deleted_at__isnull=True)
-    stages = Stage.objects.using(alias).filter(task=OuterRef("pk")).order_by().values("task")
-    hours = DecimalField(max_digits=12, decimal_places=2)
-    tasks = tasks.annotate(
-        n_stages=Coalesce(Subquery(stages.annotate(c=Count("pk")).values("c")[:1]), 0),
-        n_done=Coalesce(Subquery(stages.filter(status=Status.COMPLETED).annotate(c=Count("pk")).values("c")[:1]), 0),
-        est=Subquery(stages.annotate(h=Sum("estimated_hours")).values("h")[:1], output_field=hours),
-        act=Subquery(stages.annotate(h=Sum("actual_hours")).values("h")[:1], output_field=hours),
-    ).order_by("pk")
-    fields = ("pk", "project__name", "title", "status", "priority", "assignee__full_name", "assignee__email")
-    fields += ("due_date", "created_at", "started_at", "completed_at", "archived_at", "n_stages", "n_done", "est")
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    yield BOM + out.getvalue().encode()
-    out.seek(0)
-    out.truncate()
-    for row in tasks.values_list(*fields, "act").iterator(chunk_size=2000):
-        (pk, project, title, status, prio, full_name, email, due, created, started, completed, archived) = row[:12]
-        n_stages, n_done, est, act = row[12:]
-        writer.writerow(
-            [
-                pk,
-                _cell(project),
-                _cell(title),
-                status,
-                Priority(prio).name.lower(),
-                _cell(full_name or email or ""),
-                due.isoformat() if due else "",
-                *(_iso(v) for v in (created, started, completed, archived)),
-                n_stages,
-                n_done,
-                f"{est:.2f}" if est is not None else "0",
-                f"{act:.2f}" if act is not None else "",
-            ]
-        )
-        if out.tell() >= BLOCK:
-            yield out.getvalue().encode()
-            out.seek(0)
-            out.truncate()
-    if out.tell():
-        yield out.getvalue().encode()
-
-
-def _cell(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def _iso(value: datetime | None) -> str:
-    """As PostgreSQL's timestamp(0): UTC, rounded to the second."""
-    if not value:
-        return ""
-    rounded = (value + timedelta(microseconds=500_000)).astimezone(zoneinfo.ZoneInfo("UTC"))
-    return rounded.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def scope_tasks_q(scope: Scope) -> Q:
-    """The scope's tasks as a Task filter (creation dates as bounds in the scope's time zone)."""
-    if scope.kind == "project":
-        q = Q(project_id=scope.project.pk)
-    elif scope.kind == "team":
-        q = Q(project__team_id=scope.team.pk)
-    else:
-        q = Q(project__team_id__in=[t.pk for t in scope.teams])
-    if scope.assignee_id is not None:
-        q &= Q(assignee_id=scope.assignee_id)
-    zone = zoneinfo.ZoneInfo(scope.time_zone)
-    if scope.since is not None:
-        q &= Q(created_at__gte=datetime.combine(scope.since, time(), zone))
-    if scope.until is not None:
-        q &= Q(created_at__lt=datetime.combine(scope.until + timedelta(days=1), time(), zone))
-    return q

@@ -163,10 +163,9 @@ def _extra(model, key: tuple) -> tuple:
     return ()
 
 
-def rows_upsert(rows: Rows, *, using: str = "default", replace: bool = False) -> None:
-    """Write rows: add them to the kept ones (an increment in the database, safe beside concurrent writers),
-    or with `replace` (a rebuild into empty tables) insert them as they are. One statement per table (in
-    chunks of 2,000 rows for large rebuilds)."""
+def rows_upsert(rows: Rows, *, using: str = "default") -> None:
+    """Write rows: add them to the kept ones (an increment in the database, safe beside concurrent writers).
+    One statement per table (in chunks of 2,000 rows)."""
     conn = connections[using]
     changed_teams: set[int] = set()
     for model in KEPT_MODELS:
@@ -193,7 +192,7 @@ def rows_upsert(rows: Rows, *, using: str = "default", replace: bool = False) ->
             sql = (
                 f"INSERT INTO {name} ({', '.join(qn(c) for c in columns)}) VALUES "  # noqa: S608 -- names are ours
                 + ", ".join([placeholder] * len(chunk))
-                + ("" if replace else f" ON CONFLICT ({', '.join(qn(c) for c in model.KEY)}) DO UPDATE SET {updates}")
+                + f" ON CONFLICT ({', '.join(qn(c) for c in model.KEY)}) DO UPDATE SET {updates}"
             )
             with conn.cursor() as cursor:
                 cursor.execute(sql, params)

@@ -1,9 +1,9 @@
 """The kept figures computed in full, straight from the task tables: `figures_rebuild` (after an import or a
 restore, and at the end of seed_demo) and `figures_verify` (compare every kept figure with a full recompute).
 
-On PostgreSQL the rebuild is one INSERT ... SELECT ... GROUP BY per table; elsewhere (SQLite) it streams the
-tasks through the same Python contribution the observer uses. The verify always streams through Python, so on
-PostgreSQL it checks the SQL rebuild and the incremental path against a third computation.
+The rebuild is one INSERT ... SELECT ... GROUP BY per table. The verify streams the tasks through the same
+Python contribution the observer uses, so it checks the SQL rebuild and the incremental path against a third
+computation.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from accounts.models import Team
 from tasks.models import Task
 
 from .cache import generations_renew
-from .figures import LEAD_BOUNDS, Rows, contributions_of, rows_upsert
+from .figures import LEAD_BOUNDS, Rows, contributions_of
 from .models import BUCKETS, HOURS, KEPT_MODELS, LEAD_BUCKETS, NO_DUE_DATE, STATUS_PRIORITY
 
 CHUNK = 5000
@@ -75,10 +75,9 @@ class Difference:
 def figures_verify(*, using: str = "default") -> list[Difference]:
     """Every difference between the kept figures and a full recompute (empty when they agree)."""
     with transaction.atomic(using=using):
-        if connections[using].vendor == "postgresql":
-            with connections[using].cursor() as cursor:
-                # Task writers wait until both reads are done, so a concurrent write is in both or in neither.
-                cursor.execute("LOCK TABLE tasks_task, tasks_stage IN SHARE MODE")
+        with connections[using].cursor() as cursor:
+            # Task writers wait until both reads are done, so a concurrent write is in both or in neither.
+            cursor.execute("LOCK TABLE tasks_task, tasks_stage IN SHARE MODE")
         kept, expected = figures_kept(using=using), figures_recompute(using=using)
     differences = []
     for model in KEPT_MODELS:
@@ -96,21 +95,15 @@ def figures_rebuild(*, using: str = "default") -> None:
 
     Task writers wait while it runs (a SHARE lock on the task and stage tables), so that a write either is in
     the rebuild or is applied after it, never lost or counted twice."""
-    conn = connections[using]
     with transaction.atomic(using=using):
-        if conn.vendor == "postgresql":
-            with conn.cursor() as cursor:
-                cursor.execute("LOCK TABLE tasks_task, tasks_stage IN SHARE MODE")
-                for model in KEPT_MODELS:
-                    cursor.execute(f"DELETE FROM {model._meta.db_table}")  # noqa: S608 -- our table names
-                for sql in _POSTGRES_REBUILD:
-                    cursor.execute(sql, {"no_due": NO_DUE_DATE, "bounds": list(LEAD_BOUNDS)})
-                # Fresh statistics, or the planner believes the new rows are a handful.
-                cursor.execute("ANALYZE " + ", ".join(m._meta.db_table for m in KEPT_MODELS))
-        else:
+        with connections[using].cursor() as cursor:
+            cursor.execute("LOCK TABLE tasks_task, tasks_stage IN SHARE MODE")
             for model in KEPT_MODELS:
-                model.objects.using(using).all().delete()
-            rows_upsert(figures_recompute(using=using), using=using, replace=True)
+                cursor.execute(f"DELETE FROM {model._meta.db_table}")  # noqa: S608 -- our table names
+            for sql in _REBUILD:
+                cursor.execute(sql, {"no_due": NO_DUE_DATE, "bounds": list(LEAD_BOUNDS)})
+            # Fresh statistics, or the planner believes the new rows are a handful.
+            cursor.execute("ANALYZE " + ", ".join(m._meta.db_table for m in KEPT_MODELS))
         # Every team's cached dashboards move on, those of teams left with no figures too.
         generations_renew(Team.objects.using(using).values_list("pk", flat=True), using=using)
 
@@ -138,7 +131,7 @@ _CREATED_COUNTS = ", ".join(
 )
 _HOUR_COUNTS = ", ".join(f"count(*) FILTER (WHERE hour = {h})" for h in range(24))
 _BUCKET_COUNTS = ", ".join(f"count(*) FILTER (WHERE bucket = {b})" for b in range(LEAD_BUCKETS))
-_POSTGRES_REBUILD = [
+_REBUILD = [
     f"""INSERT INTO analytics_createdday (team_id, project_id, assignee_id, day, n, {", ".join(STATUS_PRIORITY)})
         SELECT p.team_id, t.project_id, COALESCE(t.assignee_id, 0), (t.created_at AT TIME ZONE tm.time_zone)::date,
                count(*), {_CREATED_COUNTS}

@@ -115,7 +115,7 @@ def dashboard_scope(
 
 
 def _sum(column: str) -> Sum:
-    """A sum read as an exact integer (SQLite's decimal converter would round a sum of squares to 15 digits)."""
+    """A sum read as an exact Python int, whatever the column's type (a sum of squares is a 38-digit numeric)."""
     return Sum(column, output_field=BigIntegerField())
 
 

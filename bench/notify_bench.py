@@ -107,18 +107,31 @@ def _events(rows):
 
 
 def _use_the_orm() -> None:
+    """Put the ORM form in place of notifications/sql.py's two inserts, for the comparison only."""
     from types import SimpleNamespace
 
     from notifications import services
     from notifications.models import Notification, OutboxEmail
 
+    def new_rows(model, rows: list[dict]) -> list:
+        """Insert the rows whose dedupe key is not stored yet (bulk_create, a conflict skipped); the new ones."""
+        if not rows:
+            return []
+        keys = [r["dedupe_key"] for r in rows]
+        stored = set(model.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+        new = [model(**r) for r in rows if r["dedupe_key"] not in stored]
+        model.objects.bulk_create(new, ignore_conflicts=True)
+        return new
+
     def outbox_insert(rows):
-        new = services._new_rows(OutboxEmail, rows)
+        new = new_rows(OutboxEmail, rows)
         keys = [r.dedupe_key for r in new]
         return list(OutboxEmail.objects.filter(dedupe_key__in=keys).values_list("pk", flat=True)) if keys else []
 
     services.sql = SimpleNamespace(
-        outbox_insert=outbox_insert, notifications_insert=lambda rows: len(services._new_rows(Notification, rows))
+        outbox_insert=outbox_insert,
+        notifications_insert=lambda rows: len(new_rows(Notification, rows)),
+        email_cadences=services.sql.email_cadences,
     )
 
 

@@ -242,8 +242,6 @@ def warn_if_not_vacuumed() -> None:
     """Say so when most of tasks_task is not marked all-visible (never vacuumed: a fresh seed on a server with
     autovacuum off, as this machine's). Index-only scans then read the table too: the calendar's per-day
     totals take 250 ms instead of 15 (docs/performance.md). `VACUUM (ANALYZE) tasks_task` takes seconds."""
-    if connection.vendor != "postgresql":
-        return
     with connection.cursor() as cursor:
         cursor.execute("SELECT relpages, relallvisible FROM pg_class WHERE relname = 'tasks_task'")
         pages, visible = cursor.fetchone()

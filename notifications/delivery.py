@@ -110,10 +110,7 @@ def outbox_claim(*, limit: int = BATCH, ids: list[int] | None = None) -> list[Ou
     wanted = _due() if ids is None else Q(pk__in=ids) & (_due() | Q(status=OutboxState.PENDING))
     with transaction.atomic():
         _this_commit_waits_for_disk()
-        qs = OutboxEmail.objects.filter(wanted).order_by("next_attempt_at", "id")
-        if connection.features.has_select_for_update_skip_locked:
-            qs = qs.select_for_update(skip_locked=True)
-        # SQLite has no row locks; there the IMMEDIATE transaction (settings) serialises claims instead.
+        qs = OutboxEmail.objects.filter(wanted).order_by("next_attempt_at", "id").select_for_update(skip_locked=True)
         rows = list(qs[:limit])
         if not rows:
             return []
@@ -221,7 +218,7 @@ def _record_failure(row: OutboxEmail, exc: Exception) -> bool:
 
 
 def _commit_without_waiting_for_disk(on: bool) -> None:
-    """PostgreSQL: this session's commits return before their WAL reaches the disk (synchronous_commit off).
+    """This session's commits return before their WAL reaches the disk (synchronous_commit off).
 
     Each sent row is committed on its own, so that a killed worker leaves at most one row in doubt; waiting
     for a disk flush at each of those commits would cap delivery at the disk's flush rate (about 200 rows a
@@ -230,20 +227,16 @@ def _commit_without_waiting_for_disk(on: bool) -> None:
     again when their lease expires. A killed worker loses nothing (its commits are in the server already), and
     the database's consistency is never at risk. Reset at the end: the connection may serve other tasks.
     """
-    if connection.vendor != "postgresql":
-        return
     with connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit TO OFF" if on else "RESET synchronous_commit")
 
 
 def _this_commit_waits_for_disk() -> None:
-    """PostgreSQL: the current transaction (a claim) commits only once its WAL is on disk, whatever the session
+    """The current transaction (a claim) commits only once its WAL is on disk, whatever the session
     says. A claim is the step before any send, and flushing the WAL up to this commit also flushes every
     earlier commit: so the transaction that wrote a row (the deadline jobs commit without waiting, see
     tasks/sql.py) is durable before its email can leave, and a server crash cannot undo a row that was sent.
     One flush per claimed batch, not per email."""
-    if connection.vendor != "postgresql":
-        return
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit TO ON")
 

@@ -74,9 +74,7 @@ class MergeRun:
 
 
 def _advisory_try() -> bool:
-    """pg_try_advisory_xact_lock on PostgreSQL; elsewhere writers are serialised already (SQLite)."""
-    if connection.vendor != "postgresql":
-        return True
+    """pg_try_advisory_xact_lock: True if this transaction now holds the merge's lock, False if another does."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [zlib.crc32(b"aether:notifications:merge")])
         return bool(cursor.fetchone()[0])
@@ -148,10 +146,7 @@ def held_merge(*, now: datetime | None = None, skip_if_busy: bool = True, limit:
 
 
 def _lock(condition: Q, limit: int) -> list[OutboxEmail]:
-    qs = OutboxEmail.objects.filter(condition).order_by("pk")
-    if connection.features.has_select_for_update:
-        qs = qs.select_for_update(of=("self",))
-    return list(qs[:limit])
+    return list(OutboxEmail.objects.filter(condition).order_by("pk").select_for_update(of=("self",))[:limit])
 
 
 def _groups(rows: list[OutboxEmail], key) -> list[list[OutboxEmail]]:

@@ -135,9 +135,9 @@ def _insert_unless_duplicate(row: OutboxEmail) -> int | None:
     """INSERT the row unless its dedupe key exists; its new id, or None for a duplicate. One statement.
 
     Django's bulk_create(ignore_conflicts=True) can say neither whether the row was new nor its id, and a
-    savepoint around create() costs three round trips; ON CONFLICT DO NOTHING RETURNING (PostgreSQL, and
-    SQLite >= 3.35) answers both. A concurrent, uncommitted insert of the same key makes this one wait for
-    that transaction, then skip: two transactions can never both write an event's email.
+    savepoint around create() costs three round trips; ON CONFLICT DO NOTHING RETURNING answers both. A
+    concurrent, uncommitted insert of the same key makes this one wait for that transaction, then skip: two
+    transactions can never both write an event's email.
     """
     meta = OutboxEmail._meta
     conn = connections[router.db_for_write(OutboxEmail)]
@@ -321,16 +321,8 @@ def _notify_chunk(batch: list[Event], *, want_ids: bool) -> tuple[int, int, list
     outbox, notes = _rows_for(batch)
     if not outbox and not notes:
         return 0, 0, []
-    if connections[router.db_for_write(OutboxEmail)].vendor == "postgresql":
-        ids = sql.outbox_insert(outbox)  # one statement each, returning what was new (notifications/sql.py)
-        return len(ids), sql.notifications_insert(notes), ids if want_ids else []
-    new_outbox = _new_rows(OutboxEmail, outbox)
-    new_notes = _new_rows(Notification, notes)
-    ids: list[int] = []
-    if new_outbox and want_ids:
-        keys = [r.dedupe_key for r in new_outbox]
-        ids = list(OutboxEmail.objects.filter(dedupe_key__in=keys).values_list("pk", flat=True))
-    return len(new_outbox), len(new_notes), ids
+    ids = sql.outbox_insert(outbox)  # one statement each, returning what was new (notifications/sql.py)
+    return len(ids), sql.notifications_insert(notes), ids if want_ids else []
 
 
 def next_digest_at(now: datetime, *, hour: int, time_zone: str) -> datetime:
@@ -355,13 +347,7 @@ def _email_timing(users: set[int], now: datetime):
     email (notifications/merging.py); with the setting 0 they go at once, as do reminders."""
     chosen = {}
     if users:
-        if connections[router.db_for_read(EmailPreference)].vendor == "postgresql":
-            rows = sql.email_cadences(sorted(users))
-        else:
-            rows = EmailPreference.objects.filter(
-                user_id__in=users, cadence__in=[EmailCadence.DIGEST, EmailCadence.OFF]
-            ).values_list("user_id", "cadence", "digest_hour", "time_zone")
-        chosen = {user_id: (cadence, hour, zone) for user_id, cadence, hour, zone in rows}
+        chosen = {user_id: (cadence, hour, zone) for user_id, cadence, hour, zone in sql.email_cadences(sorted(users))}
     window = settings.AETHER_EMAIL_BATCH_SECONDS
     batch_until = now + timedelta(seconds=window)
     digests: dict[int, datetime] = {}
@@ -456,22 +442,6 @@ def _rows_for(batch: list[Event]) -> tuple[list[dict], list[dict]]:
                 }
             )
     return outbox, notes
-
-
-def _new_rows(model, rows: list[dict]) -> list:
-    """Insert the rows (dicts of column values) whose dedupe key is not stored yet; return them as instances.
-    A key written meanwhile by a concurrent transaction is skipped by the database (ON CONFLICT DO NOTHING),
-    never duplicated.
-
-    The ORM form of notifications/sql.py's inserts: used where the database is not PostgreSQL (the embedded
-    SQLite set-up), and by the test that checks both write the same rows."""
-    if not rows:
-        return []
-    keys = [r["dedupe_key"] for r in rows]
-    stored = set(model.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
-    new = [model(**r) for r in rows if r["dedupe_key"] not in stored]
-    model.objects.bulk_create(new, ignore_conflicts=True)
-    return new
 
 
 def notify(*, kind: Kind, user, actor, event: str, message: str, task=None, url: str = "", context=None) -> None:

@@ -1,4 +1,4 @@
-"""The raw SQL of notifications: the two inserts of notify_many on PostgreSQL, and its read of email cadences.
+"""The raw SQL of notifications: the two inserts of notify_many, and its read of email cadences.
 
 Why not the ORM here (docs/performance.md, "notify_many"): bulk_create(ignore_conflicts=True) sends a chunk
 as one multi-row VALUES list with a parameter per field and row, which PostgreSQL took about three times as
@@ -8,9 +8,9 @@ chunk (the stored dedupe keys before, the new ids after). Here a chunk's rows ar
 (json_to_recordset), and one statement per kind of row inserts them, skips duplicates (ON CONFLICT
 (dedupe_key) DO NOTHING) and returns what was new.
 
-Each statement has its ORM equivalent in notifications/services.py (_new_rows, used on other databases), and
-notifications/tests/test_sql.py checks that both write the same rows from the same events. Table and column
-names come from the models' metadata; every value is in the parameter.
+notifications/tests/test_sql.py checks that each statement writes the rows it is given, column for column,
+and skips those already stored; bench/notify_bench.py --orm times the ORM form against them. Table and
+column names come from the models' metadata; every value is in the parameter.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def notifications_insert(rows: list[dict]) -> int:
 def email_cadences(user_ids: list[int]) -> list[tuple[int, str, int, str]]:
     """(user_id, cadence, digest_hour, time_zone) of those of `user_ids` who chose a digest or no email. One
     statement, the ids as one array parameter: a chunk's 2,000 ids as 2,000 parameters of an IN list (the ORM's
-    form, services._email_timing elsewhere) took PostgreSQL ten times as long to plan and run."""
+    form) took PostgreSQL ten times as long to plan and run."""
     if not user_ids:
         return []
     conn = connections[router.db_for_write(EmailPreference)]

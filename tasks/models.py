@@ -229,7 +229,7 @@ class Task(models.Model):
             # The calendar (tasks/selectors.py calendar_days): each day's live tasks in the calendar's order, so
             # that a day's first four are its first four entries, with the columns its filters read (project,
             # assignee) as trailing keys (after the unique id they change no order), so that a day's total is
-            # counted from the index alone. Keys rather than INCLUDE: SQLite has no covering indexes.
+            # counted from the index alone.
             models.Index(
                 fields=["due_date", "-status", "-priority", "id", "project", "assignee"],
                 condition=Q(deleted_at__isnull=True, archived_at__isnull=True, due_date__isnull=False),

@@ -3,14 +3,11 @@ every list and detail view starts from it, so another team's task is simply not 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from django.db import connection
 from django.db.models import (
-    Case,
     CharField,
     Count,
-    Exists,
     F,
     FloatField,
     IntegerField,
@@ -19,12 +16,9 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
-    Window,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, Coalesce, RowNumber
+from django.db.models.functions import Cast, Coalesce
 
 from accounts.permissions import team_ids_visible_to
 
@@ -99,11 +93,8 @@ _STAGE_TIMES = ("started_at", "completed_at")
 
 
 def _timestamp(text: str | None) -> datetime | None:
-    """A timestamp read as text (see stage_rows_by_task): PostgreSQL gives its offset, SQLite stores UTC."""
-    if text is None:
-        return None
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    """A timestamp read as text (see stage_rows_by_task), with the offset PostgreSQL writes."""
+    return None if text is None else datetime.fromisoformat(text)
 
 
 def stage_rows_by_task(task_ids) -> dict[int, list[dict]]:
@@ -279,7 +270,7 @@ def search_tasks(qs: QuerySet[Task], text: str, *, user) -> QuerySet[Task]:
     """The tasks of `qs` (already scoped by tasks_visible_to(user)) whose title, description or one of whose
     comments matches `text`, best first, with their `search_rank`.
 
-    PostgreSQL: full-text search in web-search syntax (`"exact phrase"`, `or`, `-word`) on the generated,
+    Full-text search in web-search syntax (`"exact phrase"`, `or`, `-word`) on the generated,
     GIN-indexed `search_vector` columns of tasks and comments, ranked by ts_rank: a title match (weight A)
     above a description match (B); a match only in a comment ranks last. What is ranked is the newest
     SEARCH_CANDIDATES matching tasks plus the tasks of the newest SEARCH_CANDIDATES matching comments: for a
@@ -287,29 +278,16 @@ def search_tasks(qs: QuerySet[Task], text: str, *, user) -> QuerySet[Task]:
     million tasks, ranking all 30,000 matches cost about a second (each match's row read for its rank), while
     the newest 200 cost 10 ms (a backward walk of the primary key that stops at the 200th match). A broad word
     is refined by adding another.
-
-    SQLite (the embedded default): every word must appear, case-insensitively, in the title, description or a
-    comment; title matches first, newest first.
     """
     text = (text or "").strip()[:SEARCH_MAX_LENGTH]
     if not text or not getattr(user, "is_authenticated", False):
         return qs.none()
-    if connection.vendor == "postgresql":
-        # RawSQL: the ORM has no tsvector column to name (the columns are not model fields, see migration 0004).
-        candidates = RawSQL(  # noqa: S611
-            _CANDIDATES_SQL, (text, user.pk, SEARCH_CANDIDATES, text, user.pk, SEARCH_CANDIDATES)
-        )
-        rank = RawSQL(f"ts_rank(tasks_task.search_vector, {_TSQUERY})", (text,), output_field=FloatField())  # noqa: S611
-        return qs.filter(pk__in=candidates).annotate(search_rank=rank).order_by("-search_rank", "-id")
-    words = text.split()[:10]
-    for word in words:
-        in_comments = Comment.objects.filter(task=OuterRef("pk"), body__icontains=word)
-        qs = qs.filter(Q(title__icontains=word) | Q(description__icontains=word) | Exists(in_comments))
-    in_title = Q()
-    for word in words:
-        in_title &= Q(title__icontains=word)
-    rank = Case(When(in_title, then=Value(1.0)), default=Value(0.5), output_field=FloatField())
-    return qs.annotate(search_rank=rank).order_by("-search_rank", "-id")
+    # RawSQL: the ORM has no tsvector column to name (the columns are not model fields, see migration 0004).
+    candidates = RawSQL(  # noqa: S611
+        _CANDIDATES_SQL, (text, user.pk, SEARCH_CANDIDATES, text, user.pk, SEARCH_CANDIDATES)
+    )
+    rank = RawSQL(f"ts_rank(tasks_task.search_vector, {_TSQUERY})", (text,), output_field=FloatField())  # noqa: S611
+    return qs.filter(pk__in=candidates).annotate(search_rank=rank).order_by("-search_rank", "-id")
 
 
 def tasks_search(user, text: str) -> QuerySet[Task]:
@@ -324,18 +302,11 @@ def search_comment_matches(task_ids, text: str) -> dict[int, str]:
     task_ids = list(task_ids)
     if not text or not task_ids:
         return {}
-    comments = Comment.objects.filter(task_id__in=task_ids).order_by("task_id", "created_at", "id")
-    if connection.vendor == "postgresql":
-        matching = RawSQL(  # noqa: S611 -- fixed text, the words are a parameter
-            f"SELECT c.id FROM tasks_comment c WHERE c.task_id = ANY(%s) AND c.search_vector @@ {_TSQUERY}",  # noqa: S608
-            (task_ids, text),
-        )
-        comments = comments.filter(pk__in=matching)
-    else:
-        words = Q()
-        for word in text.split()[:10]:
-            words |= Q(body__icontains=word)
-        comments = comments.filter(words)
+    matching = RawSQL(  # noqa: S611 -- fixed text, the words are a parameter
+        f"SELECT c.id FROM tasks_comment c WHERE c.task_id = ANY(%s) AND c.search_vector @@ {_TSQUERY}",  # noqa: S608
+        (task_ids, text),
+    )
+    comments = Comment.objects.filter(task_id__in=task_ids, pk__in=matching).order_by("task_id", "created_at", "id")
     found: dict[int, str] = {}
     for task_id, body in comments.values_list("task_id", "body"):
         found.setdefault(task_id, body)
@@ -372,9 +343,9 @@ def calendar_days(qs: QuerySet[Task], start, end, *, per_day: int = CALENDAR_DAY
     that day has in all. Two queries, whatever the number of tasks (one when no task is due in the range):
 
     - how many tasks each day has: a GROUP BY over an index-only range of task_calendar_day;
-    - the rows shown, with their project, assignee and team time zone (for the overdue mark): on PostgreSQL
-      the ids are the first `per_day` entries of each day in task_calendar_day, read by a LATERAL subquery a
-      day (tasks/sql.py calendar_day_firsts); elsewhere a window numbering each day's tasks.
+    - the rows shown, with their project, assignee and team time zone (for the overdue mark): the ids are the
+      first `per_day` entries of each day in task_calendar_day, read by a LATERAL subquery a day (tasks/sql.py
+      calendar_day_firsts).
 
     The window was the one query before: at a million tasks it read and sorted the 74,000 tasks of six weeks
     (870 ms); the two queries now read 168 rows and count the rest in the index (docs/performance.md). The two
@@ -384,8 +355,6 @@ def calendar_days(qs: QuerySet[Task], start, end, *, per_day: int = CALENDAR_DAY
     if not totals:
         return []
     firsts = sql.calendar_day_firsts(qs.order_by(*CALENDAR_ORDER), start=start, end=end, per_day=per_day)
-    if firsts is None:  # not PostgreSQL
-        firsts = calendar_day_firsts_ranked(qs, start, end, per_day=per_day)
     tasks = list(
         qs.filter(pk__in=firsts)
         .annotate(team_time_zone=F("project__team__time_zone"))
@@ -399,16 +368,6 @@ def calendar_days(qs: QuerySet[Task], start, end, *, per_day: int = CALENDAR_DAY
     for task in tasks:
         task.day_total = max(totals.get(task.due_date, 0), shown[task.due_date])
     return tasks
-
-
-def calendar_day_firsts_ranked(qs: QuerySet[Task], start, end, *, per_day: int) -> QuerySet[Task]:
-    """The ids of the first `per_day` tasks of `qs` of each day from `start` to `end`, by a window numbering
-    each day's tasks in CALENDAR_ORDER: the ORM's form of tasks/sql.py calendar_day_firsts, for databases
-    without LATERAL. It reads every task of the range, so it is not the one used on PostgreSQL."""
-    ranked = qs.filter(due_date__gte=start, due_date__lte=end).annotate(
-        day_rank=Window(RowNumber(), partition_by=[F("due_date")], order_by=list(CALENDAR_ORDER))
-    )
-    return ranked.filter(day_rank__lte=per_day).order_by().values("id")
 
 
 def calendar_day_tasks(qs: QuerySet[Task], day) -> QuerySet[Task]:

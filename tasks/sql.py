@@ -1,5 +1,5 @@
-"""The raw SQL of tasks: only what the ORM cannot say, each statement tested against its ORM equivalent on the
-same small data (tasks/tests/test_sql.py). docs/performance.md ("Scheduled jobs: overdue detection") has the
+"""The raw SQL of tasks: only what the ORM cannot say, each statement tested on small data
+(tasks/tests/test_sql.py). docs/performance.md ("Scheduled jobs: overdue detection") has the
 figures.
 
 - `deadline_notices_claim`: INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING. The ORM can insert only rows
@@ -28,12 +28,11 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
-from django.utils import timezone
 
 from .models import DeadlineNotice, Occurrence, Recurrence
 
-# The database's clock, as Django's Now() is on each (rows are stamped with it, as elsewhere).
-_NOW = {"postgresql": "STATEMENT_TIMESTAMP()", "sqlite": "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')"}
+# The database's clock, as Django's Now() is on PostgreSQL (rows are stamped with it, as elsewhere).
+_NOW = "STATEMENT_TIMESTAMP()"
 _FETCH = 10_000
 
 
@@ -49,10 +48,9 @@ def deadline_notices_claim(*, kind: str, candidates: QuerySet) -> array:
     except EmptyResultSet:  # a window that can hold no task (no team exists yet)
         return array("q")
     table = DeadlineNotice._meta.db_table
-    # WHERE TRUE: SQLite needs a WHERE before ON CONFLICT in an INSERT … SELECT (parsing ambiguity).
     sql = (
         f"INSERT INTO {table} (task_id, kind, due_date, created_at) "  # noqa: S608 -- a model's table name; values are parameters
-        f"SELECT c.id, %s, c.due_date, {_NOW[connection.vendor]} FROM ({select}) c WHERE TRUE ORDER BY c.id "
+        f"SELECT c.id, %s, c.due_date, {_NOW} FROM ({select}) c ORDER BY c.id "
         "ON CONFLICT (task_id, kind, due_date) DO NOTHING RETURNING task_id"
     )
     claimed = array("q")
@@ -71,8 +69,7 @@ def occurrences_claim(*, recurrence_id: int, dates: list[date], rule: str) -> li
         return []
     dates = sorted(set(dates))
     table = Occurrence._meta.db_table
-    now = _NOW[connection.vendor]
-    values = ", ".join([f"(%s, %s, %s, {now})"] * len(dates))
+    values = ", ".join([f"(%s, %s, %s, {_NOW})"] * len(dates))
     sql = (
         f"INSERT INTO {table} (recurrence_id, on_date, rule, created_at) VALUES {values} "  # noqa: S608 -- a model's table name; values are parameters
         "ON CONFLICT (recurrence_id, on_date) DO NOTHING RETURNING on_date"
@@ -81,8 +78,7 @@ def occurrences_claim(*, recurrence_id: int, dates: list[date], rule: str) -> li
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    # SQLite returns dates as text
-    return sorted(r[0] if isinstance(r[0], date) else date.fromisoformat(r[0]) for r in rows)
+    return sorted(r[0] for r in rows)
 
 
 _CLAIM_ROWS = 5000  # rows per INSERT: 3 parameters each, well under PostgreSQL's 65,535 a statement
@@ -94,27 +90,24 @@ def occurrences_claim_many(rows: list[tuple[int, date, str]]) -> list[tuple[int,
     date) order. Rows are inserted in that order, so concurrent claims wait for each other, never deadlock."""
     rows = sorted({(r, d): rule for r, d, rule in rows}.items())
     table = Occurrence._meta.db_table
-    now = _NOW[connection.vendor]
     claimed = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), _CLAIM_ROWS):
             part = rows[start : start + _CLAIM_ROWS]
-            values = ", ".join([f"(%s, %s, %s, {now})"] * len(part))
+            values = ", ".join([f"(%s, %s, %s, {_NOW})"] * len(part))
             cursor.execute(
                 f"INSERT INTO {table} (recurrence_id, on_date, rule, created_at) VALUES {values} "  # noqa: S608 -- a model's table name; values are parameters
                 "ON CONFLICT (recurrence_id, on_date) DO NOTHING RETURNING id, recurrence_id, on_date",
                 [p for (r, d), rule in part for p in (r, d, rule)],
             )
-            claimed += [
-                (i, r, d if isinstance(d, date) else date.fromisoformat(d)) for i, r, d in cursor.fetchall()
-            ]  # SQLite returns dates as text
+            claimed += cursor.fetchall()
     return sorted(claimed, key=lambda row: (row[1], row[2]))
 
 
 def occurrences_link(pairs: list[tuple[int, int]]) -> None:
-    """Set the task of each (occurrence id, task id) of `pairs`: one UPDATE … FROM (VALUES …) on PostgreSQL,
-    where the ORM's bulk_update (a CASE with one WHEN a row, built in Python) took two fifths of the
-    recurrence job's time; bulk_update elsewhere. Rows are updated in id order (no deadlock between runs)."""
+    """Set the task of each (occurrence id, task id) of `pairs`: one UPDATE … FROM (VALUES …) a chunk, where the
+    ORM's bulk_update (a CASE with one WHEN a row, built in Python) took two fifths of the recurrence job's
+    time. Rows are updated in id order (no deadlock between runs)."""
     _update_from_values(Occurrence, "task_id", "bigint", pairs)
 
 
@@ -127,19 +120,8 @@ def recurrences_next_on_set(pairs: list[tuple[int, date | None]]) -> None:
 def _update_from_values(model, column: str, cast: str, pairs, *, stamp: str | None = None) -> None:
     if not pairs:
         return
-    if connection.vendor != "postgresql":
-        field = model._meta.get_field(column).name
-        rows = [model(pk=pk, **{column: value}) for pk, value in pairs]
-        fields = [field]
-        if stamp:
-            now = timezone.now()
-            for row in rows:
-                setattr(row, stamp, now)
-            fields.append(stamp)
-        model.objects.bulk_update(rows, fields)
-        return
     table = model._meta.db_table
-    extra = f", {stamp} = {_NOW['postgresql']}" if stamp else ""
+    extra = f", {stamp} = {_NOW}" if stamp else ""
     with connection.cursor() as cursor:
         for start in range(0, len(pairs), _CLAIM_ROWS):
             part = pairs[start : start + _CLAIM_ROWS]
@@ -152,39 +134,32 @@ def _update_from_values(model, column: str, cast: str, pairs, *, stamp: str | No
 
 
 def advisory_xact_lock_try(key: int) -> bool:
-    """Take the transaction-level advisory lock `key` if nobody holds it (PostgreSQL); True elsewhere, where
-    transactions that write are serialised anyway (SQLite's IMMEDIATE transactions). Call in a transaction."""
-    if connection.vendor != "postgresql":
-        return True
+    """Take the transaction-level advisory lock `key` if nobody holds it; False if another transaction holds
+    it. Call in a transaction: the lock is released at its end."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
         return bool(cursor.fetchone()[0])
 
 
 def commit_without_flush() -> None:
-    """PostgreSQL: this transaction's COMMIT returns before its WAL is flushed to disk (SET LOCAL, so only this
+    """This transaction's COMMIT returns before its WAL is flushed to disk (SET LOCAL, so only this
     transaction). For the deadline jobs' one large transaction, whose flush was a sixth of the run
     (docs/performance.md), and the recurrence job's chunks. Nothing is lost or sent twice by it: a server
     crash in the next moment loses the claims together with the rows they wrote (one transaction), and the
     next run claims them again; and no email of the transaction can go out before it is on disk, because the
     delivery worker's claim commits synchronously (notifications/delivery.py), which flushes the WAL up to and
     including this commit."""
-    if connection.vendor != "postgresql":
-        return
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def calendar_day_firsts(day_tasks: QuerySet, *, start: date, end: date, per_day: int) -> RawSQL | None:
+def calendar_day_firsts(day_tasks: QuerySet, *, start: date, end: date, per_day: int) -> RawSQL:
     """The ids of the first `per_day` tasks of `day_tasks` (a Task queryset, in its order) due on each day from
-    `start` to `end`, as a subquery for `pk__in`; None where the database has no LATERAL (not PostgreSQL), for
-    the caller to use the ORM's window (tasks.selectors.calendar_day_firsts_ranked), which selects the same.
+    `start` to `end`, as a subquery for `pk__in`.
 
     Each day's subquery is `day_tasks` with `due_date` equal to that day and a LIMIT: read in the order of an
     index on (due_date, that order), it stops after `per_day` entries, so the statement reads at most
     per_day rows a day however many tasks the days have."""
-    if connection.vendor != "postgresql":
-        return None
     day = RawSQL("calendar_days.day", ())
     try:
         select, params = (

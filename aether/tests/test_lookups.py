@@ -1,5 +1,5 @@
 """`field__any` (aether/lookups.py) selects exactly what `field__in` selects, on plain fields and relations,
-with NULLs, empty lists and subqueries; on PostgreSQL the values travel as one array parameter."""
+with NULLs, empty lists and subqueries; the values travel as one array parameter."""
 
 from __future__ import annotations
 
@@ -37,8 +37,7 @@ def test_any_selects_what_in_selects():
     assert ids(Task.objects.exclude(pk__any=wanted)) == ids(Task.objects.exclude(pk__in=wanted))
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'")
-def test_on_postgresql_the_values_are_one_array_parameter():
+def test_the_values_are_one_array_parameter():
     sent = []
 
     def wrapper(execute, sql, params, many, context):

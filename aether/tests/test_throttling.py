@@ -1,7 +1,7 @@
 """The API's rate limit (aether/throttling.py) on the real Redis: requests of one client arriving at the same
 moment are each counted (DRF's list-in-the-cache throttle let lost updates through), the previous window
 weighs by how much of it is still inside the last period, Retry-After says when a request would pass, and
-the embedded default's memory cache counts the same way."""
+a window's counter lives two periods in Redis."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import threading
 
 import pytest
 from django.core.cache import cache
-from django.core.cache.backends.locmem import LocMemCache
 
 from accounts.tests.factories import UserFactory
-from aether.throttling import UserRateThrottle
+from aether.throttling import UserRateThrottle, window_counts
 from tasks.tests.api_helpers import api_client
 
 pytestmark = pytest.mark.django_db
@@ -25,13 +24,11 @@ class _Request:
         self.META = {"REMOTE_ADDR": "10.0.0.1"}
 
 
-def throttle(rate: str, now: float, backend=None) -> UserRateThrottle:
+def throttle(rate: str, now: float) -> UserRateThrottle:
     made = UserRateThrottle.__new__(UserRateThrottle)
     made.rate = rate
     made.num_requests, made.duration = made.parse_rate(rate)
     made.timer = lambda: now
-    if backend is not None:
-        made.cache = backend
     return made
 
 
@@ -83,12 +80,18 @@ def test_retry_after_is_when_a_request_would_pass_again(db):
     assert throttle("3/min", T0 + 30 + wait).allow_request(request, None) is True
 
 
-def test_the_memory_cache_of_make_run_counts_the_same_way(db):
-    memory = LocMemCache("throttle-test", {})
+def test_a_window_counter_is_a_plain_integer_that_lives_two_periods(db):
     request = _Request(UserFactory())
-    answers = [throttle("3/min", T0 + 10, backend=memory).allow_request(request, None) for _ in range(4)]
+    answers = [throttle("3/min", T0 + 10).allow_request(request, None) for _ in range(4)]
     assert answers == [True, True, True, False]
-    assert cache.get(f"throttle_user_{request.user.pk}:{T0 // 60}") is None  # counted in the memory cache only
+    key = f"throttle_user_{request.user.pk}:{T0 // 60}"
+    assert cache.get(key) == 4  # refused requests count too
+    redis = cache._cache.get_client(write=True)
+    assert 110 < redis.ttl(cache.make_and_validate_key(key)) <= 120
+    # The previous window is read as it is stored, and a missing one is 0.
+    cache.set("throttle-test:before", 7)
+    assert window_counts(cache, "throttle-test:now", "throttle-test:before", timeout=60) == (1, 7)
+    assert window_counts(cache, "throttle-test:now", "throttle-test:none", timeout=60) == (2, 0)
 
 
 def test_through_the_api_the_limit_answers_429_with_retry_after(monkeypatch):

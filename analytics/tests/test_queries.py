@@ -1,15 +1,11 @@
 """The dashboard reads a fixed number of queries whatever the number of tasks: the same for 10 and for 10,000,
-for the figures, the JSON API and the HTML page; on PostgreSQL, and (in a subprocess) on SQLite."""
+for the figures, the JSON API and the HTML page."""
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -21,8 +17,6 @@ from analytics.selectors import dashboard_figures, dashboard_scope
 from tasks.models import Stage, Status, Task
 from tasks.tests.api_helpers import api_client
 from tasks.tests.factories import ProjectFactory
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load(project, people, n: int, seed: int = 1) -> None:
@@ -100,28 +94,3 @@ def test_the_same_number_of_queries_for_10_and_10000_tasks(team_roles, client):
     assert at_10 == at_10000
     assert at_10000["project figures"] <= 14, at_10000
     assert figures_verify() == []
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("AETHER_ANALYTICS_SQLITE_RUN") == "1", reason="already the SQLite run")
-def test_the_same_on_sqlite():
-    """The test above, on SQLite (the embedded default), in a fresh process with its own settings."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": "sqlite://:memory:",
-        "AETHER_ANALYTICS_SQLITE_RUN": "1",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"{__file__}::{_this_test_name()}"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "1 passed" in result.stdout
-
-
-def _this_test_name() -> str:
-    return test_the_same_number_of_queries_for_10_and_10000_tasks.__name__

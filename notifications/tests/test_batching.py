@@ -7,7 +7,6 @@ from email import message_from_bytes
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from accounts import services as account_services
@@ -212,8 +211,6 @@ def test_the_combined_email_file_renders_every_part(world, settings, tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_comments_on_one_task_make_one_email_listing_all(world):
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL")
     ann, cy, bob, task = world["ann"], world["cy"], world["bob"], world["task"]
     merging.held_merge(now=later())
     OutboxEmail.objects.all().delete()
@@ -239,8 +236,6 @@ def test_concurrent_comments_on_one_task_make_one_email_listing_all(world):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("skip_if_busy", [False, True], ids=["row-locks-only", "with-advisory-lock"])
 def test_four_racing_merge_runs_write_each_combined_email_once(world, skip_if_busy, monkeypatch):
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL")
     from notifications import services
 
     monkeypatch.setattr(services, "delivery_enqueue_on_commit", lambda ids=None: None)

@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from accounts import services as account_services
@@ -199,8 +198,6 @@ def test_a_digest_user_gets_invitations_and_password_resets_at_once():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("skip_if_busy", [False, True], ids=["row-locks-only", "with-advisory-lock"])
 def test_four_racing_digest_runs_send_each_digest_once(monkeypatch, skip_if_busy):
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL")
     from notifications import services
 
     monkeypatch.setattr(services, "delivery_enqueue_on_commit", lambda ids=None: None)

@@ -23,10 +23,7 @@ from notifications.models import OutboxEmail
 from tasks.services.deadline_notices import overdue_notify
 from tasks.tests.factories import TaskFactory
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="synchronous_commit is PostgreSQL's"),
-]
+pytestmark = pytest.mark.django_db
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """notify_many: the typed, set-based entry other apps call with events."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from accounts.tests.factories import MembershipFactory, TeamFactory, UserFactory
 from notifications import services
@@ -104,7 +104,6 @@ def test_an_event_told_twice_is_written_once_and_counted_once(team_of_three):
     assert (OutboxEmail.objects.count(), Notification.objects.count()) == (1, 1)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite splits bulk inserts by its parameter limit")
 def test_queries_do_not_grow_with_the_events_of_a_chunk(django_assert_num_queries):
     team = TeamFactory()
     people = [MembershipFactory(team=team).user for _ in range(60)]

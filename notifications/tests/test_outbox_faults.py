@@ -27,7 +27,6 @@ from notifications.models import Kind, OutboxEmail, OutboxState
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="real workers share the PostgreSQL test database"),
 ]
 
 LEASE = 4  # seconds: short, so a dead worker's rows come back within the test

@@ -9,10 +9,10 @@ Trashed tasks are archived too: the trash and the archive are independent flags,
 restored from the trash long after its completion should come back archived, as it would have been. It also
 keeps the scan exactly on the partial index `task_unarchived_completed`.
 
-The work goes in batches, one short transaction each, so a large backlog (the first run on an old
-database) never holds one giant transaction or lock set. Rows are taken with FOR UPDATE SKIP LOCKED where
-the database has it: a task being reopened right now is simply left for the next run, and two overlapping
-runs share the backlog instead of queueing behind each other.
+The work goes in batches, one short transaction each, so a large backlog (the first run on an old database)
+never holds one giant transaction or lock set. Rows are taken with FOR UPDATE SKIP LOCKED: a task being
+reopened right now is simply left for the next run, and two overlapping runs share the backlog instead of
+queueing behind each other.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from ..changes import task_rows_changing
@@ -63,15 +63,15 @@ def completed_tasks_archive(*, now: datetime | None = None, days: int | None = N
 
 def _archive_batch(*, cutoff: datetime, now: datetime, batch: int) -> int:
     """Archive up to `batch` tasks, oldest completion first. Call inside a transaction."""
-    due = Task.objects.filter(archived_at__isnull=True, completed_at__isnull=False, completed_at__lt=cutoff)
-    if connection.features.has_select_for_update_skip_locked:
-        due = due.select_for_update(skip_locked=True)
+    due = Task.objects.filter(
+        archived_at__isnull=True, completed_at__isnull=False, completed_at__lt=cutoff
+    ).select_for_update(skip_locked=True)
     # At most `batch` ids: the memory of a run does not grow with the backlog.
     ids = list(due.order_by("completed_at", "id").values_list("id", flat=True)[:batch])
     if not ids:
         return 0
-    # The rows are locked (or, on SQLite, the whole database is: IMMEDIATE transactions), so every id is
-    # still completed and unarchived; the filter repeats the condition anyway rather than trust that.
+    # The rows are locked, so every id is still completed and unarchived; the filter repeats the condition
+    # anyway rather than trust that.
     with task_rows_changing(ids):
         archived = list(
             Task.objects.filter(pk__in=ids, archived_at__isnull=True, completed_at__lt=cutoff).values_list(

@@ -14,10 +14,9 @@ One run of a job is one transaction:
 3. after commit, notifications asks a worker to deliver. The commit does not wait for the disk flush
    (tasks/sql.py's commit_without_flush says why that loses nothing and sends nothing twice).
 
-A transaction-level advisory lock lets an overlapping run on PostgreSQL skip its wasted work, but nothing
-rests on it: the unique claim and the deterministic event keys make duplicates impossible, on SQLite as on
-PostgreSQL. Memory does not grow with the tasks: the claimed ids come back as 8 bytes each, and the events
-are made and written a chunk at a time.
+A transaction-level advisory lock lets an overlapping run skip its wasted work, but nothing rests on it: the
+unique claim and the deterministic event keys make duplicates impossible. Memory does not grow with the tasks:
+the claimed ids come back as 8 bytes each, and the events are made and written a chunk at a time.
 
 The claim rows are stamped with the database's clock; the caller's `now` only decides which day it is in
 each time zone.

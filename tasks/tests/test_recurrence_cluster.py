@@ -7,7 +7,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from accounts.models import Membership
 from accounts.tests.factories import TeamFactory, UserFactory
@@ -29,8 +28,6 @@ __all__ = ["broker_url", "processes"]  # the cluster test's fixtures, used here
 
 @pytest.mark.slow
 def test_two_beats_and_two_workers_make_each_occurrence_exactly_once(processes, broker_url, tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.skip("the cluster check runs on PostgreSQL")
     until = time.monotonic() + DEADLINE_SECONDS
 
     team = TeamFactory(time_zone="Pacific/Auckland")

@@ -5,7 +5,6 @@ run holds or wait for it and then find its dates claimed."""
 from datetime import UTC, date, datetime
 
 import pytest
-from django.db import connection
 
 from accounts.models import Membership
 from accounts.tests.factories import TeamFactory, UserFactory
@@ -55,8 +54,6 @@ def daily_series(n: int) -> list[Task]:
 @pytest.mark.parametrize("skip_if_busy", [False, True], ids=["claims-only", "skip-locked"])
 @pytest.mark.parametrize("chunk", [250, 7], ids=["one-chunk", "chunks-of-7"])
 def test_four_concurrent_runs_make_each_occurrence_exactly_once(no_delivery_kick, skip_if_busy, chunk):
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL")
     daily_series(60)
 
     runs, errors = run_concurrently(lambda _: recurrences_run(now=NOW, skip_if_busy=skip_if_busy, chunk=chunk), 4)
@@ -87,8 +84,6 @@ def test_four_concurrent_runs_make_each_occurrence_exactly_once(no_delivery_kick
 def test_the_claim_alone_lets_one_of_four_racing_transactions_have_each_date():
     """Without any lock on the series: four transactions claim overlapping dates at once; each date goes to
     exactly one of them (the unique occurrence_once row, ON CONFLICT DO NOTHING)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL")
     (source,) = daily_series(1)
     recurrence = Recurrence.objects.get(task=source)
     days = [date(2026, 6, d) for d in range(8, 28)]

@@ -123,8 +123,6 @@ def start_cluster(processes, broker_url: str, tmp_path: Path, *, job: str, name:
 
 @pytest.mark.slow
 def test_two_beats_and_two_workers_notify_each_overdue_task_exactly_once(processes, broker_url, tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.skip("the cluster check runs on PostgreSQL")
     until = time.monotonic() + DEADLINE_SECONDS
 
     # Tasks due in ten days; the test moves their due dates into the past, batch by batch, while jobs run.

@@ -1,6 +1,4 @@
-"""Search: the selector on PostgreSQL (full-text) and on SQLite's fallback, the results page, the API."""
-
-from unittest import mock
+"""Search: the selector (PostgreSQL full-text), the results page, the API."""
 
 import pytest
 from django.db import connection
@@ -57,7 +55,6 @@ def test_search_finds_titles_descriptions_and_comments_the_user_may_see_best_fir
     assert titles(selectors.tasks_search(people["outsider"], "invoice")) == ["Their invoice"]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="full-text syntax is PostgreSQL's")
 def test_websearch_syntax_and_stemming(corpus):
     _, people, _ = corpus
     viewer = people["viewer"]
@@ -69,7 +66,6 @@ def test_websearch_syntax_and_stemming(corpus):
     assert titles(selectors.tasks_search(viewer, "'\"):*&|!")) == []  # no syntax error from stray operators
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="checks the PostgreSQL plan")
 def test_the_search_reads_the_gin_indexes(corpus):
     """The search's condition on each table is served by its GIN index. Asked of the condition alone, with
     every scan but a bitmap scan switched off, so that the only plan is the index's (the whole selector's
@@ -93,20 +89,16 @@ def test_the_search_reads_the_gin_indexes(corpus):
     assert selectors.tasks_search(corpus[1]["viewer"], "invoice").exists()
 
 
-def test_the_fallback_without_postgresql_finds_every_word(corpus):
-    """What SQLite (make run's default) gets: each word, case-insensitively, in title, description or a
-    comment; title matches first."""
-    _, people, _ = corpus
-    with mock.patch.object(selectors, "connection", mock.Mock(vendor="sqlite")):
-        found = titles(selectors.tasks_search(people["viewer"], "INVOICE"))
-        both = titles(selectors.tasks_search(people["viewer"], "invoice pdf"))
-        comments = selectors.search_comment_matches(
-            [t.pk for t in selectors.tasks_search(people["viewer"], "pdf")], "pdf"
-        )
-    assert set(found) == {"Invoice export is slow", "Old invoice layout", "Billing page", "Checkout"}
-    assert found[-2:] in (["Billing page", "Checkout"], ["Checkout", "Billing page"])
-    assert both == ["Checkout"]
-    assert list(comments.values()) == ["The invoices need a PDF too."]
+def test_every_word_must_match_in_any_case_and_the_matching_comment_is_quoted(corpus):
+    _, people, tasks = corpus
+    viewer = people["viewer"]
+    assert titles(selectors.tasks_search(viewer, "INVOICE")) == titles(selectors.tasks_search(viewer, "invoice"))
+    assert titles(selectors.tasks_search(viewer, "invoice pdf")) == ["Checkout"]  # both words, in its comment
+    found = [t.pk for t in selectors.tasks_search(viewer, "invoice")]
+    # Only the task whose comment matches gets a quote; a title or description match has none.
+    assert selectors.search_comment_matches(found, "PDF") == {tasks["comment"].pk: "The invoices need a PDF too."}
+    assert selectors.search_comment_matches(found, "") == {}
+    assert selectors.search_comment_matches([], "pdf") == {}
 
 
 def test_an_empty_search_finds_nothing(corpus):

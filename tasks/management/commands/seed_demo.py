@@ -1,7 +1,7 @@
 """Load the demo data (idempotent), and optionally N generated tasks for load and benchmark runs.
 
     python manage.py seed_demo                # teams, people, templates, ~60 realistic tasks; safe to rerun
-    python manage.py seed_demo --tasks 100000 # plus 100,000 generated tasks with stages (COPY on PostgreSQL)
+    python manage.py seed_demo --tasks 100000 # plus 100,000 generated tasks with stages (INSERT … SELECT)
 
 This is a data loader, like a fixture: it writes rows directly (with the history each demo task would have)
 rather than through the services, so that loading the data itself notifies nobody. Then, in the run that
@@ -343,126 +343,39 @@ class Command(BaseCommand):
     # --- generated load -------------------------------------------------------------------------------
 
     def _generate(self, n: int, *, seed: int, batch: int, teams, users) -> None:
-        """N tasks of 4 stages each, spread over the Demo projects, in batches with a progress bar."""
-        rng = random.Random(seed)
+        """N tasks of 4 stages each, spread over the Demo projects, in batches with a progress bar, generated
+        inside the database (`_insert_select`) from PostgreSQL's random(), seeded by `seed`."""
         projects = list(Project.objects.filter(team=teams["Demo"]).values_list("pk", flat=True))
         people = [users["alice"].pk, users["bob"].pk]
         template = Template.objects.get(team=teams["Demo"], name="Software Development")
         stage_specs = list(template.stages.order_by("order").values_list("name", "estimated_hours"))
-        now = timezone.now()
-        today = timezone.localdate()
-        postgres = connection.vendor == "postgresql"
-        if postgres:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT setseed(%s)", [(seed % 2000) / 1000 - 1])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setseed(%s)", [(seed % 2000) / 1000 - 1])
         with tqdm(total=n, unit="task", desc="generating tasks", disable=not self.stdout.isatty() and n < 1000) as bar:
             done = 0
             while done < n:
                 size = min(batch, n - done)
                 with transaction.atomic():
-                    if postgres:
-                        self._insert_select(size, projects, people, template.pk, stage_specs)
-                    else:
-                        self._bulk(
-                            [
-                                self._row(rng, now, today, projects, people, template.pk, stage_specs)
-                                for _ in range(size)
-                            ]
-                        )
+                    self._insert_select(size, projects, people, template.pk, stage_specs)
                 done += size
                 bar.update(size)
         with connection.cursor() as cursor:
             # Fresh statistics: without them the planner still believes the tables are empty and picks plans
-            # (nested loops over a million rows) that make the first hours after a bulk load seconds slow. On
-            # PostgreSQL VACUUM too: it marks the new pages all-visible, without which an index-only scan (the
+            # (nested loops over a million rows) that make the first hours after a bulk load seconds slow.
+            # VACUUM too: it marks the new pages all-visible, without which an index-only scan (the
             # calendar's per-day counts, the list's capped count) reads the table after all, until autovacuum
             # comes by (or never, where it is off).
-            if postgres and connection.get_autocommit():
+            if connection.get_autocommit():
                 cursor.execute("VACUUM (ANALYZE) tasks_task, tasks_stage")
             else:  # inside a transaction (a test) VACUUM cannot run
-                cursor.execute("ANALYZE tasks_task, tasks_stage" if postgres else "ANALYZE")
+                cursor.execute("ANALYZE tasks_task, tasks_stage")
         self.stdout.write(f"generated {n} tasks with {n * len(stage_specs)} stages")
 
     @staticmethod
-    def _row(rng, now, today, projects, people, template_id, stage_specs):
-        created_at = now - timedelta(days=rng.uniform(0, 365))
-        fate = rng.random()
-        stages, t = [], created_at
-        done = len(stage_specs) if fate < 0.55 else (rng.randint(1, 3) if fate < 0.8 else 0)
-        for order, (name, est) in enumerate(stage_specs, 1):
-            if order <= done:
-                actual = (est * Decimal(rng.uniform(0.5, 1.8))).quantize(Decimal("0.01"))
-                start = t
-                t = min(t + timedelta(hours=float(actual) * rng.uniform(1, 3)), now)
-                stages.append((order, name, est, actual, Status.COMPLETED, start, t))
-            elif order == done + 1 and done:
-                stages.append((order, name, est, None, Status.IN_PROGRESS, t, None))
-            else:
-                stages.append((order, name, est, None, Status.PENDING, None, None))
-        status = Status.COMPLETED if done == len(stage_specs) else (Status.IN_PROGRESS if done else Status.PENDING)
-        completed_at = t if status == Status.COMPLETED else None
-        due = (created_at + timedelta(days=rng.randint(3, 60))).date()
-        task = (
-            rng.choice(projects),
-            " ".join(rng.choices(WORDS, k=3)).capitalize(),
-            " ".join(rng.choices(WORDS, k=6)).capitalize() + ".",
-            status,
-            rng.randint(1, 4),
-            rng.choice(people),
-            people[0],
-            due,
-            stages[0][5],
-            completed_at,
-            template_id,
-            created_at,
-        )
-        return task, stages
-
-    @staticmethod
-    def _bulk(rows) -> None:
-        tasks = Task.objects.bulk_create(
-            [
-                Task(
-                    project_id=p,
-                    title=title,
-                    description=description,
-                    status=status,
-                    priority=prio,
-                    assignee_id=a,
-                    created_by_id=c,
-                    due_date=due,
-                    started_at=started,
-                    completed_at=completed,
-                    template_id=tpl,
-                )
-                for (p, title, description, status, prio, a, c, due, started, completed, tpl, _), _ in rows
-            ]
-        )
-        Stage.objects.bulk_create(
-            [
-                Stage(
-                    task=task,
-                    order=o,
-                    name=name,
-                    estimated_hours=est,
-                    actual_hours=act,
-                    status=st,
-                    started_at=sa,
-                    completed_at=ca,
-                )
-                for task, (_, stages) in zip(tasks, rows, strict=True)
-                for (o, name, est, act, st, sa, ca) in stages
-            ]
-        )
-        for task, (row, _) in zip(tasks, rows, strict=True):
-            task.created_at = row[11]
-        Task.objects.bulk_update(tasks, ["created_at"])
-
-    @staticmethod
     def _insert_select(n: int, projects, people, template_id, stage_specs) -> None:
-        """PostgreSQL: generate the batch inside the database with two INSERT ... SELECT statements.
+        """Generate the batch inside the database with two INSERT ... SELECT statements.
 
-        The same shape as the Python path: 55% completed, 25% part-way, 20% not started; stage times follow
+        Their shape: 55% completed, 25% part-way, 20% not started; stage times follow
         one another, a completed task's completed_at is its last stage's, and nothing lies in the future.
         """
         names = [name for name, _ in stage_specs]
