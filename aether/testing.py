@@ -38,6 +38,16 @@ def run_concurrently(fn, n: int, *, timeout: float = 60) -> tuple[list, list[Bas
     return results, errors
 
 
+def database_url() -> str:
+    """The address of the database this process is connected to (in a test, the test database test_<name>), for
+    the processes a test starts (workers, beats), so that they see what the test wrote."""
+    from urllib.parse import quote
+
+    db = connection.settings_dict
+    auth = quote(db["USER"], safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

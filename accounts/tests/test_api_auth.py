@@ -290,7 +290,7 @@ def test_the_denylist_lives_as_long_as_the_access_token(user):
     client.post(LOGOUT, {"refresh": tokens["refresh"]}, format="json")
 
     redis = cache._cache.get_client()
-    ttls = [redis.ttl(k) for k in redis.keys(":1:jwt:deny:*")]
+    ttls = [redis.ttl(k) for k in redis.keys(f"{cache.key_prefix}:1:jwt:deny:*")]
     assert len(ttls) == 2
     assert all(0 < t <= 16 * 60 for t in ttls)
 

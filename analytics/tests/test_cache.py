@@ -4,8 +4,10 @@ leaves it cached, and an unreachable cache only costs the computation."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -78,7 +80,9 @@ def test_a_change_that_does_not_commit_moves_nothing(cached, two_teams):
     lead, project = two_teams["Acme"]
     scope = dashboard_scope(lead, project_id=project.pk)
     dashboard_figures(scope)
-    services.task_create(actor=lead, project=project, title="Rolled back with the test")  # no commit: no renewal
+    with contextlib.suppress(RuntimeError), transaction.atomic():
+        services.task_create(actor=lead, project=project, title="Rolled back")
+        raise RuntimeError("the request fails after the write: nothing commits, nothing is renewed")
     _, reads = kept_reads(lambda: dashboard_figures(scope))
     assert reads == 0
 

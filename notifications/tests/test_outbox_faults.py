@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from celery import Celery
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
-from aether.testing import PrivateRedis, wait_for
+from aether.testing import PrivateRedis, database_url, wait_for
 from notifications import services
 from notifications import tasks as outbox_tasks
 from notifications.models import Kind, OutboxEmail, OutboxState
@@ -49,13 +49,9 @@ class Fleet:
         return r
 
     def worker(self, broker: str, *, name: str, concurrency: int = 2, send_delay: float = 0.0) -> subprocess.Popen:
-        db = connection.settings_dict
         env = {
             **os.environ,
-            "DATABASE_URL": (
-                f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-                f"/{db['NAME']}"
-            ),
+            "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": broker,
             "REDIS_URL": broker,
             "EMAIL_BACKEND": "notifications.tests.backends.SendLogBackend",
@@ -133,7 +129,11 @@ def kicks_to(monkeypatch):
 
     def point_at(url: str):
         state["client"] = Celery(broker=url, set_as_current=False)
-        state["client"].conf.broker_transport_options = {"socket_connect_timeout": 2}
+        # The deployment's transport options (its key prefix included, as the workers have it), failing faster.
+        state["client"].conf.broker_transport_options = {
+            **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+            "socket_connect_timeout": 2,
+        }
 
     def kick(args=(), **kwargs):
         state["client"].send_task(

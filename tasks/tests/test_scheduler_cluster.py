@@ -19,12 +19,11 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from accounts.models import Membership
 from accounts.tests.factories import TeamFactory, UserFactory
-from aether.testing import PrivateRedis
+from aether.testing import PrivateRedis, database_url
 from notifications.models import Notification, OutboxEmail
 from tasks.deadlines import deadlines_at
 from tasks.models import DeadlineNotice, Task
@@ -64,12 +63,6 @@ def broker_url(processes, tmp_path):
     return redis.url
 
 
-def _database_url() -> str:
-    db = connection.settings_dict  # the test database (test_<name>), so the processes see what the test wrote
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def _start(processes, args: list[str], log: Path, env: dict) -> None:
     processes.append(
         subprocess.Popen(
@@ -101,7 +94,7 @@ def start_cluster(processes, broker_url: str, tmp_path: Path, *, job: str, name:
     PeriodicTask.objects.exclude(name=job).update(enabled=False)
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": broker_url,
         "REDIS_URL": broker_url,
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
