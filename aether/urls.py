@@ -46,7 +46,8 @@ urlpatterns = [
 
 
 # Errors Django answers itself (no such URL, a crash, a suspicious request): under /api/ in the API's error
-# shape, elsewhere the site's pages.
+# shape, elsewhere the site's pages. With DEBUG on, where Django shows its technical pages instead,
+# aether/errors.py gives these same answers.
 def handler400(request, exception=None):
     if not is_api_request(request):
         return defaults.bad_request(request, exception)
