@@ -18,6 +18,7 @@ the error concerns the request as a whole.
 from __future__ import annotations
 
 from collections import OrderedDict
+from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -47,6 +48,11 @@ class ErrorSerializer(serializers.Serializer):
 
 
 VALIDATION_SUMMARY = "Some fields are not valid."
+
+
+def error_body(code: str, detail: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The one error shape (`ErrorSerializer`), for DRF's answers and Django's alike."""
+    return {"code": code, "detail": detail, "errors": errors or []}
 
 
 def _flatten(detail, path: str | None) -> list[dict[str, Any]]:
@@ -94,7 +100,7 @@ def api_exception_handler(exc, context):
     if response is None:
         return None  # a real bug: let Django's 500 handling log it
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"code": "invalid", "detail": VALIDATION_SUMMARY, "errors": _flatten(exc.detail, None)}
+        response.data = error_body("invalid", VALIDATION_SUMMARY, _flatten(exc.detail, None))
         return response
     detail = getattr(exc, "detail", "")
     code = getattr(exc, "default_code", "error")
@@ -103,7 +109,7 @@ def api_exception_handler(exc, context):
         detail = detail.get("detail", "")
     elif isinstance(detail, exceptions.ErrorDetail):
         code = detail.code or code
-    response.data = {"code": str(code), "detail": str(detail), "errors": []}
+    response.data = error_body(str(code), str(detail))
     return response
 
 
@@ -112,11 +118,41 @@ def api_exception_handler(exc, context):
 API_PREFIX = "/api/"
 
 
+def is_api_request(request) -> bool:
+    """Whether the request is the API's: its errors answer in the error shape, whoever answers them."""
+    return request.path_info.startswith(API_PREFIX)
+
+
 def error_response(status: int, code: str, detail: str):
     """The error shape as a plain Django response, for answers given outside DRF's views."""
     from django.http import JsonResponse
 
-    return JsonResponse({"code": code, "detail": detail, "errors": []}, status=status)
+    return JsonResponse(error_body(code, detail), status=status)
+
+
+# Django's own answers under /api/ (no such URL, a refused request, a crash), by status; any other status is
+# named after its HTTP phrase (405 method_not_allowed, 415 unsupported_media_type).
+_DJANGO_ERRORS = {
+    400: ("bad_request", "The request could not be understood."),
+    403: ("permission_denied", "You do not have permission to perform this action."),
+    404: ("not_found", "No such endpoint."),
+    500: ("server_error", "Something went wrong on our side; it has been logged."),
+}
+
+
+def error_response_for_status(status: int):
+    """Django's own error answer of this status, in the error shape (it says nothing of the cause: no internals)."""
+    if status == 413:
+        return too_large()
+    if status in _DJANGO_ERRORS:
+        code, detail = _DJANGO_ERRORS[status]
+    else:
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        code, detail = phrase.lower().replace(" ", "_").replace("-", "_"), f"{phrase.capitalize()}."
+    return error_response(status, code, detail)
 
 
 class ApiBodySizeMiddleware:
@@ -129,7 +165,7 @@ class ApiBodySizeMiddleware:
     def __call__(self, request):
         from django.conf import settings
 
-        if request.path_info.startswith(API_PREFIX):
+        if is_api_request(request):
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)

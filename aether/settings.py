@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "aether.errors.ProductionErrorsMiddleware",  # first: errors answer as in production, DEBUG or not
     "django.middleware.security.SecurityMiddleware",
     "aether.api.ApiBodySizeMiddleware",  # 413 in the API's error shape before a large body is read
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.forms import AdminSignInForm
 
 from . import views
-from .api import API_PREFIX, error_response, too_large
+from .api import error_response_for_status, is_api_request, too_large
 
 _TRACKING_WEBHOOKS = {
     p.name.removesuffix("_tracking_webhook"): p.callback
@@ -46,32 +46,29 @@ urlpatterns = [
 
 
 # Errors Django answers itself (no such URL, a crash, a suspicious request): under /api/ in the API's error
-# shape, elsewhere the site's pages.
-def _is_api(request) -> bool:
-    return request.path_info.startswith(API_PREFIX)
-
-
+# shape, elsewhere the site's pages. With DEBUG on, where Django shows its technical pages instead,
+# aether/errors.py gives these same answers.
 def handler400(request, exception=None):
-    if not _is_api(request):
+    if not is_api_request(request):
         return defaults.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
         return too_large()
-    return error_response(400, "bad_request", "The request could not be understood.")
+    return error_response_for_status(400)
 
 
 def handler403(request, exception=None):
-    if not _is_api(request):
+    if not is_api_request(request):
         return defaults.permission_denied(request, exception)
-    return error_response(403, "permission_denied", "You do not have permission to perform this action.")
+    return error_response_for_status(403)
 
 
 def handler404(request, exception=None):
-    if not _is_api(request):
+    if not is_api_request(request):
         return defaults.page_not_found(request, exception)
-    return error_response(404, "not_found", "No such endpoint.")
+    return error_response_for_status(404)
 
 
 def handler500(request):
-    if not _is_api(request):
+    if not is_api_request(request):
         return defaults.server_error(request)
-    return error_response(500, "server_error", "Something went wrong on our side; it has been logged.")
+    return error_response_for_status(500)
