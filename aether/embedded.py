@@ -213,14 +213,14 @@ class Postgres(Service):
         if self._user_can(["test", "-w", str(self.link)]):
             return
         self.link.rmdir()
-        checkout = BASE_DIR.resolve()
-        elsewhere = SYSTEM_HOME / f"{checkout.name}-{hashlib.sha256(str(checkout).encode()).hexdigest()[:10]}"
+        var = self.var_dir.resolve()
+        elsewhere = SYSTEM_HOME / f"{var.parent.name}-{hashlib.sha256(str(var).encode()).hexdigest()[:10]}"
         elsewhere.mkdir(mode=0o700, exist_ok=True)
         shutil.chown(elsewhere, SYSTEM_USER, SYSTEM_USER)
         self.link.symlink_to(elsewhere)
         self.say(
-            f"As root: {checkout} is closed to other users, so PostgreSQL (running as {SYSTEM_USER}) keeps its data "
-            f"in {elsewhere}; var/postgres links there. No folder's permissions were changed."
+            f"As root: {var} is closed to other users, so PostgreSQL (running as {SYSTEM_USER}) keeps its data in "
+            f"{elsewhere}; {self.link} links there. No folder's permissions were changed."
         )
 
     def _run(self, args: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -408,9 +408,15 @@ class Embedded:
             return
         me = self.root / f"holder-{os.getpid()}"
         with self._lock():
-            for service in services:
-                if not service.running():
-                    service.start()
+            try:
+                for service in services:
+                    if not service.running():
+                        service.start()
+            except BaseException:
+                if not self._holders():  # nobody else uses what did start: leave nothing running
+                    for service in services:
+                        service.stop()
+                raise
             me.touch()
         try:
             yield {service.env_var: service.url() for service in services}

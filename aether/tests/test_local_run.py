@@ -1,14 +1,26 @@
-"""`make run` is local and self-contained (issue 11 finding 5, issue 12): it listens on 127.0.0.1 unless HOST is
-set, its debug secret key is made once per checkout under var/, and the .env it writes lets `python manage.py
-...` work with no variables set and gives every process (web, worker, beat) the same SITE_URL."""
+"""`make run` (aether/localrun.py) is the production stack on one machine: it listens on 127.0.0.1 unless HOST is
+set, its debug secret key is made once per checkout under var/, the .env it writes lets `python manage.py ...`
+reach its services with no variables set and gives every process (web, worker, beat) the same SITE_URL, a
+second `make run` in the same checkout says what already runs, and its two web workers share one sign-in policy
+and one sign-out denylist (they live in Redis, not in a process)."""
 
+import fcntl
+import json
 import os
+import re
 import stat
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
+
+from accounts.tests.factories import UserFactory
+from aether.localrun import banner, write_env_file
+from aether.testing import database_url, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAIN = {
@@ -29,18 +41,20 @@ def run(args, env, **kw):
 
 @pytest.fixture
 def checkout_env(tmp_path):
-    """The .env `make run PORT=9123` writes, in a scratch place (the checkout's own is left alone)."""
+    """The .env that `PORT=9123 make run` writes, in a scratch place (the checkout's own is left alone), naming
+    the services this test run uses, as make run names its embedded ones."""
     env_file = tmp_path / ".env"
-    result = run(["make", "--no-print-directory", "-s", "local-env", f"ENV_FILE={env_file}", "PORT=9123"], {})
-    assert result.returncode == 0, result.stderr
+    services = {"DATABASE_URL": os.environ["DATABASE_URL"], "REDIS_URL": os.environ["REDIS_URL"]}
+    write_env_file(env_file, {"DEBUG": "1", "SITE_URL": "http://localhost:9123", **services})
     return {"AETHER_ENV_FILE": str(env_file), "AETHER_VAR_DIR": str(tmp_path / "var")}
 
 
-def test_make_run_writes_debug_and_one_site_url(checkout_env):
-    lines = [
-        line for line in Path(checkout_env["AETHER_ENV_FILE"]).read_text().splitlines() if not line.startswith("#")
-    ]
-    assert lines == ["DEBUG=1", "SITE_URL=http://localhost:9123"]
+def test_make_run_writes_debug_one_site_url_and_its_services_readable_by_its_owner_only(checkout_env):
+    path = Path(checkout_env["AETHER_ENV_FILE"])
+    lines = [line for line in path.read_text().splitlines() if not line.startswith("#")]
+    assert [line.split("=", 1)[0] for line in lines] == ["DEBUG", "SITE_URL", "DATABASE_URL", "REDIS_URL"]
+    assert lines[:2] == ["DEBUG=1", "SITE_URL=http://localhost:9123"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # the services' passwords
 
 
 def test_the_worker_links_to_the_web_port_not_its_own(checkout_env):
@@ -62,31 +76,29 @@ def test_the_same_link_without_honcho_from_a_terminal(checkout_env):
 
 
 @pytest.mark.slow
-def test_manage_py_works_in_a_make_run_checkout_with_no_variables(checkout_env):
-    for args in (["check"], ["makemigrations", "--check", "--dry-run"], ["migrate", "-v0"]):
+@pytest.mark.django_db
+def test_manage_py_reaches_the_services_in_a_make_run_checkout_with_no_variables(checkout_env):
+    for args in (["check"], ["makemigrations", "--check", "--dry-run"], ["showmigrations", "tasks"]):
         result = run([sys.executable, "manage.py", *args], checkout_env)
         assert result.returncode == 0, (args, result.stdout + result.stderr)
-    result = run(
-        [sys.executable, "manage.py", "createsuperuser", "--noinput"],
-        {
-            **checkout_env,
-            "DJANGO_SUPERUSER_EMAIL": "root@example.test",
-            "DJANGO_SUPERUSER_PASSWORD": "x-Long-pass-1",
-            "DJANGO_SUPERUSER_FULL_NAME": "Root",
-        },
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Superuser created successfully." in result.stdout
+    assert "[X] 0001_initial" in result.stdout  # read from the database the .env names
+
+
+def test_without_a_database_the_settings_say_what_to_do(tmp_path):
+    result = run([sys.executable, "manage.py", "check"], {"DEBUG": "1", "AETHER_ENV_FILE": ""})
+    assert result.returncode != 0
+    assert "DATABASE_URL is not set. `make run` and `make test` start an embedded PostgreSQL" in result.stderr
 
 
 def _secret_key(env):
+    services = {"DATABASE_URL": os.environ["DATABASE_URL"], "REDIS_URL": os.environ["REDIS_URL"]}
     result = run(
         [
             sys.executable,
             "-c",
             "import django; django.setup(); from django.conf import settings;print(settings.SECRET_KEY)",
         ],
-        env,
+        {**services, **env},
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
@@ -122,3 +134,132 @@ def test_gunicorn_binds_host_and_port(host, bind):
     env = {"PORT": "9123", **({"HOST": host} if host else {})}
     result = run([sys.executable, "-c", "import runpy; print(runpy.run_path('gunicorn.conf.py')['bind'])"], env)
     assert result.stdout.strip() == bind
+
+
+def test_the_banner_names_the_address_every_demo_login_and_when_emails_appear():
+    text = banner("http://localhost:9123", "127.0.0.1", "9123", 300)
+    assert "Aether is running at http://localhost:9123  (listening on 127.0.0.1:9123; Ctrl-C stops" in text
+    for email in ("alice", "bob", "carol", "dave", "admin"):
+        assert f"{email}@example.com" in text
+    assert "every password is aether-demo" in text
+    assert "var/mail/" in text
+    assert "wait 5 min to go out as one email (AETHER_EMAIL_BATCH_SECONDS=300)" in text
+    assert "as soon as it is written" in banner("http://localhost:9123", "127.0.0.1", "9123", 0)
+
+
+def test_a_second_make_run_in_the_same_checkout_says_what_already_runs(tmp_path):
+    var = tmp_path / "var"
+    var.mkdir()
+    (var / "run.json").write_text(json.dumps({"pid": 4242, "site_url": "http://localhost:9123"}))
+    with open(var / "run.lock", "a+") as first:
+        fcntl.flock(first, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the first make run, still running
+        second = run([sys.executable, "-m", "aether.localrun"], {"AETHER_VAR_DIR": str(var), "PORT": "9124"})
+    assert second.returncode == 1
+    assert "Aether is already running from this checkout (make run, pid 4242)" in second.stderr
+    assert "web at http://localhost:9123" in second.stderr
+    assert "PostgreSQL 18 on" in second.stderr
+    assert "Redis 6.2 on" in second.stderr
+    assert not (tmp_path / ".env").exists()
+
+
+# --- make run's two web workers share what must be shared ---------------------------------------------------
+
+
+@pytest.fixture
+def make_run_web(transactional_db, tmp_path, settings):
+    """The web process exactly as Procfile.dev starts it (two gunicorn workers), in debug as make run runs it, on
+    this test's database and Redis keys; its access log names the worker (pid) that answered each request."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]  # one the server checks
+    command = next(line for line in (ROOT / "Procfile.dev").read_text().splitlines() if line.startswith("web:"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "REDIS_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],  # sign-in counters and denylist of this test
+        "DEBUG": "1",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "AETHER_VAR_DIR": str(tmp_path),
+        "GUNICORN_CMD_ARGS": "--access-logformat='%(p)s %(m)s %(U)s %(s)s'",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    }
+    log = tmp_path / "web.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            command.split(":", 1)[1].split(), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return urllib.request.urlopen(f"{base}/healthz", timeout=2).status == 200  # noqa: S310
+        except OSError:
+            return False
+
+    try:
+        wait_for(up, 60, "make run's web process")
+        wait_for(lambda: log.read_text().count("Booting worker") >= 2, 30, "its two workers")
+        yield base, log
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _post_json(url: str, body: dict, token: str | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")  # noqa: S310
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    return _open(request)
+
+
+def _open(request) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 -- the test's own server
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def _workers_that_answered(log: Path, path: str) -> set[str]:
+    return {m.group(1) for m in re.finditer(rf"^<?(\d+)>? \w+ {re.escape(path)} \d+", log.read_text(), re.M)}
+
+
+@pytest.mark.slow
+def test_a_guessers_failures_pause_sign_in_on_both_web_workers(make_run_web):
+    base, log = make_run_web
+    UserFactory(email="owner@example.test", password="the-Right-pass-1")
+    token_url = f"{base}/api/v1/auth/token/"
+    for _ in range(5):  # the pair limit: five wrong passwords from one address, wherever they land
+        status, _ = _post_json(token_url, {"email": "owner@example.test", "password": "wrong-guess"})
+        assert status == 401
+    answers = []
+    for _ in range(20):  # the right password, until both workers have answered it: paused on each
+        answers.append(_post_json(token_url, {"email": "owner@example.test", "password": "the-Right-pass-1"}))
+        if len(_workers_that_answered(log, "/api/v1/auth/token/")) == 2 and len(answers) >= 6:
+            break
+        time.sleep(0.05)
+    assert len(_workers_that_answered(log, "/api/v1/auth/token/")) == 2, log.read_text()
+    assert {(status, body.get("code")) for status, body in answers} == {(429, "locked_out")}
+
+
+@pytest.mark.slow
+def test_a_sign_out_on_one_web_worker_holds_on_the_other(make_run_web):
+    base, log = make_run_web
+    UserFactory(email="owner@example.test", password="the-Right-pass-1")
+    status, tokens = _post_json(
+        f"{base}/api/v1/auth/token/", {"email": "owner@example.test", "password": "the-Right-pass-1"}
+    )
+    assert status == 200
+    status, _ = _post_json(f"{base}/api/v1/auth/logout/", {"refresh": tokens["refresh"]}, token=tokens["access"])
+    assert status in (200, 204)
+    answers = []
+    for _ in range(40):  # the signed-out access token, until both workers have been asked: refused by each
+        request = urllib.request.Request(f"{base}/api/v1/me/")  # noqa: S310
+        request.add_header("Authorization", f"Bearer {tokens['access']}")
+        answers.append(_open(request)[0])
+        if len(_workers_that_answered(log, "/api/v1/me/")) == 2 and len(answers) >= 6:
+            break
+        time.sleep(0.05)
+    assert len(_workers_that_answered(log, "/api/v1/me/")) == 2, log.read_text()
+    assert set(answers) == {401}

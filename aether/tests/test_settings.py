@@ -36,6 +36,42 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "Set the SECRET_KEY environment variable" in result.stderr
 
 
-def test_debug_runs_on_the_embedded_default_without_any_service(tmp_path):
-    result = manage("check", env={"DEBUG": "1", "AETHER_VAR_DIR": str(tmp_path)})
+def test_postgresql_is_the_only_engine():
+    result = manage("check", env={**PRODUCTION, "DATABASE_URL": "sqlite:///aether.sqlite3"})
+    assert result.returncode != 0
+    assert "DATABASE_URL must name a PostgreSQL database" in result.stderr
+
+
+def test_redis_is_required():
+    result = manage("check", env={k: v for k, v in PRODUCTION.items() if k != "REDIS_URL"})
+    assert result.returncode != 0
+    assert "REDIS_URL is not set." in result.stderr
+
+
+def _settings_of(env: dict, *names: str) -> list[str]:
+    code = "import django; django.setup(); from django.conf import settings as s; " + "; ".join(
+        f"print(repr({name}))" for name in names
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**{k: v for k, v in os.environ.items() if k != "REDIS_KEY_PREFIX"}, **PRODUCTION, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+KEYS = ('s.CACHES["default"]["KEY_PREFIX"]', 's.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"]')
+
+
+def test_every_redis_key_of_a_deployment_carries_its_prefix_by_default_the_database_name():
+    assert _settings_of({}, *KEYS) == ["'aether'", "'aether:celery:'"]
+    assert _settings_of({"DATABASE_URL": "postgres://a@db/acme_prod"}, *KEYS) == ["'acme_prod'", "'acme_prod:celery:'"]
+    assert _settings_of({"REDIS_KEY_PREFIX": "blue"}, *KEYS) == ["'blue'", "'blue:celery:'"]
+
+
+def test_the_caches_are_on_as_deployed():
+    assert _settings_of({}, "s.ANALYTICS_CACHE_SECONDS", "s.API_CACHE_SECONDS") == ["60", "60"]
