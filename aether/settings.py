@@ -376,8 +376,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
-        # Django's own console handler (on in debug) besides the root's would print each line twice.
-        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Django's records go to the root's handler only: its own console handler (on in debug) printed them twice.
+        "django": {"handlers": [], "level": "INFO"},
         "django.db.backends": {"level": "WARNING"},
     },
 }
