@@ -105,7 +105,6 @@ class Services:
 
 def _django(broker: str) -> None:
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB}"
-    os.environ["CELERY_BROKER_URL"] = broker
     os.environ["REDIS_URL"] = broker
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
     os.environ["DEBUG"] = "0"  # DEBUG would keep every query in memory

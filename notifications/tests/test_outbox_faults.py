@@ -52,7 +52,6 @@ class Fleet:
         env = {
             **os.environ,
             "DATABASE_URL": database_url(),
-            "CELERY_BROKER_URL": broker,
             "REDIS_URL": broker,
             "EMAIL_BACKEND": "notifications.tests.backends.SendLogBackend",
             "AETHER_TEST_SEND_LOG": str(self.send_log),

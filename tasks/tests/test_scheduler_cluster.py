@@ -95,7 +95,6 @@ def start_cluster(processes, broker_url: str, tmp_path: Path, *, job: str, name:
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": broker_url,
         "REDIS_URL": broker_url,
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "AETHER_VAR_DIR": str(tmp_path),
