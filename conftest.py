@@ -1,5 +1,6 @@
 """Fixtures shared by every app's tests. Factories live in each app's tests/factories.py."""
 
+import contextlib
 import itertools
 import logging
 import os
@@ -63,6 +64,9 @@ def _redis_keys_of_this_test(settings):
     }
 
 
+_capturing: list[bool] = []  # inside django_capture_on_commit_callbacks: callbacks wait to be captured
+
+
 @pytest.fixture(autouse=True)
 def _commits_as_in_production(request):
     """A test runs inside a transaction that is rolled back at its end, so nothing a service does would ever
@@ -72,9 +76,9 @@ def _commits_as_in_production(request):
     code under test* exits successfully, and a callback registered outside any such block runs at once
     (autocommit). Rolled-back blocks discard theirs, as Django does.
 
-    Tests that inspect the callbacks themselves ask for pytest-django's django_capture_on_commit_callbacks,
-    which turns this off; so do transactional tests (transaction=True), which commit for real."""
-    if "django_capture_on_commit_callbacks" in request.fixturenames or not _uses_test_transaction(request):
+    Inside pytest-django's django_capture_on_commit_callbacks (below) the callbacks wait to be captured, for
+    the tests that inspect them; transactional tests (transaction=True, live_server) commit for real."""
+    if not _uses_test_transaction(request):
         yield
         return
     from django.db import connections
@@ -82,7 +86,7 @@ def _commits_as_in_production(request):
     from django.db.transaction import Atomic
 
     def at_test_level(connection) -> bool:
-        return connection.in_atomic_block and all(b._from_testcase for b in connection.atomic_blocks)
+        return not _capturing and connection.in_atomic_block and all(b._from_testcase for b in connection.atomic_blocks)
 
     def run_committed(connection) -> None:
         while connection.run_on_commit and not connection.needs_rollback:
@@ -121,6 +125,22 @@ def _uses_test_transaction(request) -> bool:
     if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
         return False
     return "db" in request.fixturenames or bool(marker and not marker.kwargs.get("transaction"))
+
+
+@pytest.fixture
+def django_capture_on_commit_callbacks(django_capture_on_commit_callbacks):
+    """pytest-django's, with the production-like commits above paused while it captures."""
+
+    @contextlib.contextmanager
+    def capture(**kwargs):
+        _capturing.append(True)
+        try:
+            with django_capture_on_commit_callbacks(**kwargs) as callbacks:
+                yield callbacks
+        finally:
+            _capturing.pop()
+
+    return capture
 
 
 @pytest.fixture

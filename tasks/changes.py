@@ -1,9 +1,10 @@
 """Observers of task rows: apps that keep figures about tasks (analytics) see every change, in its transaction.
 
 tasks never imports such an app (that would be an import cycle); the app registers an observer in its
-AppConfig.ready(). Every writer of task or stage rows (the services, archiving, the jobs) wraps its write in
-`task_rows_changing(ids)`: each observer reads what it needs of those tasks before the write (`snapshot`) and
-again after it (`apply`), and writes the difference in the same transaction, so a rollback undoes both.
+AppConfig.ready(). Every writer of task or stage rows (the services, archiving, the jobs), and of what is found
+with a task (its comments, which search matches), wraps its write in `task_rows_changing(ids)`: each observer
+reads what it needs of those tasks before the write (`snapshot`) and again after it (`apply`), and writes the
+difference in the same transaction, so a rollback undoes both.
 
 Nested writers (a service calling another for the same task) report once, at the outermost level.
 """

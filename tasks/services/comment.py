@@ -17,6 +17,7 @@ from accounts.permissions import Action, can
 from notifications.models import Kind
 from notifications.services import notify
 
+from ..changes import task_rows_changing
 from ..models import Activity, Comment, Task
 from ._common import _activity, _require_work, _task_url
 from .mentions import mentioned_anew, mentioned_members, notify_mentioned
@@ -49,7 +50,8 @@ def comment_create(*, actor, task: Task, body: str) -> Comment:
     _require_work(actor, task)
     comment = Comment(task=task, author=actor, body=_clean_body(body))
     comment.full_clean(validate_unique=False, validate_constraints=False)
-    comment.save()
+    with task_rows_changing([task.pk]):  # a task is searched by its comments too
+        comment.save()
     activity = _activity(task, actor, Activity.Verb.COMMENTED, "comment", None, comment.pk)
     told = _notify_mentioned(task, actor, comment, activity, mentioned_members(task, comment.body))
     for user in {u.pk: u for u in (task.created_by, task.assignee) if u is not None}.values():
@@ -91,7 +93,8 @@ def comment_update(*, actor, comment: Comment, body: str) -> Comment:
     before = locked.body
     locked.body = new_body
     locked.full_clean(validate_unique=False, validate_constraints=False)
-    locked.save(update_fields=["body", "updated_at"])
+    with task_rows_changing([task.pk]):
+        locked.save(update_fields=["body", "updated_at"])
     activity = _activity(task, actor, Activity.Verb.COMMENT_EDITED, "comment", None, locked.pk)
     _notify_mentioned(task, actor, locked, activity, mentioned_anew(task, before, new_body))
     comment.body, comment.updated_at = locked.body, locked.updated_at
@@ -115,5 +118,6 @@ def comment_delete(*, actor, comment: Comment) -> None:
     if task.deleted_at is not None:
         raise ValidationError("This task is in the trash; restore it first.")
     old = {"id": locked.pk, "author": locked.author_id}
-    locked.delete()
+    with task_rows_changing([task.pk]):
+        locked.delete()
     _activity(task, actor, Activity.Verb.COMMENT_DELETED, "comment", old, None)

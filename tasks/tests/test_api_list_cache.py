@@ -5,10 +5,11 @@ next read; another person never gets someone else's page; an unreachable cache o
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -237,7 +238,9 @@ def test_a_change_that_does_not_commit_moves_nothing(cached, acme):
     _, _, _, task, people = acme
     client = api_client(people["member"])
     page(client)
-    services.task_update(actor=people["owner"], task=task, data={"title": "Rolled back"})  # no commit, no renewal
+    with contextlib.suppress(RuntimeError), transaction.atomic():
+        services.task_update(actor=people["owner"], task=task, data={"title": "Rolled back"})
+        raise RuntimeError("the request fails after the write: nothing commits, nothing is renewed")
     assert page(client)[1] is False
 
 
@@ -292,3 +295,25 @@ def test_a_change_committed_while_a_page_is_computed_shows_at_the_next_read(cach
     assert titles(page(client)[0]) == ["Write the plan"]  # what it read before the commit
     body, read = page(client)
     assert (titles(body), read) == (["Changed meanwhile"], True)
+
+
+def test_a_cached_search_finds_a_new_comment_and_loses_a_deleted_one(acme):
+    """Comments are searched with the task: a ?search= page cached before a comment is posted (or deleted) must
+    not keep answering as if it had not been (it did, until comment writers renewed the list's generations)."""
+    _, _, _, task, people = acme
+    client = api_client(people["member"])
+    search = "/api/v1/tasks/?search=quarterly"
+    assert client.get(search).json()["results"] == []  # cached: nothing matches yet
+
+    posted = client.post(f"/api/v1/tasks/{task.pk}/comments/", {"body": "See the quarterly numbers"}, format="json")
+    assert posted.status_code == 201
+    assert [row["id"] for row in client.get(search).json()["results"]] == [task.pk]
+
+    edited = client.patch(f"/api/v1/comments/{posted.json()['id']}/", {"body": "See the yearly numbers"}, format="json")
+    assert edited.status_code == 200
+    assert client.get(search).json()["results"] == []
+
+    client.patch(f"/api/v1/comments/{posted.json()['id']}/", {"body": "quarterly again"}, format="json")
+    assert [row["id"] for row in client.get(search).json()["results"]] == [task.pk]
+    assert client.delete(f"/api/v1/comments/{posted.json()['id']}/").status_code == 204
+    assert client.get(search).json()["results"] == []
