@@ -44,7 +44,7 @@ def checkout_env(tmp_path):
     """The .env that `PORT=9123 make run` writes, in a scratch place (the checkout's own is left alone), naming
     the services this test run uses, as make run names its embedded ones."""
     env_file = tmp_path / ".env"
-    services = {"DATABASE_URL": os.environ["DATABASE_URL"], "REDIS_URL": os.environ["REDIS_URL"]}
+    services = {"DATABASE_URL": database_url(), "REDIS_URL": os.environ["REDIS_URL"]}  # the test database, migrated
     write_env_file(env_file, {"DEBUG": "1", "SITE_URL": "http://localhost:9123", **services})
     return {"AETHER_ENV_FILE": str(env_file), "AETHER_VAR_DIR": str(tmp_path / "var")}
 
