@@ -3,36 +3,30 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
 from . import services
-from .models import Role
+from .models import AccountEventKind, Role
+from .permissions import grantable_roles
 from .signin import client_address, refusal_of
 
 
-class _PausedSignInMixin:
+class SignInForm(AuthenticationForm):
     """When the sign-in policy paused this attempt, say so instead of "wrong email or password"."""
 
     def get_invalid_login_error(self):
         refusal = refusal_of(self.request)
         if refusal is None:
             return super().get_invalid_login_error()
+        if refusal.scope == "busy":
+            return forms.ValidationError("Too many sign-ins at this moment: try again in a few seconds.", code="busy")
         return forms.ValidationError(
             "Too many failed sign-ins to this account: sign-in is paused for %(minutes)d minute(s). "
             "Try again later, or reset your password by email.",
             code="locked_out",
             params={"minutes": refusal.minutes},
         )
-
-
-class SignInForm(_PausedSignInMixin, AuthenticationForm):
-    pass
-
-
-class AdminSignInForm(_PausedSignInMixin, AdminAuthenticationForm):
-    pass
 
 
 class PasswordResetRequestForm(PasswordResetForm):
@@ -44,20 +38,18 @@ class PasswordResetRequestForm(PasswordResetForm):
         return services.password_reset_request(email=self.cleaned_data["email"], address=client_address(request))
 
 
-def role_choices_for(actor_role: str | None) -> list[tuple[str, str]]:
-    """The roles an actor may hand out: owners any, admins members and viewers."""
-    if actor_role == Role.OWNER:
-        return list(Role.choices)
-    return [(Role.MEMBER.value, Role.MEMBER.label), (Role.VIEWER.value, Role.VIEWER.label)]
+def role_choices_for(actor, team_id: int) -> list[tuple[str, str]]:
+    """The roles the actor may hand out in the team (accounts/permissions.py `may_grant_role`), lowest first."""
+    return [(role.value, role.label) for role in reversed(grantable_roles(actor, team_id))]
 
 
 class InvitationForm(forms.Form):
     email = forms.EmailField(label="Email address", max_length=254)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
-    def __init__(self, *args, actor_role: str | None = None, **kwargs):
+    def __init__(self, *args, actor=None, team_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = role_choices_for(actor_role)
+        self.fields["role"].choices = role_choices_for(actor, team_id) if actor is not None else []
         self.fields["email"].widget.attrs.update(autocomplete="off")
 
 
@@ -100,3 +92,49 @@ def add_service_errors(form: forms.Form, exc) -> None:
 
 class ProfileForm(forms.Form):
     full_name = forms.CharField(label="Your name", max_length=150, help_text="How your team sees you in Aether.")
+
+
+class SecondFactorCodeForm(forms.Form):
+    """A code from the authenticator app (6 digits) or a recovery code."""
+
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        help_text="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )
+
+
+class SecondFactorRemoveForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label="A code",
+        max_length=32,
+        help_text="From your authenticator app, or a recovery code.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+    )
+
+
+class AccountEventFilterForm(forms.Form):
+    """The filters of a team's account audit trail (and its CSV export)."""
+
+    kind = forms.ChoiceField(label="What", required=False, choices=[("", "Everything"), *AccountEventKind.choices])
+    person = forms.TypedChoiceField(label="Who", required=False, coerce=int, empty_value=None, choices=[])
+    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].choices = [("", "Anyone"), *((u.pk, u.get_full_name()) for u in people)]
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end comes before the start.")
+        return cleaned

@@ -119,16 +119,22 @@ class Membership(models.Model):
 
 
 def _invitation_token() -> str:
-    return secrets.token_urlsafe(32)
+    return secrets.token_urlsafe(32)  # named by migration 0001 only: tokens are no longer stored
 
 
 class Invitation(models.Model):
-    """An email address invited to a team; the link carries the token and lets the invitee set a password."""
+    """An email address invited to a team; the link carries a token and lets the invitee set a password.
+
+    The token is never stored: it is an HMAC, under SECRET_KEY, of `token_nonce`, computed when the email is
+    sent (accounts/links.py), and the row keeps only its SHA-256 (`token_hash`), which the link is looked up
+    by. A reader of the database, of its backups or of Django admin therefore holds nothing that opens the
+    link. Rows from before this keep the hash of their old token (nonce empty): their links still work."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField(max_length=254)
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
-    token = models.CharField(max_length=64, unique=True, default=_invitation_token, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_nonce = models.CharField(max_length=32, blank=True, editable=False)
     invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
@@ -174,3 +180,59 @@ class CalendarFeed(models.Model):
 
     def __str__(self):
         return f"calendar feed of {self.user}"
+
+
+class AccountEventKind(models.TextChoices):
+    MEMBER_ADDED = "member_added", "Member added"
+    MEMBER_REMOVED = "member_removed", "Member removed"
+    ROLE_CHANGED = "role_changed", "Role changed"
+    INVITATION_SENT = "invitation_sent", "Invitation sent"
+    INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
+    INVITATION_REVOKED = "invitation_revoked", "Invitation withdrawn"
+    TEAM_RENAMED = "team_renamed", "Team renamed"
+    TEAM_TIME_ZONE_CHANGED = "team_time_zone_changed", "Team time zone changed"
+    USER_DEACTIVATED = "user_deactivated", "Account deactivated"
+    USER_REACTIVATED = "user_reactivated", "Account reactivated"
+    PASSWORD_CHANGED = "password_changed", "Password changed"
+    PASSWORD_RESET = "password_reset", "Password reset by email"
+    SIGNIN_PAUSED = "signin_paused", "Sign-in paused"
+    SECOND_FACTOR_ENROLLED = "second_factor_enrolled", "Second factor set up"
+    SECOND_FACTOR_REMOVED = "second_factor_removed", "Second factor removed"
+
+
+class AccountEvent(models.Model):
+    """The account audit trail: one row per change to a team, its members, its invitations or an account,
+    written by the service that made the change, in its transaction (accounts/audit.py), so a rolled-back
+    change leaves none. Read-only everywhere.
+
+    `team` is the team the change was in (None for a change to an account itself: a password, a second
+    factor, a deactivation); `subject` the person it is about; `actor` who made it (None: the system, or an
+    anonymous visitor whose failures paused a sign-in); `address` the client address of the request, as the
+    sign-in policy reads it ("" outside a request). `data` holds what changed (old and new role, name, ...)."""
+
+    Kind = AccountEventKind
+
+    kind = models.CharField(max_length=30, choices=AccountEventKind.choices)
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    subject = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    email = models.EmailField(max_length=254, blank=True, help_text="The address invited, for invitations.")
+    data = models.JSONField(default=dict, blank=True)
+    address = models.CharField(max_length=64, blank=True, help_text="The client address of the request.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "account event"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=AccountEventKind.values), name="account_event_kind_valid"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["team", "-created_at", "-id"], name="account_event_team_recent"),
+            models.Index(fields=["subject", "-created_at", "-id"], name="account_event_subject_recent"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})" if self.created_at else self.kind

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import CalendarFeed, Invitation, Membership, Team, User
+from .models import AccountEvent, CalendarFeed, Invitation, Membership, Team, User
+from .permissions import team_ids_visible_to
 
 
 def memberships_of(user) -> QuerySet[Membership]:
@@ -20,23 +21,34 @@ def memberships_of(user) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("team").order_by("team__name")
 
 
+def teams_of(user) -> QuerySet[Team]:
+    """The teams the user belongs to, by name (the one answer to "which teams are this person's")."""
+    if not user.is_authenticated:
+        return Team.objects.none()
+    return Team.objects.filter(pk__in=team_ids_visible_to(user)).order_by("name")
+
+
 def team_for_member(user, team_id: int) -> Team | None:
     """The team if the user belongs to it; None for an outsider (the view answers 404)."""
-    return Team.objects.filter(pk=team_id, memberships__user=user).first() if user.is_authenticated else None
+    return teams_of(user).filter(pk=team_id).first()
 
 
 def team_members(team: Team) -> QuerySet[Membership]:
     return Membership.objects.filter(team=team).select_related("user").order_by("user__full_name", "user__email")
 
 
+def active_members_of(team_id: int) -> QuerySet[User]:
+    """The active members of a team, by name: who may be assigned its tasks (accounts/permissions.py
+    `check_assignable` is the same rule for one person) and who can be @mentioned in it."""
+    return User.objects.filter(
+        is_active=True, pk__in=Membership.objects.filter(team_id=team_id).values("user_id")
+    ).order_by("full_name", "email")
+
+
 def team_open_invitations(team: Team) -> QuerySet[Invitation]:
     return Invitation.objects.filter(team=team, accepted_at__isnull=True, expires_at__gt=timezone.now()).select_related(
         "invited_by"
     )
-
-
-def invitation_by_token(token: str) -> Invitation | None:
-    return Invitation.objects.select_related("team", "invited_by").filter(token=token).first()
 
 
 def members_among(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -73,8 +85,8 @@ def teammates_of(user) -> QuerySet[User]:
     by (the calendar's assignee filter)."""
     if not user.is_authenticated:
         return User.objects.none()
-    teams = Membership.objects.filter(user=user).values("team_id")
-    return User.objects.filter(memberships__team__in=teams).distinct().order_by("full_name", "email")
+    people = Membership.objects.filter(team__in=team_ids_visible_to(user)).values("user_id")
+    return User.objects.filter(pk__in=people).order_by("full_name", "email")
 
 
 def time_zone_default_for(user_id: int) -> str:
@@ -87,3 +99,23 @@ def time_zone_default_for(user_id: int) -> str:
         .first()
     )
     return zone or settings.TIME_ZONE
+
+
+def team_account_events(
+    team: Team, *, kind: str | None = None, since=None, until=None, person: User | None = None
+) -> QuerySet[AccountEvent]:
+    """The account audit trail of a team, latest first (its owners and admins read it on the team page): the
+    changes made in the team, and those to its current members' own accounts (a password, a second factor, a
+    deactivation, a paused sign-in). Filtered by kind, by day (`since`, `until`: dates, inclusive, in the
+    site's time zone) and by the person it is about or who made it."""
+    members = Membership.objects.filter(team=team).values("user_id")
+    events = AccountEvent.objects.filter(Q(team=team) | Q(team__isnull=True, subject__in=members))
+    if kind:
+        events = events.filter(kind=kind)
+    if since:
+        events = events.filter(created_at__date__gte=since)
+    if until:
+        events = events.filter(created_at__date__lte=until)
+    if person is not None:
+        events = events.filter(Q(subject=person) | Q(actor=person))
+    return events.select_related("actor", "subject").order_by("-created_at", "-id")

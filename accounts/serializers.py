@@ -11,7 +11,9 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from . import signin
 from .models import Role, User
+from .second_factor import has_second_factor, verify_code
 from .signin import Refusal, refusal_of
 from .tokens import SESSION_CLAIM, pair_for
 
@@ -36,10 +38,32 @@ class SignInPaused(exceptions.APIException):
         )
 
 
+class SignInBusy(exceptions.APIException):
+    """503 with Retry-After: no turn to check a password came in time (accounts/signin.py)."""
+
+    status_code = 503
+    default_code = "busy"
+
+    def __init__(self, refusal: Refusal):
+        self.wait = refusal.retry_after
+        super().__init__("Too many sign-ins at this moment: try again in a few seconds.", code="busy")
+
+
+class SecondFactorNeeded(exceptions.AuthenticationFailed):
+    default_detail = "This account has a second factor: send the code of the authenticator app in `otp`."
+    default_code = "otp_required"
+
+
 class TokenObtainSerializer(serializers.Serializer):
     email = serializers.CharField(max_length=254, write_only=True)
     # Bounded so that nobody makes the server hash megabytes.
     password = serializers.CharField(max_length=1024, write_only=True, trim_whitespace=False)
+    otp = serializers.CharField(
+        max_length=32,
+        required=False,
+        write_only=True,
+        help_text="For an account with a second factor: the 6 digits its authenticator app shows, or a recovery code.",
+    )
 
     def validate(self, attrs):
         # The same authenticate() as the sign-in page and admin, so the one sign-in policy (accounts/signin.py)
@@ -48,9 +72,18 @@ class TokenObtainSerializer(serializers.Serializer):
         user = authenticate(request, username=attrs["email"], password=attrs["password"])
         refusal = refusal_of(request)
         if refusal is not None:
-            raise SignInPaused(refusal)
+            raise SignInBusy(refusal) if refusal.scope == "busy" else SignInPaused(refusal)
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed("No active account with this email and password.")
+        if has_second_factor(user):
+            # As the sign-in page's code step: a wrong code counts as a failed sign-in, a right one succeeds.
+            account, address = signin.account_key(user.email), signin.client_address(request)
+            if not attrs.get("otp"):
+                raise SecondFactorNeeded()
+            if verify_code(user, attrs["otp"]) is None:
+                signin.record_failure(account, address)
+                raise exceptions.AuthenticationFailed("The code is not right.", code="otp_invalid")
+            signin.record_success(account, address)
         return {"user": user}
 
 

@@ -17,7 +17,13 @@ case-folded, so `ALICE@example.com` and ` alice@example.com` are one account) an
 
 While paused no password is checked (so the answer says nothing about the password, and no hash is spent). The
 windows are fixed (they start on the clock), so around a window's edge at most twice a limit can be tried.
-The counters live in the cache: Redis, shared by every process.
+The counters live in the cache: Redis, shared by every process. When a pause starts for an existing account,
+the account audit trail records it.
+
+A password check is an Argon2 hash (19 MiB, accounts/hashers.py), and a flood of sign-ins must not become a
+flood of hashes in one process: at most AETHER_PASSWORD_CHECKS_AT_ONCE run at once per process; a sign-in
+waits up to AETHER_PASSWORD_CHECK_WAIT seconds for its turn, then is answered 503 with Retry-After (`Busy`),
+its password unchecked and nothing counted.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import threading
 import time
 
 from django.conf import settings
@@ -36,13 +43,14 @@ from django.utils.crypto import salted_hmac
 logger = logging.getLogger(__name__)
 
 REFUSAL_ATTRIBUTE = "aether_signin_refusal"
+BUSY_RETRY_AFTER = 5
 
 
 @dataclasses.dataclass(frozen=True)
 class Refusal:
     """Why a sign-in was not even tried, and for how many seconds more."""
 
-    scope: str  # "address" (this account from this address) or "account" (this account from new addresses)
+    scope: str  # "address" (this account from this address), "account" (from new addresses), "busy" (see Busy)
     retry_after: int
 
     @property
@@ -125,6 +133,49 @@ def record_failure(account: str, address: str) -> None:
             pair,
             total,
         )
+        _audit_pause(account, "address" if pair == settings.AETHER_SIGNIN_PAIR_LIMIT else "account", total)
+
+
+def _audit_pause(account: str, scope: str, failures: int) -> None:
+    """Record in the account audit trail that sign-in to an existing account was just paused (nothing for an
+    address that has no account: the trail is about accounts)."""
+    from .audit import audit_record
+    from .models import AccountEventKind, User
+
+    user = User.objects.filter(email=account).first()
+    if user is not None:
+        audit_record(AccountEventKind.SIGNIN_PAUSED, subject=user, data={"scope": scope, "failures": failures})
+
+
+class Busy(Exception):
+    """No turn to check a password came within AETHER_PASSWORD_CHECK_WAIT seconds."""
+
+
+_checks: threading.BoundedSemaphore | None = None
+_checks_lock = threading.Lock()
+
+
+def _password_checks() -> threading.BoundedSemaphore:
+    global _checks
+    with _checks_lock:
+        if _checks is None:
+            _checks = threading.BoundedSemaphore(settings.AETHER_PASSWORD_CHECKS_AT_ONCE)
+        return _checks
+
+
+class password_check_turn:
+    """`with password_check_turn():` around anything that hashes a password for a sign-in: at most
+    AETHER_PASSWORD_CHECKS_AT_ONCE at once in this process; raises Busy after waiting too long."""
+
+    def __enter__(self):
+        self._semaphore = _password_checks()
+        if not self._semaphore.acquire(timeout=settings.AETHER_PASSWORD_CHECK_WAIT):
+            raise Busy
+        return self
+
+    def __exit__(self, *exc):
+        self._semaphore.release()
+        return False
 
 
 def record_success(account: str, address: str) -> None:
@@ -161,9 +212,20 @@ class SignInPolicyBackend(ModelBackend):
             if request is not None:
                 setattr(request, REFUSAL_ATTRIBUTE, refusal)
             raise PermissionDenied("sign-in paused")
-        user = super().authenticate(request, username=username, password=password)
+        try:
+            with password_check_turn():
+                user = super().authenticate(request, username=username, password=password)
+        except Busy:
+            if request is not None:
+                setattr(request, REFUSAL_ATTRIBUTE, Refusal("busy", BUSY_RETRY_AFTER))
+            raise PermissionDenied("too many sign-ins at once") from None
         if user is None:
             record_failure(account, address)
             raise PermissionDenied("wrong email or password")
-        record_success(account, address)
+        from .second_factor import has_second_factor
+
+        # With a second factor, the sign-in succeeds only when the code does (the code step records it): a
+        # right password must not reset the count of wrong codes.
+        if not has_second_factor(user):
+            record_success(account, address)
         return user

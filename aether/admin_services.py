@@ -139,6 +139,20 @@ class ServiceAdminMixin:
             )
 
 
+class ReadOnlyAdminMixin:
+    """A record that admin shows and never changes (written by the services or the jobs only): no add, change
+    or delete, for anyone."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ServiceInlineMixin:
     """For an inline whose rows the parent admin saves through services (see `save_formset_rows`)."""
 

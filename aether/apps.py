@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class AetherConfig(AppConfig):
@@ -11,3 +12,11 @@ class AetherConfig(AppConfig):
         from .lookups import register
 
         register()  # field__any (aether/lookups.py)
+
+
+class AetherAdminConfig(admin_apps.AdminConfig):
+    """Django admin with Aether's site (aether/admin_site.py): team-scoped or superuser-only admins, by
+    construction, behind the site's sign-in and second factor. Named in INSTALLED_APPS by its path."""
+
+    default = False  # not the default config of the `aether` app (AetherConfig is)
+    default_site = "aether.admin_site.AetherAdminSite"

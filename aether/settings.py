@@ -56,7 +56,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "aether.apps.AetherAdminConfig",  # django.contrib.admin with the scoped site (aether/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "anymail",
+    "django_otp",  # the second factor (accounts/second_factor.py): TOTP apps and recovery codes
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "aether",  # the project's system checks (aether/checks.py)
     "accounts",
     "tasks",
@@ -82,12 +85,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "aether.errors.ProductionErrorsMiddleware",  # first: errors answer as in production, DEBUG or not
     "django.middleware.security.SecurityMiddleware",
+    "aether.hygiene.NulBytesMiddleware",  # a NUL in the path or the query string is a 400, not a database error
     "aether.api.ApiBodySizeMiddleware",  # 413 in the API's error shape before a large body is read
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): this session passed a second factor
+    "accounts.audit.ClientAddressMiddleware",  # the client address of the account audit trail's rows
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -145,7 +151,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.Argon2idPasswordHasher",  # OWASP's parameters (19 MiB); old argon2 hashes upgraded at sign-in
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -165,6 +171,14 @@ AETHER_SIGNIN_PAIR_LIMIT = env.int("AETHER_SIGNIN_PAIR_LIMIT", default=5)
 AETHER_SIGNIN_ACCOUNT_LIMIT = env.int("AETHER_SIGNIN_ACCOUNT_LIMIT", default=20)
 AETHER_SIGNIN_WINDOW_MINUTES = env.int("AETHER_SIGNIN_WINDOW_MINUTES", default=15)
 AETHER_SIGNIN_KNOWN_DAYS = env.int("AETHER_SIGNIN_KNOWN_DAYS", default=30)
+# Django admin asks staff for a second factor (accounts/second_factor.py). On wherever DEBUG is off, so in
+# every deployment; `make run` (DEBUG on) leaves it off, so that its demo admin signs in with the password.
+AETHER_STAFF_SECOND_FACTOR = env.bool("AETHER_STAFF_SECOND_FACTOR", default=not DEBUG)
+OTP_TOTP_ISSUER = "Aether"  # the name authenticator apps show next to the account
+# How many password hashes one process computes at once (each takes 19 MiB and a core for ~50 ms); a sign-in
+# that waits longer than AETHER_PASSWORD_CHECK_WAIT seconds for its turn answers 503 with Retry-After.
+AETHER_PASSWORD_CHECKS_AT_ONCE = env.int("AETHER_PASSWORD_CHECKS_AT_ONCE", default=2)
+AETHER_PASSWORD_CHECK_WAIT = env.float("AETHER_PASSWORD_CHECK_WAIT", default=10.0)
 # Password-reset emails per account and per client address, each an hour (over either, none; same answer).
 AETHER_RESET_PER_ACCOUNT = env.int("AETHER_RESET_PER_ACCOUNT", default=3)
 AETHER_RESET_PER_ADDRESS = env.int("AETHER_RESET_PER_ADDRESS", default=10)
@@ -285,6 +299,9 @@ AETHER_EMAIL_BATCH_SECONDS = env.int("AETHER_EMAIL_BATCH_SECONDS", default=300)
 # The time zone a user's digest hour starts in until they choose one: a function of a user id returning a zone
 # name (accounts answers: their first team's), asked without importing accounts, like the audience check.
 NOTIFICATIONS_DEFAULT_TIME_ZONE = "accounts.selectors.time_zone_default_for"
+# The link of an invitation or password-reset email, made when the email is sent (a function of kind, the row's
+# context and user id; None when it no longer applies): accounts answers, so that no link is ever stored.
+NOTIFICATIONS_LINK_AT_DELIVERY = "accounts.links.link_at_delivery"
 
 # --- API ------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

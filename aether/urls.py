@@ -7,8 +7,6 @@ from django.urls import include, path
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.forms import AdminSignInForm
-
 from . import views
 from .api import error_response_for_status, is_api_request, too_large
 
@@ -28,9 +26,6 @@ def tracking_webhook(request, esp: str):
         raise Http404("No such webhook.")
     return _TRACKING_WEBHOOKS[esp](request)
 
-
-# Admin's sign-in goes through the same sign-in policy as the site's, and says so when it is paused.
-admin.site.login_form = AdminSignInForm
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -16,8 +16,9 @@ from django.conf import settings
 from django.db.models import BigIntegerField, Case, IntegerField, Q, Sum, Value, When
 from django.http import Http404
 
-from accounts.models import Membership, Team, User
+from accounts.models import Team, User
 from accounts.permissions import Action, require
+from accounts.selectors import team_for_member, team_members, teams_of
 from tasks.deadlines import deadlines_at
 from tasks.models import Priority, Project, Status
 from tasks.selectors import projects_visible_to
@@ -92,14 +93,14 @@ def dashboard_scope(
             raise Http404("No such project in this team.")
         where, kind, teams = Q(project_id=project.pk), "project", [team]
     elif team_id is not None:
-        team = Team.objects.filter(pk=team_id, memberships__user=user).first() if user.is_authenticated else None
+        team = team_for_member(user, team_id)
         if team is None:
             raise Http404("No such team.")
         require(user, Action.VIEW, team.pk)
         project, where, kind, teams = None, Q(team_id=team.pk), "team", [team]
     else:
         project, team, kind = None, None, "mine"
-        teams = list(Team.objects.filter(memberships__user=user).order_by("name")) if user.is_authenticated else []
+        teams = list(teams_of(user))
         where = Q(team_id__in=[t.pk for t in teams], assignee_id=user.pk)
         assignee_id = user.pk
     # "Today" per team as the one definition of overdue has it (tasks/deadlines.py), from one instant.
@@ -357,5 +358,4 @@ def assignee_choices(scope: Scope) -> list[tuple[int, str]]:
     """The members of the scope's team, for the assignee filter (one query; none for "my work")."""
     if scope.team is None:
         return []
-    members = Membership.objects.filter(team=scope.team).select_related("user").order_by("user__full_name")
-    return [(m.user_id, m.user.get_full_name()) for m in members]
+    return [(m.user_id, m.user.get_full_name()) for m in team_members(scope.team)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from accounts.models import Team
+from accounts.selectors import teams_of
 from tasks.selectors import projects_visible_to
 
 from .forms import DashboardFilterForm
@@ -24,7 +24,7 @@ def dashboard(request):
         "form": form,
         "presets": PRESETS,
         "projects": projects_visible_to(request.user).order_by("team__name", "name"),
-        "teams": Team.objects.filter(memberships__user=request.user).order_by("name"),
+        "teams": teams_of(request.user),
     }
     if not form.is_valid():
         return render(request, "analytics/dashboard.html", context, status=400)

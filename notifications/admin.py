@@ -1,12 +1,18 @@
+"""Admin for the outbox, in-app notifications and preferences: none of it is team data (a person's emails,
+notifications and choices), so all of it is the operator's (aether/admin_site.py `SuperuserOnlyAdmin`)."""
+
 from django.contrib import admin, messages
 from django.template.defaultfilters import truncatechars
+
+from aether.admin_services import ReadOnlyAdminMixin
+from aether.admin_site import SuperuserOnlyAdmin
 
 from . import selectors, services
 from .models import EmailPreference, Notification, NotificationPreference, OutboxEmail
 
 
 @admin.register(OutboxEmail)
-class OutboxEmailAdmin(admin.ModelAdmin):
+class OutboxEmailAdmin(SuperuserOnlyAdmin, admin.ModelAdmin):
     """The outbox: what was sent, what waits, what failed and why. Rows are written by the services and
     changed by the delivery worker; here an admin only reads them, sends rows again or gives up on them."""
 
@@ -60,7 +66,7 @@ class OutboxEmailAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, SuperuserOnlyAdmin, admin.ModelAdmin):
     list_display = ["user", "kind", "message", "created_at", "read_at"]
     list_filter = ["kind"]
     search_fields = ["user__email", "message"]
@@ -70,7 +76,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationPreference)
-class NotificationPreferenceAdmin(admin.ModelAdmin):
+class NotificationPreferenceAdmin(ReadOnlyAdminMixin, SuperuserOnlyAdmin, admin.ModelAdmin):
     list_display = ["user", "kind", "email", "in_app"]
     list_filter = ["kind", "email", "in_app"]
     search_fields = ["user__email"]
@@ -79,7 +85,7 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(EmailPreference)
-class EmailPreferenceAdmin(admin.ModelAdmin):
+class EmailPreferenceAdmin(ReadOnlyAdminMixin, SuperuserOnlyAdmin, admin.ModelAdmin):
     """How each person's emails reach them (no row: as they happen). Changed by the person, on their
     preferences page or through the API, so that emails already held follow the change."""
 
@@ -88,7 +94,3 @@ class EmailPreferenceAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "time_zone"]
     raw_id_fields = ["user"]
     list_select_related = ["user"]
-    readonly_fields = ["user", "cadence", "digest_hour", "time_zone"]
-
-    def has_add_permission(self, request):
-        return False

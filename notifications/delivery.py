@@ -18,6 +18,10 @@ The contract that makes "never lost, never twice for one event" hold:
 - Just before sending a claimed batch, the worker asks again who is still a member of the team each row is
   about (one query, settings.NOTIFICATIONS_AUDIENCE_CHECK): a row whose recipient has left is not sent but
   marked dead, its last error saying why, so an email queued before a removal never reaches the leaver.
+- An invitation or a password reset (LINK_AT_DELIVERY_KINDS) is rendered here with a link made just now
+  (settings.NOTIFICATIONS_LINK_AT_DELIVERY: accounts makes it from the reference the row holds), and its row
+  is marked sent without the body: the link, a credential, exists only in the email as sent. A link that no
+  longer applies (the invitation was withdrawn, the account deactivated) leaves the row dead, not sent.
 - A failed send is retried with capped exponential backoff and jitter; after AETHER_OUTBOX_MAX_ATTEMPTS the
   row is dead, its last error kept. Retry times live in the rows: the periodic sweep finds them.
 
@@ -41,8 +45,9 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from .models import OutboxEmail, OutboxState
+from .models import LINK_AT_DELIVERY_KINDS, OutboxEmail, OutboxState
 from .services import NOT_A_MEMBER, audience_current, email_render
 
 log = logging.getLogger(__name__)
@@ -53,13 +58,18 @@ BACKOFF_FACTOR = 4  # 1, 4, 16, 60 minutes nominal: a provider outage of an hour
 BACKOFF_CAP = 60 * 60
 SWEEP_BUDGET = 120  # seconds one sweep task sends before handing the rest to a fresh task (< soft time limit)
 
-# Exceptions that no retry will cure: the address itself is refused. The row goes dead at once.
+
+class LinkNoLongerValid(Exception):
+    """The link of an invitation or reset email no longer applies; the email is not sent."""
+
+
+# Exceptions that no retry will cure: the address itself is refused, the link is void. The row goes dead at once.
 try:
     from anymail.exceptions import AnymailInvalidAddress, AnymailRecipientsRefused
 
-    PERMANENT_ERRORS: tuple[type[Exception], ...] = (AnymailInvalidAddress, AnymailRecipientsRefused)
+    PERMANENT_ERRORS: tuple[type[Exception], ...] = (AnymailInvalidAddress, AnymailRecipientsRefused, LinkNoLongerValid)
 except ImportError:  # pragma: no cover - anymail is a dependency; kept importable without it
-    PERMANENT_ERRORS = ()
+    PERMANENT_ERRORS = (LinkNoLongerValid,)
 
 _STILL_TO_DELIVER = [OutboxState.PENDING, OutboxState.FAILED, OutboxState.SENDING]
 
@@ -173,7 +183,14 @@ def outbox_send(row: OutboxEmail, conn) -> str:
     """Send one claimed row (rendering it first if it was written with context only) and return the
     provider's message id (anymail), or the Message-ID header we set (SMTP and the rest). Raises unless the
     backend accepted the message."""
-    if not row.body_text:
+    if row.kind in LINK_AT_DELIVERY_KINDS:
+        url = import_string(settings.NOTIFICATIONS_LINK_AT_DELIVERY)(row.kind, row.context, row.user_id)
+        if url is None:
+            raise LinkNoLongerValid("Not sent: its link no longer applies (withdrawn, used, expired or deactivated).")
+        rendered = email_render(kind=row.kind, context={**row.context, "url": url})
+        row.subject, row.body_text, row.body_html = rendered.subject, rendered.text, rendered.html
+        # Not _rendered_now: the row keeps no body, so the link exists only in the email as sent.
+    elif not row.body_text:
         rendered = email_render(kind=row.kind, context=row.context)
         row.subject, row.body_text, row.body_html = rendered.subject, rendered.text, rendered.html
         row._rendered_now = True

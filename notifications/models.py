@@ -38,6 +38,12 @@ SWITCHABLE_KINDS = [
 ]
 
 
+# Kinds whose email carries a link that is a credential (an invitation's, a password reset's). Their outbox rows
+# hold no link and no body: the delivery worker asks settings.NOTIFICATIONS_LINK_AT_DELIVERY for the link just
+# before it sends, and stores what it sent without the body (notifications/delivery.py).
+LINK_AT_DELIVERY_KINDS = [Kind.INVITATION, Kind.PASSWORD_RESET]
+
+
 # Kinds "as it happens" batches per (person, task) within AETHER_EMAIL_BATCH_SECONDS: what people do, which comes
 # in bursts. Overdue and due-soon reminders are sent at once (a job writes them once per due date, and a
 # reminder that waits loses its point); the digest collects every switchable kind.
@@ -73,7 +79,11 @@ class OutboxEmail(models.Model):
         db_index=False,  # outbox_user_waiting: only rows still to go out are looked up by person
     )
     subject = models.CharField(max_length=255)
-    body_text = models.TextField(blank=True, help_text="Empty until rendered; rendered from kind and context.")
+    body_text = models.TextField(
+        blank=True,
+        help_text="Empty until rendered; rendered from kind and context. Invitations and password resets stay "
+        "empty: their link is a credential, made when they are sent and kept nowhere.",
+    )
     body_html = models.TextField(blank=True)
     context = models.JSONField(default=dict, blank=True, help_text="What the templates of this kind are given.")
     kind = models.CharField(max_length=20, choices=Kind.choices)

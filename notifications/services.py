@@ -7,7 +7,8 @@ settings.NOTIFICATIONS_AUDIENCE_CHECK, since notifications never reads accounts'
 set-based (notifications/sql.py on PostgreSQL). An email may be written held, for a batch of quick updates on
 one task or for the person's daily digest (EmailPreference; combined later by notifications/merging.py), or not
 at all ("off"); in-app rows never wait. Their emails are rendered by the delivery worker from kind and
-context; `email_enqueue` (invitations, password resets) renders at once. Delivery happens after commit
+context; `email_enqueue` (invitations, password resets) renders the subject at once and leaves the body,
+whose link is a credential, to the delivery worker. Delivery happens after commit
 (notifications/delivery.py, driven by notifications/tasks.py), and checks the audience again before sending.
 """
 
@@ -34,6 +35,7 @@ from . import sql
 from .models import (
     BATCHED_KINDS,
     HELD_STATES,
+    LINK_AT_DELIVERY_KINDS,
     SWITCHABLE_KINDS,
     EmailCadence,
     EmailPreference,
@@ -57,12 +59,16 @@ class RenderedEmail:
     html: str
 
 
+def email_subject(*, kind: str, context: dict) -> str:
+    ctx = {"site_url": settings.SITE_URL, **context}
+    return " ".join(render_to_string(f"email/{kind}_subject.txt", ctx).split())[:255]
+
+
 def email_render(*, kind: str, context: dict) -> RenderedEmail:
     """Render templates/email/<kind>_subject.txt, <kind>.txt and <kind>.html with the given context."""
     ctx = {"site_url": settings.SITE_URL, **context}
-    subject = " ".join(render_to_string(f"email/{kind}_subject.txt", ctx).split())
     return RenderedEmail(
-        subject=subject[:255],
+        subject=email_subject(kind=kind, context=context),
         text=render_to_string(f"email/{kind}.txt", ctx),
         html=render_to_string(f"email/{kind}.html", ctx),
     )
@@ -157,15 +163,21 @@ def _insert_unless_duplicate(row: OutboxEmail) -> int | None:
 
 def email_enqueue(*, kind: str, recipient: str, dedupe_key: str, context: dict, user=None, task=None) -> bool:
     """Write one outbox row, rendered now, in the caller's transaction, unless a row with this dedupe key
-    exists. True if it was written; the row is delivered after commit (a rollback leaves nothing)."""
-    rendered = email_render(kind=kind, context=context)
+    exists. True if it was written; the row is delivered after commit (a rollback leaves nothing).
+
+    An email of LINK_AT_DELIVERY_KINDS gets its subject only: its link (a credential) is made and its body
+    rendered when it is sent, so neither `context` nor the row may carry a link ("url" is refused)."""
+    secret_link = kind in LINK_AT_DELIVERY_KINDS
+    if secret_link and "url" in context:
+        raise ValueError(f"a {kind} email's link is made when it is sent: give a reference, not the link")
+    rendered = email_render(kind=kind, context=context) if not secret_link else None
     row_id = _insert_unless_duplicate(
         OutboxEmail(
             recipient=recipient,
             user=user,
-            subject=rendered.subject,
-            body_text=rendered.text,
-            body_html=rendered.html,
+            subject=rendered.subject if rendered else email_subject(kind=kind, context=context),
+            body_text=rendered.text if rendered else "",
+            body_html=rendered.html if rendered else "",
             context=context,
             kind=kind,
             task=task,

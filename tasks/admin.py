@@ -6,7 +6,9 @@ notifications and the analytics figures follow as from the web UI (aether/admin_
 refusal is shown). Their lifecycle fields (status, start, completion, trash, archive, a stage's hours) are
 read-only in the forms; admin actions, on the changelist and as buttons on one task's or stage's page,
 change them through the lifecycle services. A hard delete of a task has no service (the trash replaces it).
-What an admin may do in a team is decided by accounts/permissions.py.
+What an admin may do in a team is decided by accounts/permissions.py; what a staff user sees is the data of
+the teams they administer (aether/admin_site.py). Labels, templates and comments are written through their
+services too; the activity trail, the deadline notices and the repeats' claims are read-only for everyone.
 """
 
 from django import forms
@@ -14,9 +16,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 
-from accounts.permissions import admin_scope
 from aether.admin_services import (
     ObjectActionsMixin,
+    ReadOnlyAdminMixin,
     ServiceAdminMixin,
     ServiceInlineMixin,
     delete_selected_through,
@@ -24,6 +26,7 @@ from aether.admin_services import (
     run_each,
     save_formset_rows,
 )
+from aether.admin_site import TeamScopedAdmin
 
 from . import services
 from .models import (
@@ -45,13 +48,18 @@ TASK_LIFECYCLE_FIELDS = ["status", "started_at", "completed_at", "deleted_at", "
 STAGE_LIFECYCLE_FIELDS = ["status", "actual_hours", "started_at", "completed_at"]
 
 
-class TemplateStageInline(admin.TabularInline):
+class TemplateStageInline(ServiceInlineMixin, admin.TabularInline):
+    """A template's stages, in order; TemplateAdmin.save_related hands them all to template_save."""
+
     model = TemplateStage
     extra = 0
+    fields = ["order", "name", "estimated_hours"]
+    readonly_fields = ["order"]
 
 
 @admin.register(Project)
-class ProjectAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class ProjectAdmin(TeamScopedAdmin, ServiceAdminMixin, admin.ModelAdmin):
+    team_path = "team"
     list_display = ["name", "team", "created_at"]
     list_filter = ["team"]
     search_fields = ["name", "team__name"]
@@ -99,29 +107,119 @@ class ProjectAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Label)
-class LabelAdmin(admin.ModelAdmin):
+class LabelAdmin(TeamScopedAdmin, ServiceAdminMixin, admin.ModelAdmin):
+    """label_create, label_update (the colour rule) and label_delete (each task that had it records it)."""
+
+    team_path = "team"
     list_display = ["name", "team", "color"]
     list_filter = ["team"]
     search_fields = ["name"]
     autocomplete_fields = ["team"]
+    actions = ["delete_selected"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["team"] if obj is not None else []  # a label never moves to another team
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        with refusal_as():
+            if change:
+                label = services.label_update(
+                    actor=request.user,
+                    label=Label.objects.get(pk=obj.pk),
+                    data={k: data[k] for k in form.changed_data if k in ("name", "color")},
+                )
+            else:
+                label = services.label_create(
+                    actor=request.user, team=data["team"], name=data["name"], color=data["color"]
+                )
+        for field in Label._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(label, field.attname))
+        obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the tasks' labels are set on the tasks
+
+    def get_deleted_objects(self, objs, request):
+        # The confirmation lists the label's links to tasks; they go with it through label_delete.
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
+    def delete_model(self, request, obj):
+        with refusal_as():
+            services.label_delete(actor=request.user, label=obj)
+
+    delete_selected = delete_selected_through(
+        lambda request, label: services.label_delete(actor=request.user, label=label), "Deleted {n} label(s)."
+    )
 
 
 @admin.register(Template)
-class TemplateAdmin(admin.ModelAdmin):
+class TemplateAdmin(TeamScopedAdmin, ServiceAdminMixin, admin.ModelAdmin):
+    """A template and its stages are saved together by template_save (a template keeps at least one stage), in
+    save_related, which sees the stage rows; deleting is template_delete."""
+
+    team_path = "team"
     list_display = ["name", "team", "created_by", "updated_at"]
     list_filter = ["team"]
     search_fields = ["name", "team__name"]
-    autocomplete_fields = ["team", "created_by"]
+    autocomplete_fields = ["team"]
     list_select_related = ["team", "created_by"]
     inlines = [TemplateStageInline]
+    actions = ["delete_selected"]
+
+    def get_fields(self, request, obj=None):
+        return ["team", "name", "description"] if obj is None else ["team", "name", "description", "created_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["team", "created_by"]
+
+    def save_model(self, request, obj, form, change):
+        pass  # template_save in save_related, with the stage rows
+
+    def save_related(self, request, form, formsets, change):
+        stages = next(fs for fs in formsets if fs.model is TemplateStage)
+        deleted = set(map(id, stages.deleted_forms))
+        rows = [
+            f
+            for f in stages.forms
+            if id(f) not in deleted and (f.instance.pk is not None or f.has_changed()) and f.cleaned_data
+        ]
+        data = form.cleaned_data
+        template = Template.objects.get(pk=form.instance.pk) if change else None
+        with refusal_as():
+            saved = services.template_save(
+                actor=request.user,
+                team=template.team if template else data["team"],
+                name=data["name"],
+                description=data.get("description", ""),
+                stages=[
+                    {"name": f.cleaned_data["name"], "estimated_hours": f.cleaned_data["estimated_hours"]} for f in rows
+                ],
+                template=template,
+            )
+        for field in Template._meta.concrete_fields:
+            setattr(form.instance, field.attname, getattr(saved, field.attname))
+        form.instance._state.adding = False
+        stages.new_objects, stages.changed_objects, stages.deleted_objects = list(saved.stages.all()), [], []
+
+    def delete_model(self, request, obj):
+        with refusal_as():
+            services.template_delete(actor=request.user, template=obj)
+
+    delete_selected = delete_selected_through(
+        lambda request, t: services.template_delete(actor=request.user, template=t), "Deleted {n} template(s)."
+    )
 
 
 @admin.register(TemplateStage)
-class TemplateStageAdmin(admin.ModelAdmin):
+class TemplateStageAdmin(ReadOnlyAdminMixin, TeamScopedAdmin, admin.ModelAdmin):
+    """Read-only: a template's stages change with it, on its page (template_save)."""
+
+    team_path = "template__team"
     list_display = ["name", "template", "order", "estimated_hours"]
     list_filter = ["template__team"]
     search_fields = ["name", "template__name"]
-    autocomplete_fields = ["template"]
     list_select_related = ["template"]
 
 
@@ -137,7 +235,8 @@ class StageInline(ServiceInlineMixin, admin.TabularInline):
 
 
 @admin.register(Task)
-class TaskAdmin(ObjectActionsMixin, ServiceAdminMixin, admin.ModelAdmin):
+class TaskAdmin(TeamScopedAdmin, ObjectActionsMixin, ServiceAdminMixin, admin.ModelAdmin):
+    team_path = "project__team"
     list_display = ["title", "project", "status", "priority", "assignee", "due_date", "created_at", "deleted_at"]
     list_filter = [
         "status",
@@ -165,9 +264,6 @@ class TaskAdmin(ObjectActionsMixin, ServiceAdminMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-
-    def get_queryset(self, request):
-        return admin_scope(request.user, super().get_queryset(request), "project__team")
 
     def get_fields(self, request, obj=None):
         return self.add_fields if obj is None else [*self.change_fields, "created_at", "updated_at"]
@@ -321,7 +417,8 @@ class StageHoursForm(forms.Form):
 
 
 @admin.register(Stage)
-class StageAdmin(ObjectActionsMixin, ServiceAdminMixin, admin.ModelAdmin):
+class StageAdmin(TeamScopedAdmin, ObjectActionsMixin, ServiceAdminMixin, admin.ModelAdmin):
+    team_path = "task__project__team"
     list_display = ["name", "task", "order", "status", "estimated_hours", "actual_hours", "completed_at"]
     list_filter = ["status"]
     search_fields = ["=task__id", "name"]
@@ -329,9 +426,6 @@ class StageAdmin(ObjectActionsMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_select_related = ["task"]
     show_full_result_count = False
     actions = ["delete_selected", "start", "complete", "reopen"]
-
-    def get_queryset(self, request):
-        return admin_scope(request.user, super().get_queryset(request), "task__project__team")
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -428,45 +522,86 @@ class StageAdmin(ObjectActionsMixin, ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(TeamScopedAdmin, ServiceAdminMixin, admin.ModelAdmin):
+    """comment_create (mentions and the creator and assignee told), comment_update (its author only) and
+    comment_delete, as on the task page."""
+
+    team_path = "task__project__team"
     list_display = ["task", "author", "created_at"]
     search_fields = ["=task__id", "body", "author__email"]
-    raw_id_fields = ["task", "author"]
+    raw_id_fields = ["task"]
     list_select_related = ["task", "author"]
     show_full_result_count = False
+    actions = ["delete_selected"]
+
+    def get_fields(self, request, obj=None):
+        return ["task", "body"] if obj is None else ["task", "author", "body", "created_at", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["task", "author", "created_at", "updated_at"]
+
+    @staticmethod
+    def _fresh(comment):
+        return Comment.objects.select_related("task__project", "author").get(pk=comment.pk)
+
+    def save_model(self, request, obj, form, change):
+        body = form.cleaned_data["body"]
+        with refusal_as():
+            if change:
+                comment = services.comment_update(actor=request.user, comment=self._fresh(obj), body=body)
+            else:
+                task = Task.objects.select_related("project", "created_by", "assignee").get(
+                    pk=form.cleaned_data["task"].pk
+                )
+                comment = services.comment_create(actor=request.user, task=task, body=body)
+        for field in Comment._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(comment, field.attname))
+        obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        pass  # a comment has no inlines or many-to-many fields
+
+    def delete_model(self, request, obj):
+        with refusal_as():
+            services.comment_delete(actor=request.user, comment=self._fresh(obj))
+
+    delete_selected = delete_selected_through(
+        lambda request, c: services.comment_delete(actor=request.user, comment=CommentAdmin._fresh(c)),
+        "Deleted {n} comment(s).",
+    )
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(ReadOnlyAdminMixin, TeamScopedAdmin, admin.ModelAdmin):
+    """The audit trail of tasks: written by the services only, read-only for everyone (no one deletes it)."""
+
+    team_path = "task__project__team"
     list_display = ["task", "actor", "verb", "field", "created_at"]
     list_filter = ["verb"]
     search_fields = ["=task__id", "actor__email"]
-    raw_id_fields = ["task", "actor"]
     list_select_related = ["task", "actor"]
     show_full_result_count = False
-    readonly_fields = ["task", "actor", "verb", "field", "old_value", "new_value", "created_at"]
-
-    def has_add_permission(self, request):
-        return False  # the audit trail is written by the services only
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DeadlineNotice)
-class DeadlineNoticeAdmin(admin.ModelAdmin):
+class DeadlineNoticeAdmin(ReadOnlyAdminMixin, TeamScopedAdmin, admin.ModelAdmin):
+    """The deadline jobs' claims (one per task, kind and due date): read-only, for everyone; deleting one would
+    notify its task again."""
+
+    team_path = "task__project__team"
     list_display = ["task", "kind", "due_date", "created_at"]
     list_filter = ["kind"]
     search_fields = ["=task__id"]
-    raw_id_fields = ["task"]
+    list_select_related = ["task"]
     show_full_result_count = False
 
 
 @admin.register(Recurrence)
-class RecurrenceAdmin(admin.ModelAdmin):
+class RecurrenceAdmin(TeamScopedAdmin, admin.ModelAdmin):
     """Read only: rules are set on the task page or the API (tasks/services/recurrence.py); the action stops
     a rule through the same service."""
 
+    team_path = "task__project__team"
     list_display = ["task", "rule", "starts_on", "next_on", "stopped_at", "updated_at"]
     list_filter = ["stopped_at"]
     search_fields = ["=task__id", "rule", "task__title"]
@@ -475,9 +610,6 @@ class RecurrenceAdmin(admin.ModelAdmin):
     show_full_result_count = False
     readonly_fields = ["task", "rule", "starts_on", "next_on", "stopped_at", "created_by", "created_at", "updated_at"]
     actions = ["stop"]
-
-    def get_queryset(self, request):
-        return admin_scope(request.user, super().get_queryset(request), "task__project__team")
 
     def has_add_permission(self, request):
         return False
@@ -500,21 +632,10 @@ class RecurrenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Occurrence)
-class OccurrenceAdmin(admin.ModelAdmin):
+class OccurrenceAdmin(ReadOnlyAdminMixin, TeamScopedAdmin, admin.ModelAdmin):
+    team_path = "recurrence__task__project__team"
     list_display = ["recurrence", "on_date", "task", "rule", "created_at"]
     search_fields = ["=recurrence__task__id", "=task__id"]
     raw_id_fields = ["recurrence", "task"]
     show_full_result_count = False
-    readonly_fields = ["recurrence", "on_date", "task", "rule", "created_at"]
-
-    def get_queryset(self, request):
-        return admin_scope(request.user, super().get_queryset(request), "recurrence__task__project__team")
-
-    def has_add_permission(self, request):
-        return False  # claims are made by the recurrence job only
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    readonly_fields = ["recurrence", "on_date", "task", "rule", "created_at"]  # claims: the recurrence job's only

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django import forms
 
 from accounts.models import User
+from accounts.selectors import active_members_of
 
 from .models import Label, Priority, Status, Template
 from .recurrence import DAY_NAMES, MAX_COUNT, MAX_INTERVAL, WEEKDAYS, rule_from_choices
@@ -49,9 +50,7 @@ class TaskForm(forms.Form):
 
     def __init__(self, *args, team_id: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = User.objects.filter(memberships__team_id=team_id, is_active=True).order_by(
-            "full_name", "email"
-        )
+        self.fields["assignee"].queryset = active_members_of(team_id)
         self.fields["labels"].queryset = Label.objects.filter(team_id=team_id)
         if not self.fields["labels"].queryset.exists():
             del self.fields["labels"]

@@ -14,8 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import Team, User
-from accounts.permissions import team_ids_visible_to
+from accounts.selectors import teammates_of, teams_of
 
 from . import selectors
 from .deadlines import deadlines_for
@@ -238,14 +237,6 @@ class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
         return self.scope(self.context["request"].user)
 
 
-def _teams_of(user):
-    return Team.objects.filter(pk__in=team_ids_visible_to(user))
-
-
-def _people_of_my_teams(user):
-    return User.objects.filter(memberships__team__in=team_ids_visible_to(user)).distinct()
-
-
 class StageSpecSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     estimated_hours = serializers.DecimalField(**HOURS_FIELD, min_value=Decimal("0.01"), max_value=MAX_HOURS)
@@ -264,7 +255,7 @@ class TaskCreateSerializer(serializers.Serializer):
         max_length=20000, allow_blank=True, trim_whitespace=False, required=False, help_text=DESCRIPTION_HELP
     )
     priority = PriorityField(required=False)
-    assignee = ScopedPrimaryKeyField(_people_of_my_teams, allow_null=True, required=False)
+    assignee = ScopedPrimaryKeyField(teammates_of, allow_null=True, required=False)
     due_date = serializers.DateField(allow_null=True, required=False)
     labels = ScopedPrimaryKeyField(selectors.labels_visible_to, many=True, required=False)
     template = ScopedPrimaryKeyField(
@@ -286,7 +277,7 @@ class TaskUpdateSerializer(serializers.Serializer):
         max_length=20000, allow_blank=True, trim_whitespace=False, required=False, help_text=DESCRIPTION_HELP
     )
     priority = PriorityField(required=False)
-    assignee = ScopedPrimaryKeyField(_people_of_my_teams, allow_null=True, required=False)
+    assignee = ScopedPrimaryKeyField(teammates_of, allow_null=True, required=False)
     due_date = serializers.DateField(allow_null=True, required=False)
     labels = ScopedPrimaryKeyField(selectors.labels_visible_to, many=True, required=False)
     status = serializers.ChoiceField(
@@ -318,7 +309,7 @@ class CommentCreateSerializer(serializers.Serializer):
 
 
 class ProjectCreateSerializer(serializers.Serializer):
-    team = ScopedPrimaryKeyField(_teams_of)
+    team = ScopedPrimaryKeyField(teams_of)
     name = serializers.CharField(max_length=120)
     description = serializers.CharField(max_length=5000, allow_blank=True, trim_whitespace=False, required=False)
 
@@ -329,7 +320,7 @@ class ProjectUpdateSerializer(serializers.Serializer):
 
 
 class TemplateCreateSerializer(serializers.Serializer):
-    team = ScopedPrimaryKeyField(_teams_of)
+    team = ScopedPrimaryKeyField(teams_of)
     name = serializers.CharField(max_length=120)
     description = serializers.CharField(max_length=5000, allow_blank=True, trim_whitespace=False, required=False)
     stages = StageSpecSerializer(many=True, min_length=1, max_length=MAX_STAGES)

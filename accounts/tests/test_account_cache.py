@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.tests.admin_forms import admin_form
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import UserFactory, sign_in_to_admin
 from tasks.tests.api_helpers import api_client
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def cached():
 @pytest.fixture
 def root_browser():
     browser = Client()
-    browser.force_login(UserFactory(email="root@example.test", is_staff=True, is_superuser=True))
+    sign_in_to_admin(browser, UserFactory(email="root@example.test", is_staff=True, is_superuser=True))
     return browser
 
 

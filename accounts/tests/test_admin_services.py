@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts.models import Membership, Role, Team, User
 from accounts.permissions import Action, can, role_in
 from accounts.tests.admin_forms import admin_form, form_errors, inline_errors, messages_of
-from accounts.tests.factories import MembershipFactory, UserFactory
+from accounts.tests.factories import MembershipFactory, UserFactory, sign_in_to_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ def root(db):
 
 @pytest.fixture
 def root_client(client, root):
-    client.force_login(root)
+    sign_in_to_admin(client, root)
     return client
 
 
@@ -41,7 +41,7 @@ def staff(client, email, *, team=None, role=None):
     )
     if team is not None:
         MembershipFactory(team=team, user=user, role=role)
-    client.force_login(user)
+    sign_in_to_admin(client, user)
     return user
 
 

@@ -5,7 +5,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
-from accounts.tests.factories import MembershipFactory, UserFactory
+from accounts.tests.factories import MembershipFactory, UserFactory, sign_in_to_admin
 from tasks import services
 from tasks.tests.factories import ProjectFactory
 
@@ -14,7 +14,7 @@ PROJECT_APPS = {"accounts", "tasks", "notifications"}
 
 @pytest.fixture
 def staff_client(client, db):
-    client.force_login(UserFactory(email="root@example.test", is_staff=True, is_superuser=True))
+    sign_in_to_admin(client, UserFactory(email="root@example.test", is_staff=True, is_superuser=True))
     return client
 
 

@@ -8,7 +8,7 @@ from anymail.signals import AnymailTrackingEvent, tracking
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import UserFactory, sign_in_to_admin
 from notifications.models import Kind, OutboxEmail, OutboxState
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ def row(i, status=OutboxState.PENDING, **kw):
 
 @pytest.fixture
 def admin_client(client):
-    client.force_login(UserFactory(email="boss@example.test", is_staff=True, is_superuser=True))
+    sign_in_to_admin(client, UserFactory(email="boss@example.test", is_staff=True, is_superuser=True))
     return client
 
 

@@ -10,7 +10,16 @@ the task status up one after the other.
 from ._common import MAX_STAGES, TASK_EDITABLE_FIELDS
 from .comment import comment_create, comment_delete, comment_update, may_delete_comment
 from .mentions import mentioned_members
-from .project import label_create, project_create, project_delete, project_update, template_delete, template_save
+from .project import (
+    label_create,
+    label_delete,
+    label_update,
+    project_create,
+    project_delete,
+    project_update,
+    template_delete,
+    template_save,
+)
 from .recurrence import recurrence_occurrences_create, recurrence_set, recurrence_stop
 from .stage import (
     actual_hours_field,
@@ -43,6 +52,8 @@ __all__ = [
     "comment_delete",
     "comment_update",
     "label_create",
+    "label_delete",
+    "label_update",
     "may_delete_comment",
     "mentioned_members",
     "project_create",

@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 
-from accounts.models import Membership
 from accounts.permissions import Action, require
 from notifications.models import Kind
 from notifications.services import notify
@@ -51,11 +50,6 @@ def _hours(value, field: str, *, allow_zero: bool) -> Decimal:
             {field: ["Hours must be greater than zero." if not allow_zero else "Hours cannot be negative."]}
         )
     return hours
-
-
-def _check_member(team_id: int, user, field: str) -> None:
-    if user is not None and not Membership.objects.filter(team_id=team_id, user=user).exists():
-        raise ValidationError({field: ["Choose a member of this team."]})
 
 
 def _check_labels(team_id: int, labels: Iterable[Label]) -> list[Label]:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from accounts.models import Membership
+from accounts.selectors import active_members_of
 from notifications.models import Kind
 from notifications.services import notify
 
@@ -32,8 +32,7 @@ def _members_by_handles(task: Task, *handle_sets: set[str]) -> list[list]:
     One query (the team's members) for all the sets, none when no set has a handle."""
     if not any(handle_sets):
         return [[] for _ in handle_sets]
-    memberships = Membership.objects.filter(team_id=task.project.team_id, user__is_active=True).select_related("user")
-    members = sorted((m.user for m in memberships), key=lambda u: u.email)
+    members = sorted(active_members_of(task.project.team_id), key=lambda u: u.email)
     local_parts: dict[str, list] = {}
     for user in members:
         local_parts.setdefault(user.email.lower().split("@", 1)[0], []).append(user)

@@ -10,7 +10,8 @@ from django.db import IntegrityError, transaction
 
 from accounts.permissions import Action, require
 
-from ..models import Label, Project, Template, TemplateStage
+from ..changes import task_rows_changing
+from ..models import Activity, Label, Project, Task, Template, TemplateStage
 from ._common import _stage_specs
 
 
@@ -54,15 +55,61 @@ def project_delete(*, actor, project: Project) -> None:
     project.delete()
 
 
+def _label_save(label: Label) -> Label:
+    color = label.color or ""
+    if not (len(color) == 7 and color.startswith("#") and all(c in "0123456789abcdefABCDEF" for c in color[1:])):
+        raise ValidationError({"color": ["Enter a colour such as #3b82f6."]})
+    label.full_clean(validate_unique=False, validate_constraints=False)
+    _save_unique(label, "name", "This team already has a label of that name.")
+    return label
+
+
 @transaction.atomic
 def label_create(*, actor, team, name: str, color: str = "#6b7280") -> Label:
     require(actor, Action.WORK, team.pk)
-    label = Label(team=team, name=(name or "").strip(), color=color)
-    label.full_clean(validate_unique=False, validate_constraints=False)
-    if not (len(color) == 7 and color.startswith("#") and all(c in "0123456789abcdefABCDEF" for c in color[1:])):
-        raise ValidationError({"color": ["Enter a colour such as #3b82f6."]})
-    _save_unique(label, "name", "This team already has a label of that name.")
-    return label
+    return _label_save(Label(team=team, name=(name or "").strip(), color=color))
+
+
+@transaction.atomic
+def label_update(*, actor, label: Label, data: dict[str, Any]) -> Label:
+    """Rename or recolour a team's label (its admins: every task of the team shows it)."""
+    require(actor, Action.MANAGE, label.team_id)
+    unknown = set(data) - {"name", "color"}
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    label = Label.objects.select_for_update().get(pk=label.pk)
+    for field, value in data.items():
+        setattr(label, field, value.strip() if isinstance(value, str) else value)
+    return _label_save(label)
+
+
+@transaction.atomic
+def label_delete(*, actor, label: Label) -> None:
+    """Delete a team's label (its admins). Each task that had it records the change of its labels, as an edit
+    of the labels does."""
+    require(actor, Action.MANAGE, label.team_id)
+    tagged = list(label.tasks.order_by("pk").values_list("pk", flat=True))
+    labelling = Task.labels.through
+    before: dict[int, list[int]] = {pk: [] for pk in tagged}
+    for task_id, label_id in (
+        labelling.objects.filter(task_id__in=tagged).order_by("label_id").values_list("task_id", "label_id")
+    ):
+        before[task_id].append(label_id)
+    with task_rows_changing(tagged):
+        label.delete()
+        Activity.objects.bulk_create(
+            [
+                Activity(
+                    task_id=pk,
+                    actor=actor,
+                    verb=Activity.Verb.UPDATED,
+                    field="labels",
+                    old_value=ids,
+                    new_value=[i for i in ids if i != label.pk],
+                )
+                for pk, ids in before.items()
+            ]
+        )
 
 
 @transaction.atomic

@@ -39,7 +39,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from accounts.models import Membership
+from accounts.selectors import members_among
 from notifications.models import Kind
 from notifications.services import Event, notify_many
 
@@ -265,11 +265,7 @@ def _occurrences_make(plans: list[_Plan]) -> list[Task]:
     transaction that claimed the dates."""
     sources = [p.source for p in plans]
     candidates = {(s.project.team_id, s.assignee_id) for s in sources if s.assignee_id and s.assignee.is_active}
-    members = set(
-        Membership.objects.filter(
-            team_id__in={t for t, _ in candidates}, user_id__in={u for _, u in candidates}
-        ).values_list("team_id", "user_id")
-    )
+    members = {(team_id, user_id) for user_id, team_id in members_among((u, t) for t, u in candidates)}
     specs: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)  # by template id
     for template_id, name, hours in (
         TemplateStage.objects.filter(template_id__in={s.template_id for s in sources if s.template_id})

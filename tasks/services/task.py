@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.permissions import Action, require
+from accounts.permissions import Action, check_assignable, require
 
 from ..changes import task_rows_changing
 from ..models import Activity, Label, Priority, Project, Stage, Status, Task, Template
@@ -18,7 +18,6 @@ from ._common import (
     TASK_EDITABLE_FIELDS,
     _activity,
     _check_labels,
-    _check_member,
     _json,
     _lock,
     _notify_assigned,
@@ -80,7 +79,7 @@ def task_create(
         raise ValidationError({"stages": ["Give either a template or a list of stages, not both."]})
     if template is not None and template.team_id != project.team_id:
         raise ValidationError({"template": ["Choose a template of this team."]})
-    _check_member(project.team_id, assignee, "assignee")
+    check_assignable(project.team_id, assignee)
     labels = _check_labels(project.team_id, labels)
     specs = (
         [(s.name, s.estimated_hours) for s in template.stages.order_by("order")]
@@ -147,7 +146,7 @@ def task_update(*, actor, task: Task, data: dict[str, Any]) -> Task:
             continue
         new = data[field].strip() if field == "title" and isinstance(data[field], str) else data[field]
         if field == "assignee":
-            _check_member(team_id, new, "assignee")
+            check_assignable(team_id, new)
         old = getattr(task, field)
         if old != new:
             setattr(task, field, new)

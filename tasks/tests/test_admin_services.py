@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts.tests.admin_forms import admin_form, form_errors, inline_errors, messages_of
-from accounts.tests.factories import MembershipFactory, UserFactory
+from accounts.tests.factories import MembershipFactory, UserFactory, sign_in_to_admin
 from notifications.models import Notification
 from tasks import services
 from tasks.models import Activity, Stage, Status, Task
@@ -27,7 +27,7 @@ def root(db):
 
 @pytest.fixture
 def root_client(client, root):
-    client.force_login(root)
+    sign_in_to_admin(client, root)
     return client
 
 
@@ -547,7 +547,7 @@ def staff(client, email, *, team=None, role=None, perms=("change_task", "view_ta
     user.user_permissions.set(Permission.objects.filter(codename__in=perms))
     if team is not None:
         MembershipFactory(team=team, user=user, role=role)
-    client.force_login(user)
+    sign_in_to_admin(client, user)
     return user
 
 

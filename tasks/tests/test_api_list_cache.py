@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from accounts import services as account_services
 from accounts.tests.admin_forms import admin_form
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import UserFactory, sign_in_to_admin
 from tasks import deadlines, services
 from tasks.services.archiving import completed_tasks_archive
 from tasks.tests.api_helpers import api_client
@@ -34,7 +34,7 @@ def cached():
 def root_browser() -> Client:
     """A browser signed in to Django admin as the site's operator."""
     browser = Client()
-    browser.force_login(UserFactory(email="root@example.test", is_staff=True, is_superuser=True))
+    sign_in_to_admin(browser, UserFactory(email="root@example.test", is_staff=True, is_superuser=True))
     return browser
 
 

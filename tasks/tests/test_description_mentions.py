@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.models import Membership
 from accounts.tests.admin_forms import admin_form
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import UserFactory, sign_in_to_admin
 from aether.testing import run_concurrently
 from notifications.models import Kind, Notification, NotificationPreference, OutboxEmail
 from notifications.services import email_render
@@ -244,7 +244,7 @@ def test_django_admin_tells_the_mentioned_on_add_and_change(world):
     people = world["people"]
     root = UserFactory(email="root@example.test", full_name="Root Admin", is_staff=True, is_superuser=True)
     operator = Client()
-    operator.force_login(root)
+    sign_in_to_admin(operator, root)
     add = reverse("admin:tasks_task_add")
     data = admin_form(operator, add, "task_form")
     data.update(project=str(world["project"].pk), title="From admin", description="@viewer see this")

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from accounts.models import Membership
 from accounts.tests.admin_forms import admin_form
-from accounts.tests.factories import TeamFactory, UserFactory
+from accounts.tests.factories import TeamFactory, UserFactory, sign_in_to_admin
 from tasks.models import Activity, Status, Task
 from tasks.services.archiving import completed_tasks_archive
 from tasks.services.deadline_notices import due_soon_notify, overdue_notify
@@ -134,7 +134,7 @@ def test_every_writer_leaves_its_activity_rows(client, team):
     # --- Django admin, as the site's operator (a superuser outside the team) ---
     root = UserFactory(email="root@small.test", is_staff=True, is_superuser=True)
     operator = Client()
-    operator.force_login(root)
+    sign_in_to_admin(operator, root)
     change = reverse("admin:tasks_task_change", args=[page.pk])
     data = {**admin_form(operator, change, "task_form"), "description": "Said in admin"}
     trail.step("admin edit", operator.post(change, data))

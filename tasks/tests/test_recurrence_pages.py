@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Membership, Role
-from accounts.tests.factories import TeamFactory, UserFactory
+from accounts.tests.factories import TeamFactory, UserFactory, sign_in_to_admin
 from tasks.models import Activity, Recurrence, Task
 from tasks.services.recurrence import recurrences_run
 from tasks.tests.api_helpers import api_client, error_fields
@@ -224,7 +224,7 @@ def test_admin_lists_the_rules_and_stops_one_through_the_service(client, world):
     task = world["task"]
     services.recurrence_set(actor=world["people"]["mia"], task=task, rule="FREQ=DAILY")
     root = UserFactory(email="root@acme.test", is_staff=True, is_superuser=True)
-    client.force_login(root)
+    sign_in_to_admin(client, root)
     changelist = reverse("admin:tasks_recurrence_changelist")
 
     assert "FREQ=DAILY" in client.get(changelist).content.decode()

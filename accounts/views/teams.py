@@ -1,130 +1,31 @@
-"""Sign-in, passwords, invitations and the team page. Thin: parse, ask permissions/selectors, call a service."""
+"""The team page (members, roles, invitations, the account audit trail) and accepting an invitation."""
 
 from __future__ import annotations
 
-from django.conf import settings
+import csv
+
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.core.paginator import Paginator
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
-from .demo import DEMO_PASSWORD, demo_logins
-from .forms import (
+from .. import selectors, services
+from ..forms import (
+    AccountEventFilterForm,
     InvitationAcceptForm,
     InvitationForm,
     MembershipRoleForm,
-    PasswordResetRequestForm,
-    ProfileForm,
-    SignInForm,
     add_service_errors,
     role_choices_for,
 )
-from .models import Invitation, Membership, Role, User
-from .permissions import ROLE_RANK, Action, can, require, role_in
-from .signin import refusal_of
-
-
-class SignInView(auth_views.LoginView):
-    """Django's sign-in page; a sign-in paused by the policy (accounts/signin.py) gets a page that says so (429).
-    In debug mode (a local demo) it also lists the demo accounts and their password."""
-
-    form_class = SignInForm
-    redirect_authenticated_user = True
-
-    def form_invalid(self, form):
-        refusal = refusal_of(self.request)
-        if refusal is None:
-            return super().form_invalid(form)
-        response = render(
-            self.request,
-            "registration/locked_out.html",
-            {"minutes": refusal.minutes, "scope": refusal.scope},
-            status=429,
-        )
-        response["Retry-After"] = str(refusal.retry_after)
-        return response
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        if settings.DEBUG:
-            context["demo_logins"] = demo_logins()
-            context["demo_password"] = DEMO_PASSWORD
-        return context
-
-
-class PasswordChangeView(auth_views.PasswordChangeView):
-    """The password form of the profile page; shown alone again when the change is refused."""
-
-    success_url = reverse_lazy("accounts:profile")
-
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        messages.success(self.request, "Your password was changed.")
-        return response
-
-
-class PasswordResetView(auth_views.PasswordResetView):
-    form_class = PasswordResetRequestForm
-    success_url = reverse_lazy("accounts:password_reset_done")
-
-
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
-    success_url = reverse_lazy("accounts:password_reset_complete")
-
-
-@login_required
-def profile(request):
-    """The account menu's page: your name, your password, and the way to your notification settings."""
-    name_form = ProfileForm(request.POST or None, initial={"full_name": request.user.full_name})
-    if request.method == "POST" and name_form.is_valid():
-        try:
-            services.profile_update(actor=request.user, full_name=name_form.cleaned_data["full_name"])
-        except ValidationError as exc:
-            add_service_errors(name_form, exc)
-        else:
-            messages.success(request, "Your name is saved.")
-            return redirect("accounts:profile")
-    feed = selectors.calendar_feed_of(request.user)
-    return render(
-        request,
-        "accounts/profile.html",
-        {
-            "name_form": name_form,
-            "password_form": PasswordChangeForm(request.user),
-            "calendar_feed": feed,
-            **(_calendar_feed_urls(feed) if feed is not None else {}),
-        },
-        status=422 if request.method == "POST" else 200,
-    )
-
-
-def _calendar_feed_urls(feed) -> dict[str, str]:
-    """The feed's link from the one SITE_URL, and its webcal:// twin (a click on it opens the calendar app)."""
-    url = f"{settings.SITE_URL.rstrip('/')}{reverse('tasks:calendar_feed', args=[feed.token])}"
-    return {"calendar_feed_url": url, "calendar_feed_webcal": "webcal://" + url.split("://", 1)[-1]}
-
-
-@login_required
-@require_POST
-def calendar_feed_reset(request):
-    """Create the user's private calendar link, or replace it (the old one stops working at once)."""
-    had_one = selectors.calendar_feed_of(request.user) is not None
-    services.calendar_feed_reset(actor=request.user)
-    if had_one:
-        messages.success(
-            request, "Your calendar link was reset: the old one no longer works. Subscribe again with the new one."
-        )
-    else:
-        messages.success(request, "Your calendar link is ready: add it to your calendar app.")
-    return redirect(reverse("accounts:profile") + "#calendar-feed-h")
-
+from ..links import invitation_by_token
+from ..models import Invitation, Membership, Role, User
+from ..permissions import Action, can, may_manage_member, require, role_in
 
 # --- teams ----------------------------------------------------------------------------------------------
 
@@ -148,12 +49,9 @@ def _team_page(request, team, *, invite_form=None, status=200):
     my_role = role_in(request.user, team.pk)
     manage = can(request.user, Action.MANAGE, team.pk)
     members = list(selectors.team_members(team))
-    owner = my_role == Role.OWNER
     for m in members:
         # Admins manage members and viewers; owners manage everyone (the service has the last word).
-        m.editable = (
-            manage and m.user_id != request.user.pk and (owner or ROLE_RANK[Role(m.role)] < ROLE_RANK[Role.ADMIN])
-        )
+        m.editable = m.user_id != request.user.pk and may_manage_member(request.user, team.pk, m.role)
     return render(
         request,
         "accounts/team_detail.html",
@@ -162,9 +60,10 @@ def _team_page(request, team, *, invite_form=None, status=200):
             "my_role": my_role,
             "can_manage": manage,
             "members": members,
-            "role_choices": role_choices_for(my_role),
+            "role_choices": role_choices_for(request.user, team.pk),
+            "recent_events": list(selectors.team_account_events(team)[:5]) if manage else [],
             "invitations": list(selectors.team_open_invitations(team)) if manage else [],
-            "invite_form": invite_form or InvitationForm(actor_role=my_role),
+            "invite_form": invite_form or InvitationForm(actor=request.user, team_id=team.pk),
         },
         status=status,
     )
@@ -180,7 +79,7 @@ def team_detail(request, team_id: int):
 def team_invite(request, team_id: int):
     team = _team_or_404(request, team_id)
     require(request.user, Action.MANAGE, team.pk)
-    form = InvitationForm(request.POST, actor_role=role_in(request.user, team.pk))
+    form = InvitationForm(request.POST, actor=request.user, team_id=team.pk)
     if form.is_valid():
         try:
             invitation = services.invitation_create(actor=request.user, team=team, **form.cleaned_data)
@@ -225,9 +124,7 @@ def membership_role(request, team_id: int, user_id: int):
         services.membership_set_role(
             actor=request.user, team=team, user=membership.user, role=form.cleaned_data["role"]
         )
-    except PermissionDenied:
-        messages.error(request, "Only an owner can make or unmake admins and owners.")
-    except ValidationError as exc:
+    except (PermissionDenied, ValidationError) as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, f"{membership.user} is now {Role(form.cleaned_data['role']).label.lower()}.")
@@ -254,7 +151,7 @@ def membership_remove(request, team_id: int, user_id: int):
 
 def invitation_accept(request, token: str):
     """The invitation link. A new address sets a name and password; an existing account signs in and joins."""
-    invitation = selectors.invitation_by_token(token)
+    invitation = invitation_by_token(token)
     if invitation is None or not invitation.is_usable:
         return render(request, "accounts/invitation_invalid.html", status=404)
     account_exists = User.objects.filter(email=invitation.email).exists()
@@ -295,3 +192,104 @@ def invitation_accept(request, token: str):
         },
         status=422 if request.method == "POST" else 200,
     )
+
+
+# --- the account audit trail ----------------------------------------------------------------------------
+
+AUDIT_PAGE_SIZE = 50
+AUDIT_EXPORT_LIMIT = 50_000
+
+
+def _describe(event) -> str:
+    """What happened, in words, from the row's kind and data."""
+    data = event.data or {}
+    role = data.get("role")
+    if event.kind in ("role_changed",):
+        return f"{Role(data['old']).label} → {Role(data['new']).label}" if data.get("old") in Role.values else ""
+    if event.kind in ("team_renamed",):
+        return "; ".join(f"{field}: {change['old']} → {change['new']}" for field, change in data.items())
+    if event.kind == "team_time_zone_changed":
+        return f"{data.get('old')} → {data.get('new')}"
+    parts = [event.email] if event.email else []
+    if role in Role.values:
+        parts.append(f"as {Role(role).label.lower()}")
+    return " ".join(parts)
+
+
+@login_required
+def team_audit(request, team_id: int):
+    """The team's account audit trail, filterable, for its owners and admins; `?format=csv` exports what the
+    filters select (latest first, at most AUDIT_EXPORT_LIMIT rows)."""
+    team = _team_or_404(request, team_id)
+    require(request.user, Action.MANAGE, team.pk)
+    people = [m.user for m in selectors.team_members(team)]
+    form = AccountEventFilterForm(request.GET or None, people=people)
+    if request.GET and not form.is_valid():
+        return render(request, "accounts/team_audit.html", {"team": team, "form": form, "page": None}, status=400)
+    filters = form.cleaned_data if request.GET else {}
+    person = next((p for p in people if p.pk == filters.get("person")), None)
+    events = selectors.team_account_events(
+        team, kind=filters.get("kind") or None, since=filters.get("since"), until=filters.get("until"), person=person
+    )
+    if request.GET.get("format") == "csv":
+        return _audit_csv(team, events[:AUDIT_EXPORT_LIMIT])
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    for event in page:
+        event.description = _describe(event)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "accounts/team_audit.html",
+        {
+            "team": team,
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "csv_query": _with(query, "format", "csv"),
+        },
+    )
+
+
+def _with(query, key, value) -> str:
+    query = query.copy()
+    query[key] = value
+    return query.urlencode()
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _cell(value) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula (= + - @, tab, carriage return)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _audit_csv(team, events):
+    writer = csv.writer(_Echo())
+    header = ["time (UTC)", "what", "by", "about", "email", "details", "address"]
+
+    def rows():
+        yield writer.writerow(header)
+        for event in events.iterator(chunk_size=1000):
+            yield writer.writerow(
+                [
+                    _cell(value)
+                    for value in (
+                        event.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                        event.get_kind_display(),
+                        event.actor.email if event.actor else "",
+                        event.subject.email if event.subject else "",
+                        event.email,
+                        _describe(event),
+                        event.address,
+                    )
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{team.slug}-account-events.csv"'
+    return response
