@@ -13,6 +13,25 @@ DEMO_PEOPLE = [
 ]
 
 
+def demo_people_create():
+    """The demo teams and people (safe to run again): ({local part: user}, {team name: team})."""
+    from .models import Membership, Team, User
+
+    teams = {}
+    for name in ("Demo", "Other"):
+        teams[name], _ = Team.objects.get_or_create(slug=name.lower(), defaults={"name": name})
+    users = {}
+    for email, full_name, team, role, staff in DEMO_PEOPLE:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(
+                email=email, password=DEMO_PASSWORD, full_name=full_name, is_staff=staff, is_superuser=staff
+            )
+        users[email.split("@")[0]] = user
+        Membership.objects.get_or_create(team=teams[team], user=user, defaults={"role": role})
+    return users, teams
+
+
 def demo_logins() -> list[dict]:
     """The demo accounts present in this database, for the debug sign-in page. One query."""
     from .models import User

@@ -122,6 +122,11 @@ def _invitation_token() -> str:
     return secrets.token_urlsafe(32)  # named by migration 0001 only: tokens are no longer stored
 
 
+def _unmatched_token_hash() -> str:
+    """The hash of a row made without a link (by a test or a shell): random, so that no token matches it."""
+    return secrets.token_hex(32)
+
+
 class Invitation(models.Model):
     """An email address invited to a team; the link carries a token and lets the invitee set a password.
 
@@ -133,7 +138,7 @@ class Invitation(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField(max_length=254)
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False, default=_unmatched_token_hash)
     token_nonce = models.CharField(max_length=32, blank=True, editable=False)
     invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -70,10 +70,11 @@ def verify_code(user, code: str | None):
 
 
 def qr_svg(data: str) -> str:
-    """`data` (an otpauth:// URL) as an inline SVG QR code, drawn in the page's text colour."""
+    """`data` (an otpauth:// URL) as an inline SVG QR code: dark on white with its quiet zone, in both of the
+    site's themes (a scanner needs the contrast)."""
     import segno
 
-    return segno.make(data, error="m").svg_inline(scale=5, dark="currentColor", light=None, border=2)
+    return segno.make(data, error="m").svg_inline(scale=5, dark="#000000", light="#ffffff", border=4)
 
 
 # --- the sign-in that waits for its code --------------------------------------------------------------------

@@ -43,6 +43,7 @@ from .models import (
     Template,
     TemplateStage,
 )
+from .services.project import validate_label_color
 
 TASK_LIFECYCLE_FIELDS = ["status", "started_at", "completed_at", "deleted_at", "archived_at"]
 STAGE_LIFECYCLE_FIELDS = ["status", "actual_hours", "started_at", "completed_at"]
@@ -106,10 +107,22 @@ class ProjectAdmin(TeamScopedAdmin, ServiceAdminMixin, admin.ModelAdmin):
     )
 
 
+class LabelForm(forms.ModelForm):
+    def clean_color(self):
+        # The service's rule, by its field, before the schema's constraint would answer in its own words.
+        color = self.cleaned_data["color"]
+        try:
+            validate_label_color(color)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["color"]) from None
+        return color
+
+
 @admin.register(Label)
 class LabelAdmin(TeamScopedAdmin, ServiceAdminMixin, admin.ModelAdmin):
     """label_create, label_update (the colour rule) and label_delete (each task that had it records it)."""
 
+    form = LabelForm
     team_path = "team"
     list_display = ["name", "team", "color"]
     list_filter = ["team"]

@@ -33,7 +33,16 @@ def task_uid(task: Task) -> str:
 
 
 # Bump when feed_calendar writes something new: every feed's ETag changes with it.
-FEED_VERSION = "1"
+FEED_VERSION = "2"
+
+# RFC 5545 text has no control characters (a tab is allowed, but calendar apps show it badly); a title may hold
+# them (typed or pasted: an escape sequence, a bell), and one of them made the whole feed unreadable to some apps.
+_CONTROLS = dict.fromkeys(range(32)) | {0x7F: None, 0x09: " "}
+
+
+def _text(value: str) -> str:
+    """`value` without control characters (a tab becomes a space), for one line of the feed."""
+    return value.translate(_CONTROLS)
 
 
 def feed_etag(tasks: Iterable[Task], *, name: str) -> str:
@@ -57,7 +66,7 @@ def feed_calendar(tasks: Iterable[Task], *, name: str) -> bytes:
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-calname", _text(name))
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", REFRESH)
     statuses = dict(Status.choices)
@@ -70,10 +79,11 @@ def feed_calendar(tasks: Iterable[Task], *, name: str) -> bytes:
         event.add("dtstart", task.due_date)  # a date: an all-day event (VALUE=DATE)
         if task.due_date < date.max:  # without DTEND a dated event lasts its one day (RFC 5545 3.6.1)
             event.add("dtend", task.due_date + timedelta(days=1))
-        event.add("summary", task.title)
+        event.add("summary", _text(task.title))
         event.add("url", url)
         event.add(
-            "description", f"Project: {task.project.name}\nStatus: {statuses.get(task.status, task.status)}\n{url}"
+            "description",
+            f"Project: {_text(task.project.name)}\nStatus: {statuses.get(task.status, task.status)}\n{url}",
         )
         event.add("transp", "TRANSPARENT")  # a due date does not make anyone busy
         calendar.add_component(event)

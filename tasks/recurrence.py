@@ -17,6 +17,13 @@ what is wrong, never a rule that expands to something unexpected):
   a yearly rule started on 29 February is written BYMONTH=2;BYMONTHDAY=28,29;BYSETPOS=-1 by the editor
   (28 February in common years); a bare FREQ=YEARLY from 29 February repeats in leap years only (RFC 5545);
 - the end: never, UNTIL=YYYYMMDD (a date, inclusive) or COUNT=1..1000 (the start counts), not both.
+
+A rule of this subset that gives a date at all gives the next one within a few of its periods (the rarest, 29
+February, within 8 years), and dateutil finds it quickly; but for a rule that never gives one (BYMONTHDAY=30 in
+February, a weekday an INTERVAL=7 daily rule never lands on) dateutil searches period by period to the year
+9999: seconds of CPU. `check_rule` therefore first decides by arithmetic, over one full cycle of the calendar
+(`_lands`: at most 4,800 months or 400 years, a few milliseconds), whether the rule ever lands on a date, and
+refuses it before dateutil is asked anything. Only rules that passed it are stored.
 """
 
 from __future__ import annotations
@@ -220,13 +227,52 @@ def parse_rule(text) -> Rule:
 
 def check_rule(rule: Rule, start: date) -> None:
     """Raise RuleError unless the rule, started on `start`, gives at least one date (a date in the year 9999
-    or a rule ending before it starts gives none)."""
+    or a rule ending before it starts gives none). Bounded time: see the module docstring."""
     if rule.until is not None and rule.until < start:
         raise RuleError("The rule ends before it starts.")
     if start > date(9000, 1, 1):
         raise RuleError("Start before the year 9000.")
+    if not _lands(rule, start):
+        raise RuleError("This rule never gives a date (no such day in the days, months or years it visits).")
     if rule.first_on_or_after(start, start) is None:
         raise RuleError("This rule gives no date from its start (no such day in those months).")
+
+
+def _has_day(days: tuple[int, ...], year: int, month: int) -> bool:
+    """Whether a month has one of `days` (-1: the last day, which every month has)."""
+    length = calendar.monthrange(year, month)[1]
+    return any(d == -1 or d <= length for d in days)
+
+
+def _lands(rule: Rule, start: date) -> bool:
+    """Whether the rule, from `start`, ever gives a date, decided by arithmetic over one cycle of what it visits
+    (weekdays repeat every 7 days; months and leap years every 400 years): a few thousand cheap steps at most."""
+    k = rule.interval
+    if rule.freq == "DAILY":
+        if not rule.byday:
+            return True
+        wanted = {WEEKDAYS.index(d) for d in rule.byday}
+        return any((start.weekday() + i * k) % 7 in wanted for i in range(7))
+    if rule.freq == "WEEKLY":
+        return True  # every week has every weekday
+    days = rule.bymonthday or (start.day,)
+    if rule.freq == "MONTHLY":
+        for i in range(4800):  # 400 years of months: the calendar's whole cycle
+            month = start.month - 1 + i * k
+            year = start.year + month // 12
+            if year > 9999:
+                return False
+            if _has_day(days, year, month % 12 + 1):
+                return True
+        return False
+    month = rule.bymonth or start.month  # YEARLY
+    for i in range(400):
+        year = start.year + i * k
+        if year > 9999:
+            return False
+        if _has_day(days, year, month):
+            return True
+    return False
 
 
 def _items(value: str, key: str) -> list[str]:

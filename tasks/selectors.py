@@ -250,10 +250,8 @@ SEARCH_CANDIDATES = 200
 # One text-search configuration for the generated columns (migration 0004) and the queries that use them:
 # a query parsed with another configuration would stem differently and miss.
 _TSQUERY = "websearch_to_tsquery('english'::regconfig, %s)"
-_VISIBLE_PROJECTS = (
-    "SELECT p.id FROM tasks_project p WHERE p.team_id IN "
-    "(SELECT m.team_id FROM accounts_membership m WHERE m.user_id = %s)"
-)
+# The user's teams: accounts' subquery (accounts/permissions.py `team_ids_visible_to`), compiled into the text.
+_VISIBLE_PROJECTS = "SELECT p.id FROM tasks_project p WHERE p.team_id IN ({teams})"
 _CANDIDATES_SQL = f"""
     SELECT id FROM (
         (SELECT t.id FROM tasks_task t
@@ -263,7 +261,7 @@ _CANDIDATES_SQL = f"""
         (SELECT c.task_id FROM tasks_comment c JOIN tasks_task ct ON ct.id = c.task_id
           WHERE c.search_vector @@ {_TSQUERY} AND ct.deleted_at IS NULL AND ct.project_id IN ({_VISIBLE_PROJECTS})
           ORDER BY c.id DESC LIMIT %s)
-    ) candidates"""  # noqa: S608 -- fixed text; the words, the user and the bound are parameters
+    ) candidates"""  # noqa: S608 -- fixed text; the words, the teams' subquery and the bound are parameters
 
 
 def search_tasks(qs: QuerySet[Task], text: str, *, user) -> QuerySet[Task]:
@@ -283,8 +281,10 @@ def search_tasks(qs: QuerySet[Task], text: str, *, user) -> QuerySet[Task]:
     if not text or not getattr(user, "is_authenticated", False):
         return qs.none()
     # RawSQL: the ORM has no tsvector column to name (the columns are not model fields, see migration 0004).
+    teams_sql, teams_params = team_ids_visible_to(user).query.sql_with_params()
     candidates = RawSQL(  # noqa: S611
-        _CANDIDATES_SQL, (text, user.pk, SEARCH_CANDIDATES, text, user.pk, SEARCH_CANDIDATES)
+        _CANDIDATES_SQL.format(teams=teams_sql),
+        (text, *teams_params, SEARCH_CANDIDATES, text, *teams_params, SEARCH_CANDIDATES),
     )
     rank = RawSQL(f"ts_rank(tasks_task.search_vector, {_TSQUERY})", (text,), output_field=FloatField())  # noqa: S611
     return qs.filter(pk__in=candidates).annotate(search_rank=rank).order_by("-search_rank", "-id")

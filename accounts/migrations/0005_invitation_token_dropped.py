@@ -1,5 +1,7 @@
 from django.db import migrations, models
 
+import accounts.models
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -11,6 +13,8 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="invitation",
             name="token_hash",
-            field=models.CharField(editable=False, max_length=64, unique=True),
+            field=models.CharField(
+                default=accounts.models._unmatched_token_hash, editable=False, max_length=64, unique=True
+            ),
         ),
     ]

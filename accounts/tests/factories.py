@@ -30,6 +30,28 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.MEMBER
 
 
+def token_of(invitation) -> str:
+    """The token of the invitation's link, as its email carries it (accounts/links.py); an invitation made
+    directly by a test gets its link here."""
+    from accounts.links import invitation_token, new_invitation_nonce, token_hash
+
+    if not invitation.token_nonce:
+        invitation.token_nonce = new_invitation_nonce()
+        invitation.token_hash = token_hash(invitation_token(invitation))
+        invitation.save(update_fields=["token_nonce", "token_hash"])
+    return invitation_token(invitation)
+
+
+def link_of(outbox_email) -> str:
+    """The link an invitation or reset email carries, made as the delivery worker makes it when it sends."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    return import_string(settings.NOTIFICATIONS_LINK_AT_DELIVERY)(
+        outbox_email.kind, outbox_email.context, outbox_email.user_id
+    )
+
+
 def sign_in_to_admin(client, user):
     """Sign `client` in as `user` with a session that passed the second factor, as Django admin asks of staff
     (AETHER_STAFF_SECOND_FACTOR, on in the tests as in production): the user gets a confirmed authenticator."""

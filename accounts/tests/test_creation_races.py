@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import Invitation, Membership, Role, Team, User
-from accounts.tests.factories import TeamFactory, UserFactory
+from accounts.tests.factories import TeamFactory, UserFactory, token_of
 from aether.testing import run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -81,8 +81,9 @@ def test_two_invitations_to_one_address_accepted_at_once_make_one_account(db):
         for t in teams
     ]  # fmt: skip
 
+    tokens = [token_of(i) for i in invitations]
     results, errors = run_concurrently(
-        lambda i: services.invitation_accept(token=invitations[i].token, password="a-long-password-1"), 2
+        lambda i: services.invitation_accept(token=tokens[i], password="a-long-password-1"), 2
     )
 
     assert len(results) == 1

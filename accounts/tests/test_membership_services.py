@@ -52,27 +52,29 @@ def test_team_create_refuses_an_unknown_time_zone():
 
 
 @pytest.mark.parametrize(
-    ("actor", "target", "role", "allowed"),
+    ("actor", "target", "role", "refusal"),
     [
-        ("admin", "member", "viewer", True),
-        ("admin", "viewer", "member", True),
-        ("admin", "member", "admin", False),  # only owners make admins
-        ("admin", "owner", "member", False),
-        ("owner", "member", "admin", True),
-        ("owner", "admin", "member", True),
-        ("member", "viewer", "member", False),
-        ("viewer", "member", "viewer", False),
+        ("admin", "member", "viewer", None),
+        ("admin", "viewer", "member", None),
+        ("admin", "member", "admin", ValidationError),  # only owners make admins: a refusal on `role`
+        ("admin", "owner", "member", ValidationError),
+        ("owner", "member", "admin", None),
+        ("owner", "admin", "member", None),
+        ("member", "viewer", "member", PermissionDenied),  # below admin: not allowed at all
+        ("viewer", "member", "viewer", PermissionDenied),
     ],
 )
-def test_who_may_change_which_role(team_roles, actor, target, role, allowed):
+def test_who_may_change_which_role(team_roles, actor, target, role, refusal):
     team, _, people = team_roles
     before = role_of(team, people[target])
-    if allowed:
+    if refusal is None:
         services.membership_set_role(actor=people[actor], team=team, user=people[target], role=role)
         assert role_of(team, people[target]) == role
     else:
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(refusal) as err:
             services.membership_set_role(actor=people[actor], team=team, user=people[target], role=role)
+        if refusal is ValidationError:
+            assert err.value.message_dict == {"role": ["Only an owner can make or unmake an admin or an owner."]}
         assert role_of(team, people[target]) == before
 
 

@@ -3,6 +3,8 @@
 A mention is `@` followed by the part of a team member's email address before its `@` (`@bob` for
 bob@example.com), or by the whole address when two members share that part (`@bob@example.com`); case does
 not matter. Only current, active members of the task's team are mentioned; nobody is told of their own text.
+A handle inside code (a `code span`, a fenced or indented block) is quoted text, not a mention: the text is
+read as the Markdown renderer reads it (tasks/templatetags/task_text.py), so what shows as code never notifies.
 The same rule serves descriptions and comments: the services of both call these functions.
 """
 
@@ -23,8 +25,28 @@ from ..models import Activity, Task
 MENTION = re.compile(r"(?<![\w.+@-])@([\w.%+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)")
 
 
+def _prose(text: str) -> str:
+    """The text of `text` outside code, as the Markdown renderer parses it: each paragraph's words (links'
+    texts included), a code span as a space, code blocks left out."""
+    from ..templatetags.task_text import markdown_parser
+
+    pieces = []
+    for token in markdown_parser().parse(text):
+        if token.type != "inline":
+            continue
+        for child in token.children or ():
+            if child.type == "text":
+                pieces.append(child.content)
+            elif child.type in ("code_inline", "softbreak", "hardbreak"):
+                pieces.append(" " if child.type == "code_inline" else "\n")
+        pieces.append("\n")
+    return "".join(pieces)
+
+
 def _handles(text: str | None) -> set[str]:
-    return {handle.rstrip(".").lower() for handle in MENTION.findall(text or "")}
+    if not text or "@" not in text:
+        return set()
+    return {handle.rstrip(".").lower() for handle in MENTION.findall(_prose(text))}
 
 
 def _members_by_handles(task: Task, *handle_sets: set[str]) -> list[list]:

@@ -55,10 +55,15 @@ def project_delete(*, actor, project: Project) -> None:
     project.delete()
 
 
-def _label_save(label: Label) -> Label:
-    color = label.color or ""
+def validate_label_color(color: str) -> None:
+    """A label's colour is a CSS hex colour such as #3b82f6 (the schema has the same rule)."""
+    color = color or ""
     if not (len(color) == 7 and color.startswith("#") and all(c in "0123456789abcdefABCDEF" for c in color[1:])):
         raise ValidationError({"color": ["Enter a colour such as #3b82f6."]})
+
+
+def _label_save(label: Label) -> Label:
+    validate_label_color(label.color)
     label.full_clean(validate_unique=False, validate_constraints=False)
     _save_unique(label, "name", "This team already has a label of that name.")
     return label
@@ -88,6 +93,7 @@ def label_delete(*, actor, label: Label) -> None:
     """Delete a team's label (its admins). Each task that had it records the change of its labels, as an edit
     of the labels does."""
     require(actor, Action.MANAGE, label.team_id)
+    label_id = label.pk
     tagged = list(label.tasks.order_by("pk").values_list("pk", flat=True))
     labelling = Task.labels.through
     before: dict[int, list[int]] = {pk: [] for pk in tagged}
@@ -105,7 +111,7 @@ def label_delete(*, actor, label: Label) -> None:
                     verb=Activity.Verb.UPDATED,
                     field="labels",
                     old_value=ids,
-                    new_value=[i for i in ids if i != label.pk],
+                    new_value=[i for i in ids if i != label_id],
                 )
                 for pk, ids in before.items()
             ]

@@ -83,13 +83,25 @@ def _rule_error(exc: RuleError) -> ValidationError:
     return ValidationError({"rule": [str(exc)]})
 
 
-@task_write
 def recurrence_set(
     *, actor, task: Task, rule: str, starts_on: date | None = None, now: datetime | None = None
 ) -> Recurrence:
     """Make the task repeat by `rule` (an RRULE, tasks/recurrence.py) from `starts_on` (default: the task's due
     date, else today in the team's time zone), or change the rule it repeats by. Only dates after today, the
-    task's own due date and the last occurrence made are made from now on. A ValidationError names `rule`."""
+    task's own due date and the last occurrence made are made from now on. A ValidationError names `rule`.
+
+    The rule is parsed and checked before the task's row is locked (the check costs milliseconds at most, and
+    no lock is held while it runs); the write, under the lock, checks it again against the task as it is."""
+    _require_work(actor, task)
+    try:
+        check_rule(parse_rule(rule), starts_on or task.due_date or _team_today(task, now))
+    except RuleError as exc:
+        raise _rule_error(exc) from None
+    return _recurrence_save(actor=actor, task=task, rule=rule, starts_on=starts_on, now=now)
+
+
+@task_write
+def _recurrence_save(*, actor, task: Task, rule: str, starts_on: date | None, now: datetime | None) -> Recurrence:
     _require_work(actor, task)
     _lock(task)
     try:

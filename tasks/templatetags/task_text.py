@@ -20,7 +20,7 @@ register = template.Library()
 
 
 @functools.cache
-def _parser():
+def markdown_parser():
     """Built on first use: markdown-it with its linkify tables is 3 MB that a process serving only the API,
     the board or an export never needs (this module is imported with the search view's URL)."""
     from markdown_it import MarkdownIt
@@ -45,7 +45,7 @@ def render_markdown(text: str | None) -> SafeString:
         return mark_safe("")
     import nh3
 
-    html = _parser().render(text)
+    html = markdown_parser().render(text)
     cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -180,13 +180,13 @@ def test_two_concurrent_requests_with_the_same_key_create_one_task(team_roles, m
     both_checked = threading.Barrier(2, timeout=10)
     from tasks.services import task as task_services
 
-    check_member = task_services._check_member
+    check_member = task_services.check_assignable
 
     def check_member_then_wait(*args, **kwargs):
         check_member(*args, **kwargs)
         both_checked.wait()  # both requests are now past the lookup of an existing task
 
-    monkeypatch.setattr(task_services, "_check_member", check_member_then_wait)
+    monkeypatch.setattr(task_services, "check_assignable", check_member_then_wait)
     results, errors = run_concurrently(
         lambda _: create(
             api_client(people["member"]), {"project": project.pk, "title": "Race"}, HTTP_IDEMPOTENCY_KEY="race"

@@ -138,10 +138,17 @@ def test_the_demo_tells_the_story_of_jobs_that_have_been_running():
     ) == counts
 
 
-def test_the_staff_demo_login_opens_django_admin(client):
+def test_the_staff_demo_login_opens_django_admin_in_a_local_run(client, settings):
+    settings.AETHER_STAFF_SECOND_FACTOR = False  # `make run`'s debug mode: the demo admin is exempt
     call_command("seed_demo", stdout=StringIO())
     client.post(reverse("accounts:login"), {"username": "admin@example.com", "password": "aether-demo"})
     assert client.get("/admin/").status_code == 200
+
+
+def test_a_deployment_asks_the_staff_demo_login_for_a_second_factor(client):
+    call_command("seed_demo", stdout=StringIO())
+    client.post(reverse("accounts:login"), {"username": "admin@example.com", "password": "aether-demo"})
+    assert client.get("/admin/", follow=True).redirect_chain[-1][0].startswith(reverse("accounts:second_factor"))
 
 
 def test_the_sign_in_page_lists_the_demo_logins_in_debug_mode_only(client, settings):

@@ -22,8 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from accounts.demo import DEMO_PASSWORD, DEMO_PEOPLE
-from accounts.models import Membership, Team, User
+from accounts.demo import DEMO_PASSWORD, DEMO_PEOPLE, demo_people_create
 from tasks import list_cache
 from tasks.models import Activity, Comment, Label, Priority, Project, Stage, Status, Task, Template, TemplateStage
 from tasks.services import archiving
@@ -172,19 +171,7 @@ class Command(BaseCommand):
     # --- the demo set ---------------------------------------------------------------------------------
 
     def _people(self):
-        teams = {}
-        for name in ("Demo", "Other"):
-            teams[name], _ = Team.objects.get_or_create(slug=name.lower(), defaults={"name": name})
-        users = {}
-        for email, full_name, team, role, staff in PEOPLE:
-            user = User.objects.filter(email=email).first()
-            if user is None:
-                user = User.objects.create_user(
-                    email=email, password=PASSWORD, full_name=full_name, is_staff=staff, is_superuser=staff
-                )
-            users[email.split("@")[0]] = user
-            Membership.objects.get_or_create(team=teams[team], user=user, defaults={"role": role})
-        return users, teams
+        return demo_people_create()
 
     def _templates(self, teams, users):
         templates = {}
