@@ -22,7 +22,7 @@ def test_a_member_sets_up_a_second_factor_and_signs_in_with_it(tabs, transaction
     page.get_by_role("button", name="Set up").click()
     expect(page.locator("#second-factor-qr svg")).to_be_visible()
     app = pyotp.TOTP(page.locator("#second-factor-key").inner_text().replace(" ", ""))
-    page.get_by_label("Code").fill(app.now())
+    page.get_by_role("textbox", name="Code").fill(app.now())
     page.get_by_role("button", name="Turn it on").click()
     expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
     assert page.locator("#recovery-codes li").count() == 10
@@ -33,7 +33,7 @@ def test_a_member_sets_up_a_second_factor_and_signs_in_with_it(tabs, transaction
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Your code")).to_be_visible()
-    page.get_by_label("Code").fill(tab.page.locator("#recovery-codes li").first.inner_text())
+    page.get_by_role("textbox", name="Code").fill(tab.page.locator("#recovery-codes li").first.inner_text())
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="My work")).to_be_visible()
     assert tab.problems == signed_out.problems == []
@@ -55,7 +55,7 @@ def test_a_staff_user_signs_in_with_a_code_and_opens_admin(tabs, transactional_d
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Your code")).to_be_visible()
-    page.get_by_label("Code").fill(app.now())
+    page.get_by_role("textbox", name="Code").fill(app.now())
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
     assert tab.problems == []
