@@ -233,7 +233,7 @@ def check_rule(rule: Rule, start: date) -> None:
     if start > date(9000, 1, 1):
         raise RuleError("Start before the year 9000.")
     if not _lands(rule, start):
-        raise RuleError("This rule never gives a date (no such day in the days, months or years it visits).")
+        raise RuleError("This rule gives no date from its start (no such day in the days, months or years it visits).")
     if rule.first_on_or_after(start, start) is None:
         raise RuleError("This rule gives no date from its start (no such day in those months).")
 

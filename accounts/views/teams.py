@@ -24,7 +24,7 @@ from ..forms import (
     role_choices_for,
 )
 from ..links import invitation_by_token
-from ..models import Invitation, Membership, Role, User
+from ..models import AccountEventKind, Invitation, Membership, Role, User
 from ..permissions import Action, can, may_manage_member, require, role_in
 
 # --- teams ----------------------------------------------------------------------------------------------
@@ -204,11 +204,11 @@ def _describe(event) -> str:
     """What happened, in words, from the row's kind and data."""
     data = event.data or {}
     role = data.get("role")
-    if event.kind in ("role_changed",):
+    if event.kind == AccountEventKind.ROLE_CHANGED:
         return f"{Role(data['old']).label} → {Role(data['new']).label}" if data.get("old") in Role.values else ""
-    if event.kind in ("team_renamed",):
+    if event.kind == AccountEventKind.TEAM_RENAMED:
         return "; ".join(f"{field}: {change['old']} → {change['new']}" for field, change in data.items())
-    if event.kind == "team_time_zone_changed":
+    if event.kind == AccountEventKind.TEAM_TIME_ZONE_CHANGED:
         return f"{data.get('old')} → {data.get('new')}"
     parts = [event.email] if event.email else []
     if role in Role.values:
