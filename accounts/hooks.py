@@ -2,8 +2,10 @@
 
 tasks (which imports accounts, so accounts may not import it) registers one in its AppConfig.ready(): the
 leaver's open tasks in the team are unassigned, each with an Activity row. accounts.services.membership_remove
-calls every callback inside its transaction, after its own checks and before the membership row goes, so a
-callback that refuses (raises) rolls the whole removal back, and a rollback undoes what the callbacks wrote.
+(and user_deactivate, for each team of the person: accounts/services/teams.py `member_leaves`) calls every
+callback inside its transaction, after its own checks and before the membership row goes (or the account is
+deactivated), so a callback that refuses (raises) rolls the whole change back, and a rollback undoes what the
+callbacks wrote.
 
 Why a registry and not a Django signal with the logic in a receiver: this is part of the removal's contract,
 not a framework event that anyone may overhear. The registry is explicit (the one list, the one call site),

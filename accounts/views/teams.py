@@ -124,7 +124,9 @@ def membership_role(request, team_id: int, user_id: int):
         services.membership_set_role(
             actor=request.user, team=team, user=membership.user, role=form.cleaned_data["role"]
         )
-    except (PermissionDenied, ValidationError) as exc:
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, f"{membership.user} is now {Role(form.cleaned_data['role']).label.lower()}.")

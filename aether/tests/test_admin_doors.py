@@ -143,6 +143,7 @@ def test_no_change_page_of_team_a_opens_by_url(staff_client, world):
     assert opened == []
 
 
+@pytest.mark.slow  # every changelist, four searches each: about 13 s on a loaded machine
 def test_no_list_or_search_shows_team_a(staff_client, world):
     shown = []
     for model in admin.site._registry:
