@@ -8,7 +8,7 @@ the task status up one after the other.
 """
 
 from ._common import MAX_STAGES, TASK_EDITABLE_FIELDS
-from .comment import comment_create, comment_delete, comment_update, may_delete_comment
+from .comment import comment_create, comment_delete, comment_update
 from .mentions import mentioned_members
 from .project import (
     label_create,
@@ -54,7 +54,6 @@ __all__ = [
     "label_create",
     "label_delete",
     "label_update",
-    "may_delete_comment",
     "mentioned_members",
     "project_create",
     "project_delete",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from accounts.permissions import Action, can
+from accounts.permissions import may_delete_comment, may_edit_comment
 from notifications.models import Kind
 from notifications.services import notify
 
@@ -85,7 +85,7 @@ def comment_update(*, actor, comment: Comment, body: str) -> Comment:
     locked = _lock_comment(comment)
     task = locked.task
     _require_work(actor, task)
-    if locked.author_id != actor.pk:
+    if not may_edit_comment(actor, locked):
         raise PermissionDenied("Only its author can edit a comment.")
     new_body = _clean_body(body)
     if new_body == locked.body:
@@ -99,12 +99,6 @@ def comment_update(*, actor, comment: Comment, body: str) -> Comment:
     _notify_mentioned(task, actor, locked, activity, mentioned_anew(task, before, new_body))
     comment.body, comment.updated_at = locked.body, locked.updated_at
     return locked
-
-
-def may_delete_comment(user, comment: Comment) -> bool:
-    """Its author (while they may work in the team) or an admin or owner of the team."""
-    team_id = comment.task.project.team_id
-    return can(user, Action.MANAGE, team_id) or (comment.author_id == user.pk and can(user, Action.WORK, team_id))
 
 
 @transaction.atomic

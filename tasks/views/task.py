@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_errors
-from accounts.permissions import Action, can, require
+from accounts.permissions import Action, can, may_delete_comment, may_edit_comment, require
 
 from .. import selectors, services
 from ..deadlines import deadlines_for
@@ -140,8 +140,8 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
     comments = list(selectors.task_comments(task))
     for comment in comments:
         comment.task = task  # the permission checks read its team; no query per comment
-        comment.can_edit = comment.author_id == request.user.pk and can(request.user, Action.WORK, team_id)
-        comment.can_delete = services.may_delete_comment(request.user, comment)
+        comment.can_edit = may_edit_comment(request.user, comment)
+        comment.can_delete = may_delete_comment(request.user, comment)
         comment.edited = (comment.updated_at - comment.created_at).total_seconds() > 1
         comment.edit_form = (
             edit_comment[1]
