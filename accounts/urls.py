@@ -7,7 +7,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("login/", views.SignInView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.SignOutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
     path("profile/calendar-feed/", views.calendar_feed_reset, name="calendar_feed_reset"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),

@@ -12,7 +12,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
-from django.views.decorators.http import require_POST
+
+from aether.posting import post_only
 
 from . import selectors, services
 from .demo import DEMO_PASSWORD, demo_logins
@@ -57,6 +58,16 @@ class SignInView(auth_views.LoginView):
             context["demo_logins"] = demo_logins()
             context["demo_password"] = DEMO_PASSWORD
         return context
+
+
+class SignOutView(auth_views.LogoutView):
+    """Django's sign-out, a POST; a GET of its address (a pasted link) goes home rather than to an empty 405,
+    and signs nobody out (another site could make the browser GET it)."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request, *args, **kwargs):
+        return redirect("home")
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -112,7 +123,7 @@ def _calendar_feed_urls(feed) -> dict[str, str]:
 
 
 @login_required
-@require_POST
+@post_only("accounts:profile")
 def calendar_feed_reset(request):
     """Create the user's private calendar link, or replace it (the old one stops working at once)."""
     had_one = selectors.calendar_feed_of(request.user) is not None
@@ -135,6 +146,11 @@ def team_list(request):
     if len(memberships) == 1:
         return redirect("accounts:team_detail", memberships[0].team_id)
     return render(request, "accounts/team_list.html", {"memberships": memberships})
+
+
+def _team_page_url(request, team_id: int, **_) -> str:
+    """Where a GET of a team's POST-only address goes (aether/posting.py)."""
+    return reverse("accounts:team_detail", args=[team_id])
 
 
 def _team_or_404(request, team_id: int):
@@ -176,7 +192,7 @@ def team_detail(request, team_id: int):
 
 
 @login_required
-@require_POST
+@post_only(_team_page_url)
 def team_invite(request, team_id: int):
     team = _team_or_404(request, team_id)
     require(request.user, Action.MANAGE, team.pk)
@@ -193,7 +209,7 @@ def team_invite(request, team_id: int):
 
 
 @login_required
-@require_POST
+@post_only(_team_page_url)
 def invitation_revoke(request, team_id: int, invitation_id: int):
     team = _team_or_404(request, team_id)
     require(request.user, Action.MANAGE, team.pk)
@@ -212,7 +228,7 @@ def _membership_or_404(team, user_id: int) -> Membership:
 
 
 @login_required
-@require_POST
+@post_only(_team_page_url)
 def membership_role(request, team_id: int, user_id: int):
     team = _team_or_404(request, team_id)
     require(request.user, Action.MANAGE, team.pk)
@@ -235,7 +251,7 @@ def membership_role(request, team_id: int, user_id: int):
 
 
 @login_required
-@require_POST
+@post_only(_team_page_url)
 def membership_remove(request, team_id: int, user_id: int):
     team = _team_or_404(request, team_id)
     require(request.user, Action.MANAGE, team.pk)

@@ -9,10 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_errors
 from accounts.permissions import Action, can, require
+from aether.posting import post_only
 
 from .. import selectors, services
 from ..deadlines import deadlines_for
@@ -30,6 +30,16 @@ from ..forms import (
 from ..models import Activity, Occurrence, Priority, Recurrence, Status, Task
 from ..recurrence import choices_from_rule, parse_rule
 from ._common import _back, _errors_text, _project_or_404, _stage_for_work, _task_for_work, _task_or_404
+
+TASK_PAGE = "tasks:task_detail"  # where a GET of a task's POST-only address goes (aether/posting.py)
+
+
+def _stage_page(request, pk: int) -> str:
+    return reverse(TASK_PAGE, args=[get_object_or_404(selectors.stages_visible_to(request.user), pk=pk).task_id])
+
+
+def _comment_page(request, pk: int) -> str:
+    return reverse(TASK_PAGE, args=[_comment_for(request, pk).task_id]) + f"#comment-{pk}"
 
 
 @login_required
@@ -238,7 +248,7 @@ def _trashed_task_page(request, task: Task):
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def task_edit(request, pk: int):
     task = _task_for_work(request, pk)
     form = TaskForm(request.POST, team_id=task.project.team_id)
@@ -258,7 +268,7 @@ def task_edit(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def task_recurrence(request, pk: int):
     """Set or change the rule the task repeats by (the rule editor of the task page)."""
     task = _task_for_work(request, pk)
@@ -277,7 +287,7 @@ def task_recurrence(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def task_recurrence_stop(request, pk: int):
     task = _task_for_work(request, pk)
     if services.recurrence_stop(actor=request.user, task=task) is not None:
@@ -286,7 +296,7 @@ def task_recurrence_stop(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def task_status(request, pk: int):
     """Move a task to a status (the board's cards, the task page). A refused move is a message, not an error
     page: a task with stages follows its stages."""
@@ -305,7 +315,7 @@ def task_status(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def task_delete(request, pk: int):
     task = _task_for_work(request, pk)
     services.task_delete(actor=request.user, task=task)
@@ -314,7 +324,7 @@ def task_delete(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def task_restore(request, pk: int):
     task = _task_or_404(request, pk, include_deleted=True)
     require(request.user, Action.WORK, task.project.team_id)
@@ -324,7 +334,7 @@ def task_restore(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def label_add(request, pk: int):
     task = _task_for_work(request, pk)
     form = LabelForm(request.POST)
@@ -340,7 +350,7 @@ def label_add(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def stage_add(request, pk: int):
     task = _task_for_work(request, pk)
     form = StageForm(request.POST)
@@ -370,13 +380,13 @@ def _stage_set_status(request, pk: int, status: str, *, expected: str):
 
 
 @login_required
-@require_POST
+@post_only(_stage_page)
 def stage_start(request, pk: int):
     return _stage_set_status(request, pk, Status.IN_PROGRESS, expected=Status.PENDING)
 
 
 @login_required
-@require_POST
+@post_only(_stage_page)
 def stage_complete(request, pk: int):
     stage = _stage_for_work(request, pk)
     form = StageCompleteForm(request.POST, prefix=f"stage{stage.pk}", auto_id="id_%s")
@@ -395,14 +405,14 @@ def stage_complete(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(_stage_page)
 def stage_reopen(request, pk: int):
     """Back to in progress (the page offers it on a completed stage)."""
     return _stage_set_status(request, pk, Status.IN_PROGRESS, expected=Status.COMPLETED)
 
 
 @login_required
-@require_POST
+@post_only(_stage_page)
 def stage_delete(request, pk: int):
     stage = _stage_for_work(request, pk)
     try:
@@ -414,7 +424,7 @@ def stage_delete(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(_stage_page)
 def stage_move(request, pk: int):
     """Move a stage one place up or down (a keyboard-friendly reorder, through stages_reorder)."""
     stage = _stage_for_work(request, pk)
@@ -434,7 +444,7 @@ def stage_move(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def comment_add(request, pk: int):
     task = _task_for_work(request, pk)
     form = CommentForm(request.POST)
@@ -453,7 +463,7 @@ def _comment_for(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(_comment_page)
 def comment_edit(request, pk: int):
     comment = _comment_for(request, pk)
     form = CommentForm(request.POST, auto_id=f"id_comment{comment.pk}_%s")
@@ -470,7 +480,7 @@ def comment_edit(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(_comment_page)
 def comment_delete(request, pk: int):
     comment = _comment_for(request, pk)
     try:
