@@ -7,6 +7,7 @@ app_name = "tasks"
 urlpatterns = [
     path("my-work/", projects.my_work, name="my_work"),
     path("search/", search.search, name="search"),
+    path("search/palette/", search.palette, name="palette"),
     path("calendar/", calendar.month, name="calendar"),
     path("calendar/feed/<str:token>.ics", calendar.feed, name="calendar_feed"),
     path("projects/", projects.project_list, name="project_list"),

@@ -99,7 +99,10 @@ def mentions_terms(text: str, query: str) -> bool:
 
 def highlight(text: str, query: str) -> SafeString:
     """`text` escaped, with the query's words wrapped in <mark>."""
-    pattern = _pattern(search_terms(query))
+    return _highlight(text, _pattern(search_terms(query)))
+
+
+def _highlight(text: str, pattern: re.Pattern | None) -> SafeString:
     if pattern is None:
         return escape(text)
     out, last = [], 0
@@ -114,7 +117,10 @@ def highlight(text: str, query: str) -> SafeString:
 def snippet(texts: list[str], query: str, *, length: int = SNIPPET_LENGTH) -> SafeString:
     """A short passage of the first of `texts` that contains a word of the query, around that word, marked;
     without any, the start of the first non-empty text."""
-    pattern = _pattern(search_terms(query))
+    return _snippet(texts, _pattern(search_terms(query)), length=length)
+
+
+def _snippet(texts: list[str], pattern: re.Pattern | None, *, length: int = SNIPPET_LENGTH) -> SafeString:
     texts = [" ".join(t.split()) for t in texts if t and t.strip()]
     if not texts:
         return mark_safe("")
@@ -132,8 +138,38 @@ def snippet(texts: list[str], query: str, *, length: int = SNIPPET_LENGTH) -> Sa
     if end < len(chosen):
         space = chosen.rfind(" ", start, end)
         end = space if space > position else end
-    body = highlight(chosen[start:end], query)
+    body = _highlight(chosen[start:end], pattern)
     return mark_safe(("… " if start else "") + body + (" …" if end < len(chosen) else ""))  # noqa: S308
+
+
+def plain_text(markdown_source: str | None) -> str:
+    """What a reader sees of a Markdown text, as plain text on one line: no `**`, `#` or link syntax (the
+    palette's snippets). Rendered and sanitised as the page does it, then every tag dropped."""
+    import html
+
+    import nh3
+
+    if not markdown_source:
+        return ""
+    return " ".join(html.unescape(nh3.clean(str(render_markdown(markdown_source)), tags=set())).split())
+
+
+def prefix_pattern(words: list[str]) -> re.Pattern | None:
+    """Words typed so far (tasks/palette.py palette_words), each marked where a word of the text starts with
+    it; a word past its stem ("invoices") marks the shorter forms the database matched ("invoice")."""
+    return _pattern(search_terms(" ".join(w for w in words if len(w) > 1)) + [w for w in words if len(w) == 1])
+
+
+@register.simple_tag
+def palette_mark(text: str, words: list[str]) -> SafeString:
+    """`text` escaped, the typed words marked."""
+    return _highlight(text or "", prefix_pattern(words))
+
+
+@register.simple_tag
+def palette_snippet(text: str, words: list[str]) -> SafeString:
+    """A plain-text passage around the first typed word, marked."""
+    return _snippet([text], prefix_pattern(words), length=120)
 
 
 @register.simple_tag

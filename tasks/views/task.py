@@ -71,6 +71,8 @@ def task_create(request, pk: int):
         else:
             if created:
                 messages.success(request, f"Task “{task.title}” created.")
+            if request.POST.get("next"):  # the quick add of a project's board or list: back to it
+                return _back(request, reverse("tasks:task_detail", args=[task.pk]))
             return redirect("tasks:task_detail", task.pk)
     return render(
         request,
@@ -454,6 +456,7 @@ def comment_add(request, pk: int):
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
+            messages.success(request, "Your comment is posted.")
             return redirect(reverse("tasks:task_detail", args=[task.pk]) + f"#comment-{comment.pk}")
     return _task_page(request, task, status=422, comment_form=form)
 
