@@ -7,9 +7,11 @@ selector: only their teams' projects, live tasks and fellow members.
 well-formed query or none: an input of operators only (`& | ! ( ) :*`) has no word and finds nothing, never an
 error. The words reach PostgreSQL as parameters, never as SQL text.
 
-Each word matches a lexeme starting with it, unstemmed ('simple') and stemmed ('english': "invoices" finds
-"invoice"), and, for a word typed half-way past its stem ("deployi" on the way to "deploying", whose lexeme is
-"deploy"), the lexemes equal to its last few shorter prefixes; so results do not vanish mid-word.
+The last word (the one being typed) matches a lexeme starting with it, as typed and as its English stem
+("invoices" finds "invoice"), and, for a word typed half-way past its stem ("deployi" on the way to
+"deploying", whose lexeme is "deploy"), the lexemes equal to its last few shorter prefixes; so results do not
+vanish mid-word. The words before it are whole words (as typed or stemmed): a prefix costs the GIN index a
+scan of every lexeme it starts (25 ms for one at a million tasks), a whole word one entry.
 
 Cost, bounded whatever the word (docs/performance.md, "Command palette"): PostgreSQL cannot estimate a prefix
 term (it took the primary-key walk for a word in no task: 1.3 s at a million tasks), so the plan is chosen
@@ -50,23 +52,35 @@ def palette_words(text: str | None) -> list[str]:
     return [w[:MAX_WORD] for w in _WORD.findall((text or "")[:MAX_INPUT].lower())][:MAX_WORDS]
 
 
+def _quoted(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
 def prefix_tsquery(text: str | None) -> str | None:
-    """The tsquery (as PostgreSQL writes it) of every word of `text` as a prefix, all words required; None
-    for text without a word. One query, the words as parameters (see the module docstring)."""
+    """The tsquery text of `text`: every word required; the last one (being typed) as a prefix, the others
+    whole; each as typed and as its English stem. None for text without a word. One query (the stems; the
+    words are a parameter), and the text is built here from letters and digits only, each lexeme quoted."""
     words = palette_words(text)
     if not words:
         return None
-    parts, params = [], []
-    for word in words:
-        # Each word is letters and digits only, so the quotes are all the tsquery syntax it needs.
-        exact = [word[:n] for n in range(len(word) - 1, max(2, len(word) - 4), -1)] if len(word) >= 5 else []
-        simple = " | ".join([f"'{word}':*", *(f"'{p}'" for p in exact)])
-        parts.append("(to_tsquery('simple', %s) || to_tsquery('english', %s))")
-        params += [simple, f"'{word}':*"]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT ({' && '.join(parts)})::text", params)
-        (query,) = cursor.fetchone()
-    return query or None
+        cursor.execute(
+            "SELECT ts_lexize('english_stem', w) FROM unnest(%s::text[]) WITH ORDINALITY AS u(w, n) ORDER BY n", [words]
+        )
+        stems = [(row[0] or [None])[0] for row in cursor.fetchall()]
+    parts = []
+    for i, (word, stem) in enumerate(zip(words, stems, strict=True)):
+        forms = list(dict.fromkeys(f for f in (word, stem) if f))
+        if i < len(words) - 1:
+            if stem is None:
+                continue  # a stop word ("the"): never in the stored text
+            terms = [_quoted(f) for f in forms]
+        else:
+            # A word typed past its stem ("deployi" of "deploying", stored as "deploy"): its shorter prefixes, whole.
+            shorter = [word[:n] for n in range(len(word) - 1, max(2, len(word) - 4), -1)] if len(word) >= 5 else []
+            terms = [_quoted(f) + ":*" for f in forms] + [_quoted(f) for f in shorter if f not in forms]
+        parts.append("(" + " | ".join(terms) + ")")
+    return " & ".join(parts)
 
 
 # The newest PROBE_ROWS rows, then those that match (a bounded walk of the primary key).
@@ -78,13 +92,14 @@ _PROBE = {
                     ORDER BY id DESC LIMIT %s) c JOIN tasks_task t ON t.id = c.task_id
                   WHERE c.search_vector @@ %s::tsquery AND t.deleted_at IS NULL AND t.project_id = ANY(%s) LIMIT %s""",
 }
-# Every match through the GIN index (a rare word: few matches), newest first.
+# Every match through the GIN index (a rare word: few matches), newest first. "id + 0": not the primary key's
+# order, which PostgreSQL would walk whole for a word it wrongly thinks common.
 _INDEXED = {
     "task": """SELECT id FROM tasks_task WHERE search_vector @@ %s::tsquery AND deleted_at IS NULL
-               AND project_id = ANY(%s) ORDER BY id DESC LIMIT %s""",
+               AND project_id = ANY(%s) ORDER BY id + 0 DESC LIMIT %s""",
     "comment": """SELECT c.id FROM tasks_comment c JOIN tasks_task t ON t.id = c.task_id
                   WHERE c.search_vector @@ %s::tsquery AND t.deleted_at IS NULL AND t.project_id = ANY(%s)
-                  ORDER BY c.id DESC LIMIT %s""",
+                  ORDER BY c.id + 0 DESC LIMIT %s""",
 }
 
 
@@ -95,7 +110,7 @@ def _matching_ids(kind: str, query: str, project_ids: list[int], limit: int) -> 
         if len(found) >= TASKS_SHOWN:
             return found
         with transaction.atomic():  # SET LOCAL lasts until the end of this block
-            cursor.execute("SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_seqscan = off")  # the GIN index, even for a word it thinks common
             cursor.execute(_INDEXED[kind], [query, project_ids, limit])
             return [pk for (pk,) in cursor.fetchall()]
 
@@ -216,10 +231,9 @@ def palette(user, text: str | None, *, here: Project | None = None) -> Palette:
     query = prefix_tsquery(text)
     if query and project_ids:
         result.tasks = _task_hits(user, words, query, project_ids)
-    named = Project.objects.filter(pk__in=project_ids).filter(_starts_a_word(words, "name"))
+    named = [p for p in projects if all(any(n.startswith(w) for n in _WORD.findall(p.name.lower())) for w in words)]
     result.projects = [
-        Hit("project", reverse("tasks:board", args=[p.pk]), p.name, p.team.name)
-        for p in named.select_related("team").order_by("name", "pk")[:PROJECTS_SHOWN]
+        Hit("project", reverse("tasks:board", args=[p.pk]), p.name, p.team.name) for p in named[:PROJECTS_SHOWN]
     ]
     members = fellow_members(user).filter(_starts_a_word(words, "user__full_name", "user__email"))
     seen: set[int] = set()
