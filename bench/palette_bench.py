@@ -57,13 +57,14 @@ def add_comments(target: int, author: User) -> None:
         cursor.execute(
             """INSERT INTO tasks_comment (task_id, author_id, body, created_at, updated_at)
                SELECT (SELECT id FROM tasks_task ORDER BY id DESC LIMIT 1) - (random() * 999000)::int, %s,
-                      initcap(w[1 + (random() * (cardinality(w) - 1))::int]) || ' ' || w[1 + (random() * (cardinality(w) - 1))::int]
-                      || ' ' || w[1 + (random() * (cardinality(w) - 1))::int] || ' ' || w[1 + (random() * (cardinality(w) - 1))::int]
-                      || '.', now(), now()
-               FROM generate_series(1, %s), (SELECT %s::text[] AS w) words""",
+                      initcap(array_to_string(ARRAY(
+                          SELECT w[1 + (random() * (cardinality(w) - 1))::int] FROM generate_series(1, 4 + g % 2)
+                      ), ' ')) || '.', now(), now()
+               FROM generate_series(1, %s) g, (SELECT %s::text[] AS w) words""",
             [author.pk, target - have, list(WORDS)],
         )
-        cursor.execute("ANALYZE tasks_comment")
+    with connection.cursor() as cursor:  # outside a transaction: VACUUM also empties the GIN index's pending list
+        cursor.execute("VACUUM ANALYZE tasks_comment")
 
 
 def keystrokes(rng: random.Random):
