@@ -37,8 +37,8 @@ class TaskForm(forms.Form):
         required=False,
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="Markdown works. Mention a team member with @ and the start of their email address (@bob) "
-        "to notify them.",
+        help_text="Markdown works. Type @ to mention a team member (the start of their email address, @bob): "
+        "they are notified.",
     )
     priority = forms.TypedChoiceField(choices=Priority.choices, coerce=int, initial=Priority.MEDIUM)
     assignee = MemberChoiceField(queryset=User.objects.none(), required=False, empty_label="Nobody")

@@ -16,6 +16,7 @@ urlpatterns = [
     path("projects/<int:pk>/edit/", projects.project_edit, name="project_edit"),
     path("projects/<int:pk>/delete/", projects.project_delete, name="project_delete"),
     path("projects/<int:pk>/tasks/new/", task.task_create, name="task_create"),
+    path("projects/<int:pk>/preview/", task.markdown_preview, name="markdown_preview"),
     path("tasks/<int:pk>/", task.task_detail, name="task_detail"),
     path("tasks/<int:pk>/edit/", task.task_edit, name="task_edit"),
     path("tasks/<int:pk>/repeats/", task.task_recurrence, name="task_recurrence"),

@@ -25,9 +25,11 @@ def _parser():
     the board or an export never needs (this module is imported with the search view's URL)."""
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True, "typographer": False}).enable(
+    parser = MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True, "typographer": False}).enable(
         ["linkify", "strikethrough", "table"]
     )
+    parser.core.ruler.push("mentions", _link_mentions)
+    return parser
 
 
 # No <img>: an image from elsewhere is a tracking pixel in an email and a CSP violation on the page.
@@ -39,13 +41,53 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
-def render_markdown(text: str | None) -> SafeString:
-    """Markdown source to sanitised HTML (safe to put in a page or an email as is)."""
+def _link_mentions(state) -> None:
+    """A core rule: in the text of each inline run (not inside a link or code), an @handle that
+    `env["mentions"]` names becomes a link to that person, written "@Full Name"."""
+    from tasks.services.mentions import MENTION
+
+    mentions = state.env.get("mentions") if isinstance(state.env, dict) else None
+    if not mentions:
+        return
+    token_class = type(state.tokens[0]) if state.tokens else None
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        out, depth = [], 0
+        for token in block.children:
+            depth += {"link_open": 1, "link_close": -1}.get(token.type, 0)
+            if token.type != "text" or depth:
+                out.append(token)
+                continue
+            text, last = token.content, 0
+            for match in MENTION.finditer(text):
+                handle = match.group(1).rstrip(".")
+                person = mentions.get(handle.lower())
+                if person is None:
+                    continue
+                name, url = person
+                start, end = match.start(), match.start() + 1 + len(handle)
+                if start > last:
+                    out.append(token_class("text", "", 0, content=text[last:start]))
+                out.append(token_class("link_open", "a", 1, attrs={"href": url, "title": f"@{handle}"}))
+                out.append(token_class("text", "", 0, content=f"@{name}"))
+                out.append(token_class("link_close", "a", -1))
+                last = end
+            if last == 0:
+                out.append(token)
+            elif last < len(text):
+                out.append(token_class("text", "", 0, content=text[last:]))
+        block.children = out
+
+
+def render_markdown(text: str | None, mentions=None) -> SafeString:
+    """Markdown source to sanitised HTML (safe to put in a page or an email as is). `mentions` (handle ->
+    (name, url), from tasks.services.mentions.mention_links) makes each of those @mentions a link."""
     if not text:
         return mark_safe("")
     import nh3
 
-    html = _parser().render(text)
+    html = _parser().render(text, {"mentions": mentions or {}})
     cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -58,8 +100,9 @@ def render_markdown(text: str | None) -> SafeString:
 
 
 @register.filter(name="markdown")
-def markdown_filter(text) -> SafeString:
-    return render_markdown(str(text) if text is not None else "")
+def markdown_filter(text, mentions=None) -> SafeString:
+    """`{{ text|markdown }}`, or `{{ text|markdown:mentions }}` with the page's mention links."""
+    return render_markdown(str(text) if text is not None else "", mentions)
 
 
 # --- search snippets ------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
@@ -29,6 +30,8 @@ from ..forms import (
 )
 from ..models import Activity, Occurrence, Priority, Recurrence, Status, Task
 from ..recurrence import choices_from_rule, parse_rule
+from ..services.mentions import mention_choices, mention_links
+from ..templatetags.task_text import render_markdown
 from ._common import _back, _errors_text, _project_or_404, _stage_for_work, _task_for_work, _task_or_404
 
 TASK_PAGE = "tasks:task_detail"  # where a GET of a task's POST-only address goes (aether/posting.py)
@@ -77,7 +80,7 @@ def task_create(request, pk: int):
     return render(
         request,
         "tasks/task_create.html",
-        {"project": project, "form": form},
+        {"project": project, "form": form, "mention_people": mention_choices(project.team_id)},
         status=422 if request.method == "POST" else 200,
     )
 
@@ -177,6 +180,7 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
         "labels": [label.pk for label in task.labels.all()],
     }
     can_work = can(request.user, Action.WORK, team_id)
+    mentions = mention_links(team_id, task.description, *(comment.body for comment in comments))
     recurrence = Recurrence.objects.filter(task=task).first()
     series = Occurrence.objects.filter(task=task).select_related("recurrence__task").first()
     today = deadlines_for(request).today(task.project.team.time_zone)
@@ -207,6 +211,7 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
         "recurrence_summary": recurrence_summary,
         "series": series,
         "latest_occurrence": latest,
+        "mentions": mentions,
     }
     if can_work:
         context.update(
@@ -219,6 +224,7 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
                 "recurrence_form": forms.get("recurrence_form")
                 or RecurrenceForm(initial=recurrence_initial, default_start=default_start, auto_id="id_repeat_%s"),
                 "open_recurrence": "recurrence_form" in forms,
+                "mention_people": mention_choices(team_id),
             }
         )
     return render(request, "tasks/task_detail.html", context, status=status)
@@ -493,3 +499,16 @@ def comment_delete(request, pk: int):
     else:
         messages.success(request, "Comment deleted.")
     return redirect(reverse("tasks:task_detail", args=[comment.task_id]) + "#comments")
+
+
+@login_required
+@post_only("tasks:board")
+def markdown_preview(request, pk: int):
+    """The Preview tab of a description or a comment (static/js/writing.js): `text` rendered by the page's
+    own renderer and sanitiser, its @mentions of the project's team as links. Writes nothing."""
+    project = _project_or_404(request, pk)
+    require(request.user, Action.WORK, project.team_id)
+    text = request.POST.get("text", "")[:20000]
+    if not text.strip():
+        return HttpResponse('<p class="muted">Nothing to preview yet.</p>')
+    return HttpResponse(render_markdown(text, mention_links(project.team_id, text)))

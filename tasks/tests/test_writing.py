@@ -1,0 +1,72 @@
+"""Writing: the Preview tab's endpoint renders with the page's own renderer and sanitiser, mentions as links to the
+person; the @ picker's list is the team's active members with the handle that mentions each; plain text (an
+email's part) names them."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from accounts.models import Role
+from accounts.tests.factories import MembershipFactory, TeamFactory, UserFactory
+from tasks.services.mentions import mention_choices, mention_links, mentions_as_names
+from tasks.tests.factories import ProjectFactory
+
+
+@pytest.fixture
+def team(db):
+    team = TeamFactory(name="Acme")
+    people = {
+        "mia": UserFactory(email="mia@acme.test", full_name="Mia Member"),
+        "sam1": UserFactory(email="sam@acme.test", full_name="Sam One"),
+        "sam2": UserFactory(email="sam@other.test", full_name="Sam Two"),
+        "gone": UserFactory(email="gone@acme.test", full_name="Gone Person", is_active=False),
+        "vic": UserFactory(email="vic@acme.test", full_name="Vic Viewer"),
+    }
+    for key, user in people.items():
+        MembershipFactory(team=team, user=user, role=Role.VIEWER if key == "vic" else Role.MEMBER)
+    return {"team": team, "people": people, "project": ProjectFactory(team=team)}
+
+
+def test_the_picker_lists_active_members_with_the_handle_that_mentions_each(team):
+    assert mention_choices(team["team"].pk) == [
+        {"name": "Mia Member", "handle": "mia", "email": "mia@acme.test"},
+        {"name": "Sam One", "handle": "sam@acme.test", "email": "sam@acme.test"},
+        {"name": "Sam Two", "handle": "sam@other.test", "email": "sam@other.test"},
+        {"name": "Vic Viewer", "handle": "vic", "email": "vic@acme.test"},
+    ]
+
+
+def test_mentions_link_to_the_person_and_plain_text_names_them(team):
+    links = mention_links(team["team"].pk, "hi @mia, @sam@other.test and @gone and @sam.", base_url="https://x.test/")
+    mia, sam2 = team["people"]["mia"], team["people"]["sam2"]
+    assert links == {
+        "mia": ("Mia Member", f"https://x.test/accounts/teams/{team['team'].pk}/#member-{mia.pk}"),
+        "sam@other.test": ("Sam Two", f"https://x.test/accounts/teams/{team['team'].pk}/#member-{sam2.pk}"),
+    }
+    assert mentions_as_names("hi @mia. and @sam@other.test, @nobody", links) == "hi @Mia Member. and @Sam Two, @nobody"
+
+
+def test_the_preview_is_the_page_rendering_sanitised_with_mentions(team):
+    client = Client()
+    client.force_login(team["people"]["mia"])
+    url = f"/projects/{team['project'].pk}/preview/"
+    response = client.post(url, {"text": "**Hi** @mia <script>alert(1)</script> [x](javascript:alert(1))"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<strong>Hi</strong>" in html
+    assert f'href="/accounts/teams/{team["team"].pk}/#member-{team["people"]["mia"].pk}"' in html
+    assert "@Mia Member" in html
+    assert "<script>" not in html
+    assert "href=\"javascript" not in html  # left as text, never a link
+    assert "Nothing to preview" in client.post(url, {"text": "  "}).content.decode()
+    assert client.get(url)["Location"] == f"/projects/{team['project'].pk}/"
+
+
+def test_a_viewer_and_an_outsider_get_no_preview(team):
+    viewer = Client()
+    viewer.force_login(team["people"]["vic"])
+    assert viewer.post(f"/projects/{team['project'].pk}/preview/", {"text": "x"}).status_code == 403
+    outsider = Client()
+    outsider.force_login(UserFactory())
+    assert outsider.post(f"/projects/{team['project'].pk}/preview/", {"text": "x"}).status_code == 404
