@@ -281,6 +281,37 @@
     }
   });
 
+  /* --- forms that show only what applies: [data-show-when="name=value,value"] (the repeat editor) ------ */
+
+  function chosen(form, name) {
+    var control = form.querySelector('[name="' + name + '"]:checked') || form.querySelector('select[name="' + name + '"]');
+    return control ? control.value : "";
+  }
+
+  function showWhen(form) {
+    form.querySelectorAll("[data-show-when]").forEach(function (part) {
+      var rule = part.getAttribute("data-show-when").split("=");
+      part.hidden = rule[1].split(",").indexOf(chosen(form, rule[0])) < 0;
+    });
+    form.querySelectorAll("[data-past-start]").forEach(function (note) {
+      var start = form.querySelector('input[name="starts_on"]');
+      note.hidden = !(start && start.value && start.value < note.getAttribute("data-past-start"));
+    });
+  }
+
+  function initShowWhen(root) {
+    root.querySelectorAll("form").forEach(function (form) {
+      if (form.querySelector("[data-show-when], [data-past-start]")) { showWhen(form); }
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (form && form.querySelector("[data-show-when], [data-past-start]")) { showWhen(form); }
+  });
+  initShowWhen(document);
+  document.addEventListener("htmx:load", function (event) { initShowWhen(event.detail.elt); });
+
   /* --- folding on phones: the main navigation and the list filters ------------------------------------ */
 
   function setFolded(button, panel, open) {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from django.contrib import messages
@@ -29,7 +30,7 @@ from ..forms import (
     TaskForm,
 )
 from ..models import Activity, Occurrence, Priority, Recurrence, Status, Task
-from ..recurrence import choices_from_rule, parse_rule
+from ..recurrence import RuleError, choices_from_rule, parse_rule
 from ..services.mentions import mention_choices, mention_links
 from ..templatetags.task_text import render_markdown
 from ._common import _back, _errors_text, _project_or_404, _stage_for_work, _task_for_work, _task_or_404
@@ -85,6 +86,26 @@ def task_create(request, pk: int):
     )
 
 
+def _day_words(iso: str | None) -> str:
+    """ "2026-12-06" as the pages write a day: "6 Dec 2026" (the text itself if it is not a date)."""
+    try:
+        day = date.fromisoformat(iso or "")
+    except ValueError:
+        return iso or ""
+    return f"{day.day} {day:%b %Y}"
+
+
+def _rule_words(values: dict) -> str:
+    """A stored rule ({"rule", "starts_on"} of an Activity row) in words, lower-cased to follow a verb: "every
+    week on Mon". The rule as stored if it no longer parses (a history row outlives the rules' subset)."""
+    try:
+        start = date.fromisoformat(values["starts_on"]) if values.get("starts_on") else None
+        words = parse_rule(values.get("rule", "")).summary(start)
+    except (RuleError, ValueError):
+        return values.get("rule", "")
+    return words[:1].lower() + words[1:]
+
+
 def _describe(activity: Activity, people: dict) -> str:
     """One line of the history, in words. Values are stored as ids and strings; this names them."""
     verb, field, old, new = activity.verb, activity.field, activity.old_value, activity.new_value
@@ -124,12 +145,13 @@ def _describe(activity: Activity, people: dict) -> str:
     if verb == Activity.Verb.STAGE_UPDATED:
         return f"changed {field}"
     if verb == Activity.Verb.CREATED and isinstance(new, dict) and "series" in new:
-        return f"created the task as the {new.get('occurrence')} occurrence of a repeating task ({new.get('rule')})"
+        on = _day_words(new.get("occurrence"))
+        return f"created the task as the {on} occurrence of a task that repeats {_rule_words(new)}"
     if verb == Activity.Verb.RECURRENCE_SET:
         summary = (new or {}).get("summary", "")
         return f"changed the repeats to: {summary}" if old else f"set the task to repeat: {summary}"
     if verb == Activity.Verb.RECURRENCE_STOPPED:
-        return f"stopped the repeats ({(old or {}).get('rule', '')})"
+        return f"stopped the repeats ({_rule_words(old or {})})"
     if verb == Activity.Verb.RECURRENCE_HELD:
         new = new or {}
         return (
@@ -212,6 +234,7 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
         "series": series,
         "latest_occurrence": latest,
         "mentions": mentions,
+        "today": today,
     }
     if can_work:
         context.update(
@@ -285,11 +308,23 @@ def task_recurrence(request, pk: int):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.recurrence_set(actor=request.user, task=task, rule=data["rule"], starts_on=data["starts_on"])
+            saved = services.recurrence_set(
+                actor=request.user, task=task, rule=data["rule"], starts_on=data["starts_on"]
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, "The repeats are saved.")
+            today = deadlines_for(request).today(task.project.team.time_zone)
+            past = (
+                f" It started on {_day_words(saved.starts_on.isoformat())}, in the past: no task is made for a date "
+                "before today."
+                if saved.starts_on < today
+                else ""
+            )
+            messages.success(
+                request,
+                f"The repeats are saved: the next task is made on {_day_words(saved.next_on.isoformat())}.{past}",
+            )
             return redirect(reverse("tasks:task_detail", args=[task.pk]) + "#repeats")
     return _task_page(request, _task_or_404(request, pk), status=422, recurrence_form=form)
 
