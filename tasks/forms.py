@@ -95,6 +95,7 @@ class StageForm(forms.Form):
     estimated_hours = forms.DecimalField(label="Estimated hours", **HOURS)
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_stage_%s")  # the task page also has the label form's "name"
         super().__init__(*args, **kwargs)
         self.fields["estimated_hours"].widget.attrs.update(step="0.25", min="0.25", inputmode="decimal")
 
@@ -147,6 +148,10 @@ class LabelForm(forms.Form):
         error_messages={"invalid": "Enter a colour such as #3b82f6."},
         widget=forms.TextInput(attrs={"type": "color"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_label_%s")  # the task page also has the stage form's "name"
+        super().__init__(*args, **kwargs)
 
 
 class NameDescriptionForm(forms.Form):

@@ -128,6 +128,17 @@ def task_create(
     return task, True
 
 
+@transaction.atomic
+def task_label_create(*, actor, task: Task, name: str, color: str = "#6b7280"):
+    """Create a label of the task's team from its page and put it on the task (what a person creating a label
+    there means), in one transaction: the label and the task's "changed the labels" Activity, or neither."""
+    from .project import label_create
+
+    label = label_create(actor=actor, team=task.project.team, name=name, color=color)
+    task_update(actor=actor, task=task, data={"labels": [*task.labels.all(), label]})
+    return label
+
+
 @task_write
 def task_update(*, actor, task: Task, data: dict[str, Any]) -> Task:
     """Change any of title, description, priority, due_date, assignee, labels; one Activity per changed field.

@@ -383,11 +383,11 @@ def label_add(request, pk: int):
     form = LabelForm(request.POST)
     if form.is_valid():
         try:
-            label = services.label_create(actor=request.user, team=task.project.team, **form.cleaned_data)
+            label = services.task_label_create(actor=request.user, task=task, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, f"Label “{label.name}” created; tick it in the task's details to use it.")
+            messages.success(request, f"Label “{label.name}” created and put on this task.")
             return redirect("tasks:task_detail", task.pk)
     return _task_page(request, task, status=422, label_form=form)
 
