@@ -90,6 +90,7 @@ def notify_mentioned(
     message: str,
     url: str,
     context: Mapping[str, Any],
+    preview: str = "",
 ) -> set[int]:
     """Tell each of `people` that `actor` mentioned them (kind "mentioned", under its preference), in the
     caller's transaction; returns their ids. The event is named by the Activity row of the write that
@@ -105,6 +106,7 @@ def notify_mentioned(
             message=message,
             url=url,
             context=dict(context),
+            preview=preview,
         )
         told.add(user.pk)
     return told

@@ -27,6 +27,7 @@ from ._common import (
     _task_url,
     task_write,
 )
+from .comment import _preview
 from .lifecycle import _stage_reopen, _stage_start, _task_transition
 from .mentions import mentioned_anew, notify_mentioned
 
@@ -43,6 +44,7 @@ def _notify_description_mentions(task: Task, actor, activity: Activity, people, 
         message=f"{actor.get_full_name()} mentioned you in the description of “{task.title}”",
         url=_task_url(task) + "#task-description",
         context={"description": task.description},
+        preview=_preview(task.description),
     )
 
 

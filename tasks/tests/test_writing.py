@@ -70,3 +70,21 @@ def test_a_viewer_and_an_outsider_get_no_preview(team):
     outsider = Client()
     outsider.force_login(UserFactory())
     assert outsider.post(f"/projects/{team['project'].pk}/preview/", {"text": "x"}).status_code == 404
+
+
+def test_a_notification_says_what_happened_with_a_plain_text_preview(team):
+    from notifications.models import Notification
+    from tasks import services
+    from tasks.tests.factories import TaskFactory
+
+    mia, sam = team["people"]["mia"], team["people"]["sam1"]
+    task = TaskFactory(project=team["project"], created_by=mia, title="Ship it")
+    services.comment_create(actor=sam, task=task, body="**Done**, see [the log](https://x.test/log)")
+    note = Notification.objects.get(user=mia)
+    assert note.preview == "Done, see the log"
+    client = Client()
+    client.force_login(mia)
+    page = client.get("/notifications/").content.decode()
+    assert "New comment" in page
+    assert "Done, see the log" in page
+    assert "Someone comments on my task" not in page  # the settings' sentence stays on the settings page
