@@ -18,6 +18,7 @@
   popup.id = "palette";
   popup.className = "palette";
   popup.hidden = true;
+  popup.tabIndex = 0;  // a scrolling region a keyboard can reach (the arrows also move through it from the box)
   form.appendChild(popup);
   input.setAttribute("role", "combobox");
   input.setAttribute("aria-autocomplete", "list");

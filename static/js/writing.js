@@ -114,13 +114,11 @@
     panel.insertAdjacentElement("afterend", list);
     area.setAttribute("aria-autocomplete", "list");
     area.setAttribute("aria-controls", list.id);
-    area.setAttribute("aria-expanded", "false");
     var active = -1;
     var matches = [];
 
     function close() {
       list.hidden = true;
-      area.setAttribute("aria-expanded", "false");
       area.removeAttribute("aria-activedescendant");
       active = -1;
     }
@@ -168,7 +166,6 @@
       });
       var wasHidden = list.hidden;
       list.hidden = false;
-      area.setAttribute("aria-expanded", "true");
       choose(0);
       if (wasHidden && window.AetherAnnounce) {
         window.AetherAnnounce(matches.length + (matches.length === 1 ? " person" : " people") + " to mention: up and down arrows to choose, Enter to pick.");
