@@ -224,6 +224,8 @@ def palette(user, text: str | None, *, here: Project | None = None) -> Palette:
     projects = list(
         Project.objects.filter(team__in=team_ids_visible_to(user)).select_related("team").order_by("name", "pk")
     )
+    if not words and (text or "").strip():
+        return result  # typed, but no word in it (only operators, quotes, symbols): nothing found
     result.actions = _actions(user, words, projects, here)
     if not words:
         return result

@@ -221,9 +221,11 @@
     var on = active && active !== document.body ? active : elt;
     var card = on && on.closest && on.closest("[data-card]");
     var form = elt && elt.closest && elt.closest("form");
+    var holder = on && on.parentElement && on.parentElement.closest("[id]:not(form):not(main)");
     focusWas = {
       id: on && on.id,
       card: card ? card.getAttribute("data-card") : dialogCard,
+      holder: holder ? holder.id : null,  // e.g. a stage's row: its next control when this one is gone
       action: form ? form.getAttribute("action") : null,
     };
   });
@@ -232,6 +234,9 @@
     var el = was.id && document.getElementById(was.id);
     if (el && el.offsetParent !== null) { el.focus(); return true; }
     if (was.card && focusCard(was.card)) { return true; }
+    var holder = was.holder && document.getElementById(was.holder);
+    var inside = holder && holder.querySelector("button, input:not([type=hidden]), a[href], select, textarea");
+    if (inside && inside.offsetParent !== null) { inside.focus(); return true; }
     var form = was.action && Array.prototype.find.call(document.querySelectorAll("form"), function (f) {
       return f.getAttribute("action") === was.action;
     });
