@@ -181,14 +181,16 @@ def test_keyboard_shortcuts(tabs, acme):
     expect(page.get_by_role("heading", name=second)).to_be_visible()
     assert page.url.endswith(f"/tasks/{Task.objects.get(title=second).pk}/")
 
-    page.keyboard.press("c")  # a project in context? not on the task page: the project list
-    expect(page.get_by_role("heading", name="Projects")).to_be_visible()
+    page.keyboard.press("c")  # no quick add on the task page: the palette's "New task in …" (the page stays)
+    expect(page.locator("#search")).to_be_focused()
+    expect(page.locator("#palette").get_by_role("option", name="New task in Apollo")).to_be_visible()
+    page.keyboard.press("Escape")
     page = tab.go(f"/projects/{project.pk}/")
     page.keyboard.press("j")
     expect(page.locator(f'[data-card="{tasks[-1].pk}"], [data-card="{tasks[0].pk}"]').first).to_be_visible()
     expect(page.locator(".task-card.is-current")).to_have_count(1)
     page.keyboard.press("c")
-    expect(page.get_by_role("heading", name="New task")).to_be_visible()
+    expect(page.get_by_label("New task", exact=True)).to_be_focused()  # the title of a new task, in the page
     assert tab.problems == []
 
 
