@@ -187,6 +187,7 @@ CASES = {
     ),
     "project_delete": lambda w: lambda: T.project_delete(actor=w["owner"], project=w["empty_project"]),
     "label_create": lambda w: lambda: T.label_create(actor=w["owner"], team=w["team"], name="urgent"),
+    "task_label_create": lambda w: lambda: T.task_label_create(actor=w["owner"], task=w["task"], name="urgent"),
     "template_save": lambda w: (
         lambda: T.template_save(
             actor=w["owner"],
