@@ -88,3 +88,17 @@ def test_a_notification_says_what_happened_with_a_plain_text_preview(team):
     assert "New comment" in page
     assert "Done, see the log" in page
     assert "Someone comments on my task" not in page  # the settings' sentence stays on the settings page
+
+
+def test_staff_see_the_way_to_admin_and_a_viewer_is_told_she_reads_only(team):
+    staff, viewer = team["people"]["mia"], team["people"]["vic"]
+    staff.is_staff = True
+    staff.save(update_fields=["is_staff"])
+    client = Client()
+    client.force_login(staff)
+    assert 'href="/admin/" class="admin-link">Admin</a>' in client.get("/my-work/").content.decode()
+    client.force_login(viewer)
+    page = client.get(f"/projects/{team['project'].pk}/").content.decode()
+    assert "Admin</a>" not in page
+    assert "You can read this project but not change it: your role in Acme is viewer." in page
+    assert 'id="quick-title"' not in page
