@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): this session passed a second factor
     "accounts.audit.ClientAddressMiddleware",  # the client address of the account audit trail's rows
+    "aether.posting.InPlaceSignInMiddleware",  # an ended session: 401 to htmx, `next` the page (not the POST)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -359,6 +360,7 @@ SPECTACULAR_SETTINGS = {
 # --- Security -------------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie; kept default for forms
+CSRF_FAILURE_VIEW = "aether.posting.csrf_failure"  # plain words, and a renewable refusal for in-place posts
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -27,6 +27,21 @@ class Kind(models.TextChoices):
     DIGEST = "digest", "The daily digest"
 
 
+# What happened, as the notifications list labels it (Kind's labels are the settings' sentences).
+WHAT_HAPPENED = {
+    Kind.TASK_ASSIGNED: "Assigned to you",
+    Kind.TASK_COMPLETED: "Completed",
+    Kind.TASK_COMMENTED: "New comment",
+    Kind.MENTIONED: "You were mentioned",
+    Kind.TASK_OVERDUE: "Overdue",
+    Kind.TASK_DUE_SOON: "Due soon",
+    Kind.INVITATION: "Invitation",
+    Kind.PASSWORD_RESET: "Password reset",
+    Kind.TASK_UPDATES: "Updates",
+    Kind.DIGEST: "Digest",
+}
+
+
 # Kinds a user may switch off. Invitations and password resets are always emailed: the person asked for them.
 SWITCHABLE_KINDS = [
     Kind.TASK_ASSIGNED,
@@ -170,6 +185,8 @@ class Notification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     message = models.CharField(max_length=300)
+    # A plain-text passage of what happened (a comment's first words), shown under the message.
+    preview = models.CharField(max_length=200, blank=True, default="")
     url = models.CharField(max_length=300, blank=True)
     dedupe_key = models.CharField(max_length=200)  # unique: see Meta.constraints
     created_at = models.DateTimeField(auto_now_add=True)

@@ -274,6 +274,7 @@ class Event:
     task_id: int | None = None
     task_title: str = ""
     context: Mapping[str, Any] = field(default_factory=dict)  # extra template context (JSON values)
+    preview: str = ""  # plain text of what happened (a comment's words), under the in-app message
 
 
 @dataclass(frozen=True)
@@ -448,6 +449,7 @@ def _rows_for(batch: list[Event]) -> tuple[list[dict], list[dict]]:
                     "team_id": ev.team_id,
                     "actor_id": ev.actor_id,
                     "message": ev.message[:300],
+                    "preview": ev.preview[:200],
                     "url": ev.url[:300],
                     "dedupe_key": dedupe_key,
                     "created_at": now,
@@ -456,7 +458,9 @@ def _rows_for(batch: list[Event]) -> tuple[list[dict], list[dict]]:
     return outbox, notes
 
 
-def notify(*, kind: Kind, user, actor, event: str, message: str, task=None, url: str = "", context=None) -> None:
+def notify(
+    *, kind: Kind, user, actor, event: str, message: str, task=None, url: str = "", context=None, preview: str = ""
+) -> None:
     """Tell `user` of one event by the channels they chose: notify_many for one event. Nobody is told of their
     own action; an inactive user is told nothing; about a task, only a current member of its team is told.
 
@@ -481,6 +485,7 @@ def notify(*, kind: Kind, user, actor, event: str, message: str, task=None, url:
                 task_id=task.pk if task is not None else None,
                 task_title=task.title if task is not None else "",
                 context=context or {},
+                preview=preview,
             )
         ]
     )

@@ -51,6 +51,7 @@ NOTIFICATION_COLUMNS = {
     "team_id": "bigint",
     "actor_id": "bigint",
     "message": "text",
+    "preview": "text",
     "url": "text",
     "dedupe_key": "text",
     "created_at": "timestamptz",

@@ -11,7 +11,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+
+from aether.posting import post_only
 
 from . import selectors, services
 from .forms import EmailDeliveryForm, PreferencesForm
@@ -33,7 +34,7 @@ def _back(request):
 
 
 @login_required
-@require_POST
+@post_only("notifications:list")
 def notification_read(request, pk: int):
     notification = get_object_or_404(selectors.notifications_for(request.user), pk=pk)
     services.notification_mark_read(actor=request.user, notification=notification)
@@ -67,7 +68,7 @@ def notification_open(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only("notifications:list")
 def notifications_read_all(request):
     count = services.notifications_mark_all_read(actor=request.user)
     messages.success(request, f"{count} notification{'' if count == 1 else 's'} marked read.")

@@ -38,8 +38,8 @@ class TaskForm(forms.Form):
         required=False,
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="Markdown works. Mention a team member with @ and the start of their email address (@bob) "
-        "to notify them.",
+        help_text="Markdown works. Type @ to mention a team member (the start of their email address, @bob): "
+        "they are notified.",
     )
     priority = forms.TypedChoiceField(choices=Priority.choices, coerce=int, initial=Priority.MEDIUM)
     assignee = MemberChoiceField(queryset=User.objects.none(), required=False, empty_label="Nobody")
@@ -94,6 +94,7 @@ class StageForm(forms.Form):
     estimated_hours = forms.DecimalField(label="Estimated hours", **HOURS)
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_stage_%s")  # the task page also has the label form's "name"
         super().__init__(*args, **kwargs)
         self.fields["estimated_hours"].widget.attrs.update(step="0.25", min="0.25", inputmode="decimal")
 
@@ -146,6 +147,10 @@ class LabelForm(forms.Form):
         error_messages={"invalid": "Enter a colour such as #3b82f6."},
         widget=forms.TextInput(attrs={"type": "color"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_label_%s")  # the task page also has the stage form's "name"
+        super().__init__(*args, **kwargs)
 
 
 class NameDescriptionForm(forms.Form):

@@ -15,6 +15,7 @@ from .signin import (
     PasswordResetConfirmView,
     PasswordResetView,
     SignInView,
+    SignOutView,
     second_factor_verify,
 )
 from .teams import (
@@ -33,6 +34,7 @@ __all__ = [
     "PasswordResetConfirmView",
     "PasswordResetView",
     "SignInView",
+    "SignOutView",
     "calendar_feed_reset",
     "invitation_accept",
     "invitation_revoke",

@@ -11,8 +11,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from aether.posting import post_only
 
 from .. import selectors, services
 from ..forms import ProfileForm, SecondFactorCodeForm, SecondFactorRemoveForm, add_service_errors
@@ -63,7 +64,7 @@ def _calendar_feed_urls(feed) -> dict[str, str]:
 
 
 @login_required
-@require_POST
+@post_only("accounts:profile")
 def calendar_feed_reset(request):
     """Create the user's private calendar link, or replace it (the old one stops working at once)."""
     had_one = selectors.calendar_feed_of(request.user) is not None
@@ -124,7 +125,7 @@ def second_factor(request):
 
 
 @login_required
-@require_POST
+@post_only("accounts:second_factor")
 def second_factor_begin(request):
     try:
         services.second_factor_begin(actor=request.user)
@@ -135,7 +136,7 @@ def second_factor_begin(request):
 
 
 @login_required
-@require_POST
+@post_only("accounts:second_factor")
 @sensitive_post_parameters("code")
 def second_factor_confirm(request):
     form = SecondFactorCodeForm(request.POST)
@@ -157,7 +158,7 @@ def second_factor_confirm(request):
 
 
 @login_required
-@require_POST
+@post_only("accounts:second_factor")
 @sensitive_post_parameters("code")
 def second_factor_session(request):
     """A code for this session (signed in before the second factor was set up, or elsewhere): Django admin
@@ -173,7 +174,7 @@ def second_factor_session(request):
 
 
 @login_required
-@require_POST
+@post_only("accounts:second_factor")
 @sensitive_post_parameters("password", "code")
 def second_factor_remove(request):
     form = SecondFactorRemoveForm(request.POST)

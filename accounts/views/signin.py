@@ -105,6 +105,16 @@ def second_factor_verify(request):
     )
 
 
+class SignOutView(auth_views.LogoutView):
+    """Django's sign-out, a POST; a GET of its address (a pasted link) goes home rather than to an empty 405,
+    and signs nobody out (another site could make the browser GET it)."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request, *args, **kwargs):
+        return redirect("home")
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     """The password form of the profile page (the old password checked by the form), saved by password_set;
     shown alone again when the change is refused."""

@@ -12,7 +12,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+
+from aether.posting import post_only
 
 from .. import selectors, services
 from ..forms import (
@@ -36,6 +37,11 @@ def team_list(request):
     if len(memberships) == 1:
         return redirect("accounts:team_detail", memberships[0].team_id)
     return render(request, "accounts/team_list.html", {"memberships": memberships})
+
+
+def _team_page_url(request, team_id: int, **_) -> str:
+    """Where a GET of a team's POST-only address goes (aether/posting.py)."""
+    return reverse("accounts:team_detail", args=[team_id])
 
 
 def _team_or_404(request, team_id: int):
@@ -75,7 +81,7 @@ def team_detail(request, team_id: int):
 
 
 @login_required
-@require_POST
+@post_only(_team_page_url)
 def team_invite(request, team_id: int):
     team = _team_or_404(request, team_id)
     require(request.user, Action.MANAGE, team.pk)
@@ -92,7 +98,7 @@ def team_invite(request, team_id: int):
 
 
 @login_required
-@require_POST
+@post_only(_team_page_url)
 def invitation_revoke(request, team_id: int, invitation_id: int):
     team = _team_or_404(request, team_id)
     require(request.user, Action.MANAGE, team.pk)
@@ -111,7 +117,7 @@ def _membership_or_404(team, user_id: int) -> Membership:
 
 
 @login_required
-@require_POST
+@post_only(_team_page_url)
 def membership_role(request, team_id: int, user_id: int):
     team = _team_or_404(request, team_id)
     require(request.user, Action.MANAGE, team.pk)
@@ -134,7 +140,7 @@ def membership_role(request, team_id: int, user_id: int):
 
 
 @login_required
-@require_POST
+@post_only(_team_page_url)
 def membership_remove(request, team_id: int, user_id: int):
     team = _team_or_404(request, team_id)
     require(request.user, Action.MANAGE, team.pk)

@@ -21,3 +21,11 @@ def open_url(notification) -> str:
     from notifications.views import open_token
 
     return reverse("notifications:open", args=[notification.pk]) + "?t=" + open_token(notification)
+
+
+@register.filter
+def what_happened(notification) -> str:
+    """The label of a notification in the list: what happened ("New comment"), not the settings' sentence."""
+    from notifications.models import WHAT_HAPPENED
+
+    return WHAT_HAPPENED.get(notification.kind, notification.get_kind_display())

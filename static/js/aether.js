@@ -5,13 +5,15 @@
  *   status button, or "Completed…", which loads the stage-hours form into a dialog);
  * - a calendar task's "Move" link opens the month's one move dialog for that task (without JS it opens the
  *   task's move page), and a task dragged to another day posts the same form with that day;
- * - after an in-place update that lost the focus, the focus goes to the messages, so it is not lost at the
- *   top of the page and screen readers announce what happened;
+ * - after an in-place update the messages are read out (#announcer);
  * - on phones the main navigation and the list filters fold behind a button;
  * - a template's stage rows are added, moved and removed in the page (the same buttons post the form and
  *   get the changed rows back from the server without JS);
- * - keyboard shortcuts (never while typing in a field): / search, c new task, j/k move through rows and
- *   cards, Enter opens (the focused link), ? lists them.
+ * - keyboard shortcuts (never while typing in a field, and all of them can be turned off in the ? list):
+ *   / search, c the title of a new task, j/k move through rows and cards, Enter opens (the focused link),
+ *   ? lists them;
+ * - the focus goes back to the control or card it was on after an in-place update or the completion dialog;
+ *   Escape closes a card's Move menu and the phone's menu.
  */
 (function () {
   "use strict";
@@ -180,16 +182,68 @@
     }
   });
 
+  // The card a completion dialog was opened from: the focus goes back to it when the dialog closes.
+  var dialogCard = null;
+
+  function focusCard(cardId) {
+    var card = cardId && document.querySelector('[data-card="' + cardId + '"]');
+    var control = card && (card.querySelector("details.card-menu > summary") || card.querySelector("a[href]"));
+    if (control) { control.focus(); }
+    return !!control;
+  }
+
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail && event.detail.target;
     if (!target || target.id !== "complete-dialog-body") { return; }
     var dialog = document.getElementById("complete-dialog");
     var menu = document.querySelector("details.card-menu[open]");
+    var card = event.detail.requestConfig && event.detail.requestConfig.elt.closest("[data-card]");
+    dialogCard = card ? card.getAttribute("data-card") : null;
     if (menu) { menu.open = false; }
     if (dialog && !dialog.open) { dialog.showModal(); }
     var first = target.querySelector("input:not([type=hidden])");
     if (first) { first.focus(); }
   });
+
+  document.addEventListener("close", function (event) {
+    if (event.target.id !== "complete-dialog" || !dialogCard) { return; }
+    focusCard(dialogCard);  // closed without completing (Escape, Cancel): back to the card's Move button
+    dialogCard = null;
+  }, true);
+
+  // After an in-place update the page under the focus is new: the focus goes back to the same control (by
+  // its id), else to the card it was on, else to the form it sent; what happened is read out (#announcer).
+  var focusWas = null;
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var active = document.activeElement;
+    var elt = event.detail.elt;
+    var on = active && active !== document.body ? active : elt;
+    var card = on && on.closest && on.closest("[data-card]");
+    var form = elt && elt.closest && elt.closest("form");
+    var holder = on && on.parentElement && on.parentElement.closest("[id]:not(form):not(main)");
+    focusWas = {
+      id: on && on.id,
+      card: card ? card.getAttribute("data-card") : dialogCard,
+      holder: holder ? holder.id : null,  // e.g. a stage's row: its next control when this one is gone
+      action: form ? form.getAttribute("action") : null,
+    };
+  });
+
+  function refocus(was) {
+    var el = was.id && document.getElementById(was.id);
+    if (el && el.offsetParent !== null) { el.focus(); return true; }
+    if (was.card && focusCard(was.card)) { return true; }
+    var holder = was.holder && document.getElementById(was.holder);
+    var inside = holder && holder.querySelector("button, input:not([type=hidden]), a[href], select, textarea");
+    if (inside && inside.offsetParent !== null) { inside.focus(); return true; }
+    var form = was.action && Array.prototype.find.call(document.querySelectorAll("form"), function (f) {
+      return f.getAttribute("action") === was.action;
+    });
+    var control = form && form.querySelector("button[type=submit], input:not([type=hidden]), textarea");
+    if (control && control.offsetParent !== null) { control.focus(); return true; }
+    return false;
+  }
 
   document.addEventListener("htmx:afterSettle", function () {
     var dialog = document.querySelector("dialog[open]");
@@ -198,15 +252,70 @@
       if (wrong) { wrong.focus(); }
       return;
     }
+    var was = focusWas;
+    focusWas = null;
+    dialogCard = null;
+    var flashes = document.getElementById("flashes");
+    if (flashes && window.AetherAnnounce) { window.AetherAnnounce(flashes.textContent.trim()); }
     var active = document.activeElement;
-    if (!active || active === document.body) {
-      var target = document.getElementById("flashes") || document.querySelector("main h1");
-      if (target) {
-        if (!target.hasAttribute("tabindex")) { target.setAttribute("tabindex", "-1"); }
-        target.focus({ preventScroll: true });
-      }
+    if (active && active !== document.body) { return; }
+    if (was && refocus(was)) { return; }
+    var target = flashes || document.querySelector("main h1");
+    if (target) {
+      if (!target.hasAttribute("tabindex")) { target.setAttribute("tabindex", "-1"); }
+      target.focus({ preventScroll: true });
     }
   });
+
+  // Escape closes an open card menu (the focus back on its Move button) and the phone's menu.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || document.querySelector("dialog[open]")) { return; }
+    var menu = document.querySelector("details.card-menu[open]");
+    if (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+      event.preventDefault();
+      return;
+    }
+    var toggle = document.querySelector("[data-fold][aria-expanded=true]");
+    var panel = toggle && document.getElementById(toggle.getAttribute("aria-controls"));
+    if (toggle && panel && (panel.contains(document.activeElement) || toggle === document.activeElement)) {
+      setFolded(toggle, panel, false);
+      toggle.focus();
+      event.preventDefault();
+    }
+  });
+
+  /* --- forms that show only what applies: [data-show-when="name=value,value"] (the repeat editor) ------ */
+
+  function chosen(form, name) {
+    var control = form.querySelector('[name="' + name + '"]:checked') || form.querySelector('select[name="' + name + '"]');
+    return control ? control.value : "";
+  }
+
+  function showWhen(form) {
+    form.querySelectorAll("[data-show-when]").forEach(function (part) {
+      var rule = part.getAttribute("data-show-when").split("=");
+      part.hidden = rule[1].split(",").indexOf(chosen(form, rule[0])) < 0;
+    });
+    form.querySelectorAll("[data-past-start]").forEach(function (note) {
+      var start = form.querySelector('input[name="starts_on"]');
+      note.hidden = !(start && start.value && start.value < note.getAttribute("data-past-start"));
+    });
+  }
+
+  function initShowWhen(root) {
+    root.querySelectorAll("form").forEach(function (form) {
+      if (form.querySelector("[data-show-when], [data-past-start]")) { showWhen(form); }
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (form && form.querySelector("[data-show-when], [data-past-start]")) { showWhen(form); }
+  });
+  initShowWhen(document);
+  document.addEventListener("htmx:load", function (event) { initShowWhen(event.detail.elt); });
 
   /* --- folding on phones: the main navigation and the list filters ------------------------------------ */
 
@@ -309,14 +418,26 @@
   /* --- keyboard shortcuts ----------------------------------------------------------------------------- */
 
   var SHORTCUTS = [
-    ["/", "Search"],
-    ["c", "New task (in this project; elsewhere, the projects)"],
+    ["Ctrl K / ⌘K", "Search and commands (always on)"],
+    ["/", "Search and commands"],
+    ["c", "New task: its title field (in a project; elsewhere, choose the project)"],
     ["j", "Next task in the list or board"],
     ["k", "Previous task"],
     ["Enter", "Open the chosen task"],
     ["?", "Show these shortcuts"],
     ["Esc", "Close this list"],
   ];
+
+  var SINGLE_KEYS = "aether:single-key-shortcuts";
+  var singleKeysOff = false;
+  try { singleKeysOff = window.localStorage.getItem(SINGLE_KEYS) === "off"; } catch (e) { singleKeysOff = false; }
+
+  function singleKeysOn() { return !singleKeysOff; }
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-shortcuts]")) { shortcutsDialog().showModal(); }
+  });
+  document.querySelectorAll("[data-shortcuts]").forEach(function (button) { button.hidden = false; });
 
   function typing(target) {
     if (!target || !target.closest) { return false; }
@@ -348,6 +469,19 @@
     var note = document.createElement("p");
     note.className = "muted small-text";
     note.textContent = "Shortcuts do nothing while you type in a field.";
+    // WCAG 2.1.4: single-key shortcuts can be turned off (speech input users type letters by voice).
+    var toggle = document.createElement("label");
+    toggle.className = "shortcut-toggle";
+    var box = document.createElement("input");
+    box.type = "checkbox";
+    box.id = "shortcuts-on";
+    box.checked = singleKeysOn();
+    box.addEventListener("change", function () {
+      try { window.localStorage.setItem(SINGLE_KEYS, box.checked ? "on" : "off"); } catch (e) { /* kept for this page */ }
+      singleKeysOff = !box.checked;
+    });
+    toggle.appendChild(box);
+    toggle.appendChild(document.createTextNode(" Single-key shortcuts (/ c j k ?) on"));
     var close = document.createElement("button");
     close.type = "button";
     close.className = "secondary";
@@ -356,6 +490,7 @@
     dialog.appendChild(title);
     dialog.appendChild(list);
     dialog.appendChild(note);
+    dialog.appendChild(toggle);
     dialog.appendChild(close);
     document.body.appendChild(dialog);
     return dialog;
@@ -386,7 +521,7 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) { return; }
-    if (typing(event.target) || document.querySelector("dialog[open]")) { return; }
+    if (singleKeysOff || typing(event.target) || document.querySelector("dialog[open]")) { return; }
     var key = event.key;
     if (key === "/") {
       var search = document.getElementById("search");
@@ -395,10 +530,14 @@
       search.focus();
       if (search.select) { search.select(); }
     } else if (key === "c") {
-      var create = document.querySelector("[data-new-task]") || document.querySelector("[data-nav=projects]");
-      if (!create) { return; }
+      // The title of a new task, in the page: the project's quick add; elsewhere the palette's "New task in …".
+      var title = document.getElementById("quick-title");
       event.preventDefault();
-      window.location.assign(create.href);
+      if (title) {
+        title.focus();
+      } else if (window.AetherPalette) {
+        window.AetherPalette.open("New task");
+      }
     } else if (key === "j" || key === "k") {
       event.preventDefault();
       moveThrough(key === "j" ? 1 : -1);

@@ -23,6 +23,14 @@ from ._common import _activity, _require_work, _task_url
 from .mentions import mentioned_anew, mentioned_members, notify_mentioned
 
 
+def _preview(body: str) -> str:
+    """The words of a comment as a reader sees them, for the in-app notification's preview."""
+    from ..templatetags.task_text import plain_text
+
+    text = plain_text(body)
+    return text if len(text) <= 200 else text[:199].rsplit(" ", 1)[0] + "…"
+
+
 def _clean_body(body: str) -> str:
     body = (body or "").strip()
     if not body:
@@ -41,6 +49,7 @@ def _notify_mentioned(task: Task, actor, comment: Comment, activity: Activity, p
         message=f"{actor.get_full_name()} mentioned you on “{task.title}”",
         url=_task_url(task) + f"#comment-{comment.pk}",
         context={"comment_body": comment.body},
+        preview=_preview(comment.body),
     )
 
 
@@ -66,6 +75,7 @@ def comment_create(*, actor, task: Task, body: str) -> Comment:
             message=f"{actor.get_full_name()} commented on “{task.title}”",
             url=_task_url(task) + f"#comment-{comment.pk}",
             context={"comment_body": comment.body},
+            preview=_preview(comment.body),
         )
     return comment
 

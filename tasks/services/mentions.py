@@ -49,12 +49,30 @@ def _handles(text: str | None) -> set[str]:
     return {handle.rstrip(".").lower() for handle in MENTION.findall(_prose(text))}
 
 
+def _active_members(team_id: int) -> list:
+    """The team's active members (accounts' rule), in the order of their addresses."""
+    return sorted(active_members_of(team_id), key=lambda u: u.email)
+
+
+def handles_of(members) -> dict:
+    """Each member's handle, by user: the part of the address before its `@`, or the whole address when two
+    members share that part (the rule of the module docstring, as the @ picker offers it)."""
+    local_parts: dict[str, list] = {}
+    for user in members:
+        local_parts.setdefault(user.email.lower().split("@", 1)[0], []).append(user)
+    return {
+        user: local if len(local_parts[local]) == 1 else user.email.lower()
+        for local, users in local_parts.items()
+        for user in users
+    }
+
+
 def _members_by_handles(task: Task, *handle_sets: set[str]) -> list[list]:
     """For each set of handles, the members of the task's team they name, in the order of their addresses.
     One query (the team's members) for all the sets, none when no set has a handle."""
     if not any(handle_sets):
         return [[] for _ in handle_sets]
-    members = sorted(active_members_of(task.project.team_id), key=lambda u: u.email)
+    members = _active_members(task.project.team_id)
     local_parts: dict[str, list] = {}
     for user in members:
         local_parts.setdefault(user.email.lower().split("@", 1)[0], []).append(user)
@@ -94,6 +112,7 @@ def notify_mentioned(
     message: str,
     url: str,
     context: Mapping[str, Any],
+    preview: str = "",
 ) -> set[int]:
     """Tell each of `people` that `actor` mentioned them (kind "mentioned", under its preference), in the
     caller's transaction; returns their ids. The event is named by the Activity row of the write that
@@ -109,6 +128,49 @@ def notify_mentioned(
             message=message,
             url=url,
             context=dict(context),
+            preview=preview,
         )
         told.add(user.pk)
     return told
+
+
+# --- showing mentions: pages, previews and (for notifications/ to reuse) emails ----------------------------
+
+
+def mention_choices(team_id: int) -> list[dict]:
+    """The @ picker's list: the team's active members, each {"name", "handle", "email"}, by name. One query."""
+    members = _active_members(team_id)
+    handles = handles_of(members)
+    rows = [{"name": u.get_full_name(), "handle": handles[u], "email": u.email} for u in members]
+    return sorted(rows, key=lambda r: (r["name"].lower(), r["handle"]))
+
+
+def mention_links(team_id: int, *texts: str | None, base_url: str = "") -> dict[str, tuple[str, str]]:
+    """The handles `texts` mention that name a current, active member of the team, each to (the member's name,
+    the link to them: their row on the team page, absolute with `base_url`, as an email needs). What
+    tasks.templatetags.task_text.render_markdown(text, mentions=...) turns into links; one query at most.
+    Pages and emails render mentions through this pair, so they agree with who is notified."""
+    wanted = set().union(*(_handles(t) for t in texts)) if texts else set()
+    if not wanted:
+        return {}
+    from django.urls import reverse
+
+    members = _active_members(team_id)
+    page = base_url.rstrip("/") + reverse("accounts:team_detail", args=[team_id])
+    links = {}
+    for user, handle in handles_of(members).items():
+        for name in (handle, user.email.lower()):
+            if name in wanted:
+                links[name] = (user.get_full_name(), f"{page}#member-{user.pk}")
+    return links
+
+
+def mentions_as_names(text: str | None, links: dict[str, tuple[str, str]]) -> str:
+    """`text` with each mention of `links` written as "@Full Name" (a plain-text email's part)."""
+
+    def name(match: re.Match) -> str:
+        handle = match.group(1).rstrip(".")
+        found = links.get(handle.lower())
+        return f"@{found[0]}{match.group(1)[len(handle) :]}" if found else match.group(0)
+
+    return MENTION.sub(name, text or "")

@@ -336,6 +336,7 @@ def _occurrences_make(plans: list[_Plan]) -> list[Task]:
         for plan, _, on_date, task, stages in rows:
             new = {"title": task.title, "stages": len(stages), "series": plan.source.pk}
             new |= {"recurrence": plan.recurrence.pk, "occurrence": on_date.isoformat(), "rule": plan.recurrence.rule}
+            new["starts_on"] = plan.recurrence.starts_on.isoformat()  # the history says the rule in words
             created.append(Activity(task=task, verb=Activity.Verb.CREATED, new_value=new))
         Activity.objects.bulk_create(created)
         sql.occurrences_link([(occurrence_id, task.pk) for _, occurrence_id, _, task, _ in rows])

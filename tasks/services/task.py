@@ -26,6 +26,7 @@ from ._common import (
     _task_url,
     task_write,
 )
+from .comment import _preview
 from .lifecycle import _stage_reopen, _stage_start, _task_transition
 from .mentions import mentioned_anew, notify_mentioned
 
@@ -42,6 +43,7 @@ def _notify_description_mentions(task: Task, actor, activity: Activity, people, 
         message=f"{actor.get_full_name()} mentioned you in the description of “{task.title}”",
         url=_task_url(task) + "#task-description",
         context={"description": task.description},
+        preview=_preview(task.description),
     )
 
 
@@ -125,6 +127,17 @@ def task_create(
             raise
         return winner, False
     return task, True
+
+
+@transaction.atomic
+def task_label_create(*, actor, task: Task, name: str, color: str = "#6b7280"):
+    """Create a label of the task's team from its page and put it on the task (what a person creating a label
+    there means), in one transaction: the label and the task's "changed the labels" Activity, or neither."""
+    from .project import label_create
+
+    label = label_create(actor=actor, team=task.project.team, name=name, color=color)
+    task_update(actor=actor, task=task, data={"labels": [*task.labels.all(), label]})
+    return label
 
 
 @task_write

@@ -25,9 +25,11 @@ def markdown_parser():
     the board or an export never needs (this module is imported with the search view's URL)."""
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True, "typographer": False}).enable(
+    parser = MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True, "typographer": False}).enable(
         ["linkify", "strikethrough", "table"]
     )
+    parser.core.ruler.push("mentions", _link_mentions)
+    return parser
 
 
 # No <img>: an image from elsewhere is a tracking pixel in an email and a CSP violation on the page.
@@ -39,13 +41,53 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
-def render_markdown(text: str | None) -> SafeString:
-    """Markdown source to sanitised HTML (safe to put in a page or an email as is)."""
+def _link_mentions(state) -> None:
+    """A core rule: in the text of each inline run (not inside a link or code), an @handle that
+    `env["mentions"]` names becomes a link to that person, written "@Full Name"."""
+    from tasks.services.mentions import MENTION
+
+    mentions = state.env.get("mentions") if isinstance(state.env, dict) else None
+    if not mentions:
+        return
+    token_class = type(state.tokens[0]) if state.tokens else None
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        out, depth = [], 0
+        for token in block.children:
+            depth += {"link_open": 1, "link_close": -1}.get(token.type, 0)
+            if token.type != "text" or depth:
+                out.append(token)
+                continue
+            text, last = token.content, 0
+            for match in MENTION.finditer(text):
+                handle = match.group(1).rstrip(".")
+                person = mentions.get(handle.lower())
+                if person is None:
+                    continue
+                name, url = person
+                start, end = match.start(), match.start() + 1 + len(handle)
+                if start > last:
+                    out.append(token_class("text", "", 0, content=text[last:start]))
+                out.append(token_class("link_open", "a", 1, attrs={"href": url, "title": f"@{handle}"}))
+                out.append(token_class("text", "", 0, content=f"@{name}"))
+                out.append(token_class("link_close", "a", -1))
+                last = end
+            if last == 0:
+                out.append(token)
+            elif last < len(text):
+                out.append(token_class("text", "", 0, content=text[last:]))
+        block.children = out
+
+
+def render_markdown(text: str | None, mentions=None) -> SafeString:
+    """Markdown source to sanitised HTML (safe to put in a page or an email as is). `mentions` (handle ->
+    (name, url), from tasks.services.mentions.mention_links) makes each of those @mentions a link."""
     if not text:
         return mark_safe("")
     import nh3
 
-    html = markdown_parser().render(text)
+    html = markdown_parser().render(text, {"mentions": mentions or {}})
     cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -58,8 +100,9 @@ def render_markdown(text: str | None) -> SafeString:
 
 
 @register.filter(name="markdown")
-def markdown_filter(text) -> SafeString:
-    return render_markdown(str(text) if text is not None else "")
+def markdown_filter(text, mentions=None) -> SafeString:
+    """`{{ text|markdown }}`, or `{{ text|markdown:mentions }}` with the page's mention links."""
+    return render_markdown(str(text) if text is not None else "", mentions)
 
 
 # --- search snippets ------------------------------------------------------------------------------------
@@ -99,7 +142,10 @@ def mentions_terms(text: str, query: str) -> bool:
 
 def highlight(text: str, query: str) -> SafeString:
     """`text` escaped, with the query's words wrapped in <mark>."""
-    pattern = _pattern(search_terms(query))
+    return _highlight(text, _pattern(search_terms(query)))
+
+
+def _highlight(text: str, pattern: re.Pattern | None) -> SafeString:
     if pattern is None:
         return escape(text)
     out, last = [], 0
@@ -114,7 +160,10 @@ def highlight(text: str, query: str) -> SafeString:
 def snippet(texts: list[str], query: str, *, length: int = SNIPPET_LENGTH) -> SafeString:
     """A short passage of the first of `texts` that contains a word of the query, around that word, marked;
     without any, the start of the first non-empty text."""
-    pattern = _pattern(search_terms(query))
+    return _snippet(texts, _pattern(search_terms(query)), length=length)
+
+
+def _snippet(texts: list[str], pattern: re.Pattern | None, *, length: int = SNIPPET_LENGTH) -> SafeString:
     texts = [" ".join(t.split()) for t in texts if t and t.strip()]
     if not texts:
         return mark_safe("")
@@ -132,8 +181,38 @@ def snippet(texts: list[str], query: str, *, length: int = SNIPPET_LENGTH) -> Sa
     if end < len(chosen):
         space = chosen.rfind(" ", start, end)
         end = space if space > position else end
-    body = highlight(chosen[start:end], query)
+    body = _highlight(chosen[start:end], pattern)
     return mark_safe(("… " if start else "") + body + (" …" if end < len(chosen) else ""))  # noqa: S308
+
+
+def plain_text(markdown_source: str | None) -> str:
+    """What a reader sees of a Markdown text, as plain text on one line: no `**`, `#` or link syntax (the
+    palette's snippets). Rendered and sanitised as the page does it, then every tag dropped."""
+    import html
+
+    import nh3
+
+    if not markdown_source:
+        return ""
+    return " ".join(html.unescape(nh3.clean(str(render_markdown(markdown_source)), tags=set())).split())
+
+
+def prefix_pattern(words: list[str]) -> re.Pattern | None:
+    """Words typed so far (tasks/palette.py palette_words), each marked where a word of the text starts with
+    it; a word past its stem ("invoices") marks the shorter forms the database matched ("invoice")."""
+    return _pattern(search_terms(" ".join(w for w in words if len(w) > 1)) + [w for w in words if len(w) == 1])
+
+
+@register.simple_tag
+def palette_mark(text: str, words: list[str]) -> SafeString:
+    """`text` escaped, the typed words marked."""
+    return _highlight(text or "", prefix_pattern(words))
+
+
+@register.simple_tag
+def palette_snippet(text: str, words: list[str]) -> SafeString:
+    """A plain-text passage around the first typed word, marked."""
+    return _snippet([text], prefix_pattern(words), length=120)
 
 
 @register.simple_tag

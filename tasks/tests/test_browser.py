@@ -19,6 +19,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from accounts.models import Role
 from accounts.tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tasks.models import Comment, Stage, Status, Task
+from tasks.tests.a11y import watch_csp
 from tasks.tests.factories import ProjectFactory, StageFactory, TaskFactory, TemplateFactory, TemplateStageFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -55,10 +56,12 @@ def site(live_server, transactional_db):
 
 
 class Tab:
-    """A browser page that records console errors (a CSP violation is one), uncaught errors and dialogs."""
+    """A browser page that records console errors (a CSP violation is one: watch_csp), uncaught errors and
+    dialogs."""
 
     def __init__(self, browser, base: str, width: int = 1280):
         self.context = browser.new_context(viewport={"width": width, "height": 900})
+        watch_csp(self.context)  # a CSP violation is a console error, so a problem (tasks/tests/a11y.py)
         self.page: Page = self.context.new_page()
         self.page.set_default_timeout(15_000)
         self.base = base

@@ -72,13 +72,14 @@ def test_mentions_in_a_comment_and_a_description_notify_and_opening_one_marks_it
     page = writer.go(f"/tasks/{task.pk}/")
     page.get_by_role("textbox", name="Comment").fill("@vic could you check the wording?")
     page.get_by_role("button", name="Post comment").click()
-    expect(page.locator(".comment").last).to_contain_text("@vic could you check the wording?")
+    expect(page.locator(".comment .comment-body").last).to_have_text("@Vic Viewer could you check the wording?")
+    expect(page.locator(".comment").last.get_by_role("link", name="@Vic Viewer")).to_be_visible()  # to the person
     comment = Comment.objects.get(task=task)
     page.locator("#edit summary").click()
     page.get_by_role("textbox", name="Description").fill("Copy for the **launch**; @vic signs it off.")
     page.locator("#save-task").click()
     expect(page.locator("#task-description strong")).to_have_text("launch")
-    expect(page.locator("#task-description")).to_contain_text("@vic signs it off.")
+    expect(page.locator("#task-description")).to_contain_text("@Vic Viewer signs it off.")
     on_comment = Notification.objects.get(user=acme["viewer"], url__endswith=f"#comment-{comment.pk}")
     on_description = Notification.objects.get(user=acme["viewer"], url__endswith="#task-description")
     assert {on_comment.kind, on_description.kind} == {Kind.MENTIONED}
@@ -99,7 +100,7 @@ def test_mentions_in_a_comment_and_a_description_notify_and_opening_one_marks_it
     expect(entry).to_contain_text("Mia Member mentioned you in the description of “Review the copy”")
     entry.get_by_role("link").click()
     expect(page).to_have_url(re.compile(rf"/tasks/{task.pk}/#task-description$"))
-    expect(page.locator("#task-description")).to_contain_text("@vic signs it off.")
+    expect(page.locator("#task-description")).to_contain_text("@Vic Viewer signs it off.")
     expect(page.locator(".bell .count")).to_have_count(0)
     for note in (on_comment, on_description):
         note.refresh_from_db()

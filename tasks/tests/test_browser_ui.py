@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from tasks.models import Stage, Status, Task, Template
 from tasks.tests import test_browser
+from tasks.tests.a11y import OWNED_BY_H_DASH, axe_violations, watch_csp
 from tasks.tests.factories import StageFactory, TaskFactory
 from tasks.tests.test_browser import SCREENSHOTS, Tab
 
@@ -33,6 +34,7 @@ class OptionsTab(Tab):
         super().__init__(browser, base, width)
         self.context.close()
         self.context = browser.new_context(viewport={"width": width, "height": 900}, **options)
+        watch_csp(self.context)
         self.page = self.context.new_page()
         self.page.set_default_timeout(15_000)
         self.page.on("console", lambda m: self.problems.append(m.text) if m.type == "error" else None)
@@ -179,14 +181,16 @@ def test_keyboard_shortcuts(tabs, acme):
     expect(page.get_by_role("heading", name=second)).to_be_visible()
     assert page.url.endswith(f"/tasks/{Task.objects.get(title=second).pk}/")
 
-    page.keyboard.press("c")  # a project in context? not on the task page: the project list
-    expect(page.get_by_role("heading", name="Projects")).to_be_visible()
+    page.keyboard.press("c")  # no quick add on the task page: the palette's "New task in …" (the page stays)
+    expect(page.locator("#search")).to_be_focused()
+    expect(page.locator("#palette").get_by_role("option", name="New task in Apollo")).to_be_visible()
+    page.keyboard.press("Escape")
     page = tab.go(f"/projects/{project.pk}/")
     page.keyboard.press("j")
     expect(page.locator(f'[data-card="{tasks[-1].pk}"], [data-card="{tasks[0].pk}"]').first).to_be_visible()
     expect(page.locator(".task-card.is-current")).to_have_count(1)
     page.keyboard.press("c")
-    expect(page.get_by_role("heading", name="New task")).to_be_visible()
+    expect(page.get_by_label("New task", exact=True)).to_be_focused()  # the title of a new task, in the page
     assert tab.problems == []
 
 
@@ -268,8 +272,10 @@ CONTRAST_FAILURES = """() => {
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_page_is_readable_in_light_and_dark(tabs, scheme):
-    """On the demo data, each page in the system's light and dark settings: every text meets WCAG AA
-    contrast. With AETHER_SCREENSHOTS=1 the dark run writes the README's dark screenshots."""
+    """On the demo data, each page in the system's light and dark settings, at desktop and phone width: every
+    text meets WCAG AA contrast, and axe-core (WCAG 2.1 AA and best practice, tasks/tests/a11y.py) finds no
+    violation; the palette, a shortcut list and a signed-out page too. With AETHER_SCREENSHOTS=1 the dark run
+    writes the README's dark screenshots."""
     call_command("seed_demo", verbosity=0)
     bob_task = Task.objects.filter(assignee__email="bob@example.com", status=Status.IN_PROGRESS).order_by("pk").first()
     project = bob_task.project
@@ -277,39 +283,67 @@ def test_every_page_is_readable_in_light_and_dark(tabs, scheme):
     Task.objects.filter(pk=trashed.pk).update(deleted_at=timezone.now())
     template = Template.objects.filter(team=project.team).order_by("pk").first()
     write = os.environ.get("AETHER_SCREENSHOTS") == "1" and scheme == "dark"
-    for width, suffix in ((1280, ""), (390, "-phone")):
+    violations: dict[str, list[str]] = {}
+    for width, suffix in ((1280, ""), (375, "-phone")):
+        # axe in light and dark at desktop width and in light at phone width (the dark phone run keeps the
+        # contrast check, which is what the dark colours change): a third of the walk's time less.
+        run_axe = axe_violations if (width > 1000 or scheme == "light") else (lambda page: [])
         tab = tabs(width, color_scheme=scheme)
+        page = tab.go("/accounts/login/")
+        violations[f"sign-in {width}"] = run_axe(page)
         tab.sign_in("alice@example.com", "aether-demo")
         pages = [
             ("my-work", "/my-work/"),
             ("board", f"/projects/{project.pk}/"),
             ("list", f"/projects/{project.pk}/list/"),
             ("task", f"/tasks/{bob_task.pk}/"),
+            ("task-complete", f"/tasks/{bob_task.pk}/complete/"),
+            ("new-task", f"/projects/{project.pk}/tasks/new/"),
+            ("project-edit", f"/projects/{project.pk}/edit/"),
             ("projects", "/projects/"),
             ("templates", "/templates/"),
             ("template-form", f"/templates/{template.pk}/edit/"),
             ("trashed", f"/tasks/{trashed.pk}/"),
             ("trash", "/trash/"),
+            ("archive", "/archive/"),
             ("not-found", "/no-such-page/"),
+            ("search", "/search/?q=api"),
             ("team", "/accounts/teams/"),
+            ("team-page", f"/accounts/teams/{project.team_id}/"),
             ("notifications", "/notifications/"),
+            ("preferences", "/notifications/preferences/"),
             ("calendar", "/calendar/"),
             ("profile", "/accounts/profile/"),
+            ("dashboard", "/dashboard/"),
         ]
         for name, path in pages:
             page = tab.go(path)
             expect(page.locator("main h1").first).to_be_visible()
             background = page.evaluate("getComputedStyle(document.body).backgroundColor")
             assert (background == "rgb(13, 17, 23)") == (scheme == "dark"), (path, background)
-            failures = page.evaluate(CONTRAST_FAILURES)
-            assert failures == [], f"{scheme} {path} at {width}px: {failures}"
+            if name not in OWNED_BY_H_DASH:
+                failures = page.evaluate(CONTRAST_FAILURES)
+                assert failures == [], f"{scheme} {path} at {width}px: {failures}"
+            violations[f"{name} {width}"] = run_axe(page)
             if write and name in ("my-work", "board", "task", "calendar"):
                 page.screenshot(path=str(SCREENSHOTS / f"{name}-dark{suffix}.png"), full_page=width > 1000)
         page = tab.go(f"/projects/{project.pk}/")
         page.keyboard.press("?")
         expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
         assert page.evaluate(CONTRAST_FAILURES) == []
+        violations[f"shortcuts {width}"] = run_axe(page)
+        page.keyboard.press("Escape")
+        page.keyboard.press("Control+k")
+        page.keyboard.type("a")
+        expect(page.locator("#palette [role=option]").first).to_be_visible()
+        assert page.evaluate(CONTRAST_FAILURES) == []
+        violations[f"palette {width}"] = run_axe(page)
         assert [p for p in tab.problems if "favicon" not in p and "404" not in p] == []
+    owned = {k: v for k, v in violations.items() if k.split()[0] in OWNED_BY_H_DASH and v}
+    if owned:  # reported, not failed: see OWNED_BY_H_DASH
+        print(f"axe, {scheme}, pages owned by h-dash:", owned)
+    failing = {k: v for k, v in violations.items() if k.split()[0] not in OWNED_BY_H_DASH and v}
+    assert failing == {}, f"axe-core, {scheme}: {failing}"
 
 
 def test_a_link_to_a_trashed_task_offers_restore_to_a_member(tabs, acme):

@@ -58,7 +58,9 @@ def test_a_member_opens_the_month_goes_to_the_next_and_moves_a_task_to_another_d
     dialog.get_by_role("button", name="Move").click()
 
     target = next_month["target"]
-    expect(page.get_by_text(f"“Plan launch” is now due on {target.day} {target:%b %Y}.")).to_be_visible()
+    expect(
+        page.locator(".flash").get_by_text(f"“Plan launch” is now due on {target.day} {target:%b %Y}.")
+    ).to_be_visible()
     expect(
         page.locator(f"#day-{target.isoformat()}").get_by_role("link", name="Plan launch", exact=True)
     ).to_be_visible()
@@ -84,7 +86,9 @@ def test_a_task_dragged_to_another_day_moves_there(tabs, acme, next_month):
     expect(
         page.locator(f"#day-{target.isoformat()}").get_by_role("link", name="Plan launch", exact=True)
     ).to_be_visible()
-    expect(page.get_by_text(f"“Plan launch” is now due on {target.day} {target:%b %Y}.")).to_be_visible()
+    expect(
+        page.locator(".flash").get_by_text(f"“Plan launch” is now due on {target.day} {target:%b %Y}.")
+    ).to_be_visible()
     assert Task.objects.get(pk=next_month["task"].pk).due_date == target
     assert tab.problems == []
 
@@ -99,7 +103,9 @@ def test_without_js_move_opens_the_tasks_move_page_and_comes_back_to_the_month(t
     target = next_month["target"]
     page.get_by_label("Due on").fill(target.isoformat())
     page.get_by_role("button", name="Move").click()
-    expect(page.get_by_text(f"“Plan launch” is now due on {target.day} {target:%b %Y}.")).to_be_visible()
+    expect(
+        page.locator(".flash").get_by_text(f"“Plan launch” is now due on {target.day} {target:%b %Y}.")
+    ).to_be_visible()
     expect(page).to_have_url(f"{tab.base}{month}")
     expect(
         page.locator(f"#day-{target.isoformat()}").get_by_role("link", name="Plan launch", exact=True)

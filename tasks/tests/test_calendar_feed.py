@@ -257,7 +257,9 @@ def test_the_profile_page_creates_shows_and_resets_the_link(people, client):
     assert new.token != feed.token
     assert "the old one no longer works" in reset.content.decode()
     assert feed.token not in reset.content.decode()
-    assert client.get(reverse("accounts:calendar_feed_reset")).status_code == 405
+    # a GET changes nothing: it goes to the profile page (aether/posting.py)
+    assert client.get(reverse("accounts:calendar_feed_reset"))["Location"] == reverse("accounts:profile")
+    assert CalendarFeed.objects.get(user=mia).token == new.token
     # Another user's page shows their own link, never Mia's.
     other = Client()
     other.force_login(people["sam"])

@@ -184,9 +184,18 @@ def test_the_description_shows_a_mention_as_a_comment_does(client, world):
     services.comment_create(actor=people["member"], task=task, body=text)
     client.force_login(people["viewer"])
     html = client.get(reverse("tasks:task_detail", args=[task.pk])).content.decode()
-    rendered = "Ask <strong>@viewer</strong> or @admin@acme.test"
+    team = f"/accounts/teams/{world['project'].team_id}/"
+    viewer, admin = people["viewer"], people["admin"]
+    # each mention of a member is a link to the person, by name (tasks/services/mentions.py mention_links)
+    rendered = (
+        f'Ask <strong><a href="{team}#member-{viewer.pk}" title="@viewer" rel="nofollow noopener">'
+        f"@{viewer.get_full_name()}</a></strong> or "
+        f'<a href="{team}#member-{admin.pk}" title="@admin@acme.test" rel="nofollow noopener">'
+        f"@{admin.get_full_name()}</a>"
+    )
     assert f'<div class="prose" id="task-description"><p>{rendered}</p>' in html
     assert f'<div class="prose comment-body"><p>{rendered}</p>' in html
+    assert client.get(f"{team}").status_code == 200
 
 
 # --- every path that sets a description ---------------------------------------------------------------------
@@ -209,7 +218,7 @@ def test_the_html_forms_tell_the_mentioned(client, world):
     assert OutboxEmail.objects.filter(recipient=people["admin"].email, kind=MENTIONED).count() == 1
     assert Notification.objects.count() == 2
     page = client.get(reverse("tasks:task_create", args=[world["project"].pk])).content.decode()
-    assert "to notify them" in page  # the form says how to mention
+    assert "they are notified" in page  # the form says how to mention
 
 
 def test_the_api_tells_the_mentioned_on_create_and_patch(world):

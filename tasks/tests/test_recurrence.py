@@ -272,6 +272,7 @@ def test_an_occurrence_copies_the_task_stamps_its_stages_and_tells_the_assignee(
                 "recurrence": source.recurrence.pk,
                 "occurrence": "2026-06-08",
                 "rule": rule,
+                "starts_on": source.recurrence.starts_on.isoformat(),
             },
         ),
         (None, V.ASSIGNED, people["mia"].pk),

@@ -142,7 +142,12 @@ def test_an_occurrences_page_links_to_its_series_and_its_history_names_the_rule(
     page = client.get(reverse("tasks:task_detail", args=[occurrence.pk])).content.decode()
 
     assert f'The 8 Jan 2030 occurrence of <a href="/tasks/{task.pk}/">“Report”</a>, which repeats.' in page
-    assert "created the task as the 2030-01-08 occurrence of a repeating task (FREQ=DAILY)" in page
+    # the history says the rule in words, never its RRULE
+    assert "created the task as the 8 Jan 2030 occurrence of a task that repeats every day" in page
+    assert "FREQ=" not in page
+    services.recurrence_stop(actor=world["people"]["mia"], task=task)
+    source_history = client.get(reverse("tasks:task_detail", args=[task.pk])).content.decode()
+    assert "stopped the repeats (every day)" in source_history
     source_page = client.get(reverse("tasks:task_detail", args=[task.pk])).content.decode()
     assert f'Latest occurrence: <a href="/tasks/{occurrence.pk}/">due 8 Jan 2030</a>.' in source_page
 

@@ -203,6 +203,7 @@ CASES = {
         T.task_update(actor=w["owner"], task=w["task"], data={"labels": [w["label"]]}),
         lambda: T.label_delete(actor=w["owner"], label=w["label"]),
     ),
+    "task_label_create": lambda w: lambda: T.task_label_create(actor=w["owner"], task=w["task"], name="urgent"),
     "template_save": lambda w: (
         lambda: T.template_save(
             actor=w["owner"],

@@ -552,7 +552,13 @@ def test_use_a_template_from_the_templates_page(client, world):
 def test_label_created_from_the_task_page(client, world):
     login(client, world["people"]["member"])
     client.post(reverse("tasks:label_add", args=[world["task"].pk]), {"name": "frontend", "color": "#3b82f6"})
-    assert Label.objects.filter(team=world["team"], name="frontend").exists()
+    label = Label.objects.get(team=world["team"], name="frontend")
+    assert label in world["task"].labels.all()  # created from the task: put on it
+    assert world["task"].activities.filter(field="labels").count() == 1
+    page = client.get(reverse("tasks:task_detail", args=[world["task"].pk])).content.decode()
+    assert page.count('id="id_label_name"') == 1
+    assert page.count('id="id_stage_name"') == 1
+    assert 'id="id_name"' not in page
     bad = client.post(reverse("tasks:label_add", args=[world["task"].pk]), {"name": "x", "color": "red"})
     assert bad.status_code == 422
     assert "Enter a colour such as #3b82f6." in bad.content.decode()

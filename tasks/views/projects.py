@@ -8,11 +8,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_errors
 from accounts.permissions import Action, can, require
 from accounts.selectors import team_members
+from aether.posting import post_only
 
 from .. import selectors, services
 from ..deadlines import deadlines_for
@@ -291,7 +291,7 @@ def project_edit(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only("tasks:project_edit")
 def project_delete(request, pk: int):
     project = _project_or_404(request, pk)
     require(request.user, Action.MANAGE, project.team_id)

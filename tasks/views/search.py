@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from .. import palette as palette_reads
 from .. import selectors
 from ..templatetags.task_text import mentions_terms
 
@@ -54,3 +55,16 @@ def search(request):
         },
         status=400 if error else 200,
     )
+
+
+@login_required
+def palette(request):
+    """The command palette's results for `q` (static/js/palette.js asks at each keystroke): an HTML fragment of
+    tasks, projects, people and commands, or "Nothing found". Any text gives one of them (tasks/palette.py)."""
+    query = request.GET.get("q", "")[: palette_reads.MAX_INPUT]
+    here = None
+    project = request.GET.get("project", "")
+    if project.isdigit() and len(project) < 12:
+        here = selectors.projects_visible_to(request.user).filter(pk=int(project)).first()
+    found = palette_reads.palette(request.user, query, here=here)
+    return render(request, "tasks/_palette.html", {"palette": found, "query": query.strip()})

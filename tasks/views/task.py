@@ -7,12 +7,13 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_errors
 from accounts.permissions import Action, can, may_delete_comment, may_edit_comment, require
+from aether.posting import post_only
 
 from .. import selectors, services
 from ..deadlines import deadlines_for
@@ -27,9 +28,22 @@ from ..forms import (
     TaskCreateForm,
     TaskForm,
 )
-from ..models import Activity, Occurrence, Priority, Recurrence, Status, Task
+from ..models import Activity, Occurrence, Recurrence, Status, Task
 from ..recurrence import choices_from_rule, parse_rule
+from ..services.mentions import mention_choices, mention_links
+from ..templatetags.task_text import render_markdown
 from ._common import _back, _errors_text, _project_or_404, _stage_for_work, _task_for_work, _task_or_404
+from .history import day_words, describe_activity
+
+TASK_PAGE = "tasks:task_detail"  # where a GET of a task's POST-only address goes (aether/posting.py)
+
+
+def _stage_page(request, pk: int) -> str:
+    return reverse(TASK_PAGE, args=[get_object_or_404(selectors.stages_visible_to(request.user), pk=pk).task_id])
+
+
+def _comment_page(request, pk: int) -> str:
+    return reverse(TASK_PAGE, args=[_comment_for(request, pk).task_id]) + f"#comment-{pk}"
 
 
 @login_required
@@ -61,67 +75,15 @@ def task_create(request, pk: int):
         else:
             if created:
                 messages.success(request, f"Task “{task.title}” created.")
+            if request.POST.get("next"):  # the quick add of a project's board or list: back to it
+                return _back(request, reverse("tasks:task_detail", args=[task.pk]))
             return redirect("tasks:task_detail", task.pk)
     return render(
         request,
         "tasks/task_create.html",
-        {"project": project, "form": form},
+        {"project": project, "form": form, "mention_people": mention_choices(project.team_id)},
         status=422 if request.method == "POST" else 200,
     )
-
-
-def _describe(activity: Activity, people: dict) -> str:
-    """One line of the history, in words. Values are stored as ids and strings; this names them."""
-    verb, field, old, new = activity.verb, activity.field, activity.old_value, activity.new_value
-    status_label = dict(Status.choices)
-    if verb in (Activity.Verb.STATUS_CHANGED, Activity.Verb.COMPLETED, Activity.Verb.REOPENED):
-        return f"moved the task from {status_label.get(old, old)} to {status_label.get(new, new)}"
-    if verb == Activity.Verb.ASSIGNED:
-        if new is None:
-            return "unassigned the task"
-        person = people.get(new)
-        return f"assigned the task to {person.get_full_name() if person else 'a former member'}"
-    if verb == Activity.Verb.UPDATED:
-        if field == "priority":
-            return f"changed the priority from {Priority(old).label} to {Priority(new).label}"
-        if field == "due_date":
-            if not new:
-                return "removed the due date"
-            return f"set the due date to {new}" if not old else f"moved the due date from {old} to {new}"
-        if field == "title":
-            return f"renamed the task from “{old}” to “{new}”"
-        if field == "labels":
-            return "changed the labels"
-        return f"changed the {field.replace('_', ' ')}"
-    if verb == Activity.Verb.STAGE_ADDED:
-        return f"added the stage “{(new or {}).get('name', '')}”"
-    if verb == Activity.Verb.STAGE_COMPLETED:
-        return f"completed {field} “{new.get('name', '')}” in {new.get('actual_hours', '?')} h"
-    if verb in (Activity.Verb.STAGE_STARTED, Activity.Verb.STAGE_REOPENED):
-        return f"{'started' if verb == Activity.Verb.STAGE_STARTED else 'reopened'} {field} “{new}”"
-    if verb == Activity.Verb.STAGE_DELETED:
-        return f"deleted {field} “{old}”"
-    if verb == Activity.Verb.COMMENT_DELETED:
-        author = people.get((old or {}).get("author"))
-        if author is None or author.pk == getattr(activity.actor, "pk", None):
-            return "deleted a comment"
-        return f"deleted a comment by {author.get_full_name()}"
-    if verb == Activity.Verb.STAGE_UPDATED:
-        return f"changed {field}"
-    if verb == Activity.Verb.CREATED and isinstance(new, dict) and "series" in new:
-        return f"created the task as the {new.get('occurrence')} occurrence of a repeating task ({new.get('rule')})"
-    if verb == Activity.Verb.RECURRENCE_SET:
-        summary = (new or {}).get("summary", "")
-        return f"changed the repeats to: {summary}" if old else f"set the task to repeat: {summary}"
-    if verb == Activity.Verb.RECURRENCE_STOPPED:
-        return f"stopped the repeats ({(old or {}).get('rule', '')})"
-    if verb == Activity.Verb.RECURRENCE_HELD:
-        new = new or {}
-        return (
-            f"made {new.get('made')} occurrences at once ({new.get('first')} to {new.get('last')}), the most one run "
-            f"makes; the rest, from {new.get('next_on')}, follow on the next runs"
-        )
-    return activity.get_verb_display()
 
 
 def _task_page(request, task: Task, *, status: int = 200, **forms):
@@ -134,7 +96,7 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
         + [(a.old_value or {}).get("author") for a in activities if a.verb == Activity.Verb.COMMENT_DELETED]
     )
     for a in activities:
-        a.text = _describe(a, people)
+        a.text = describe_activity(a, people)
     complete_for = forms.pop("complete_for", None)
     edit_comment = forms.pop("edit_comment", None)
     comments = list(selectors.task_comments(task))
@@ -165,6 +127,7 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
         "labels": [label.pk for label in task.labels.all()],
     }
     can_work = can(request.user, Action.WORK, team_id)
+    mentions = mention_links(team_id, task.description, *(comment.body for comment in comments))
     recurrence = Recurrence.objects.filter(task=task).first()
     series = Occurrence.objects.filter(task=task).select_related("recurrence__task").first()
     today = deadlines_for(request).today(task.project.team.time_zone)
@@ -195,6 +158,8 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
         "recurrence_summary": recurrence_summary,
         "series": series,
         "latest_occurrence": latest,
+        "mentions": mentions,
+        "today": today,
     }
     if can_work:
         context.update(
@@ -207,6 +172,7 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
                 "recurrence_form": forms.get("recurrence_form")
                 or RecurrenceForm(initial=recurrence_initial, default_start=default_start, auto_id="id_repeat_%s"),
                 "open_recurrence": "recurrence_form" in forms,
+                "mention_people": mention_choices(team_id),
             }
         )
     return render(request, "tasks/task_detail.html", context, status=status)
@@ -238,7 +204,7 @@ def _trashed_task_page(request, task: Task):
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def task_edit(request, pk: int):
     task = _task_for_work(request, pk)
     form = TaskForm(request.POST, team_id=task.project.team_id)
@@ -258,7 +224,7 @@ def task_edit(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def task_recurrence(request, pk: int):
     """Set or change the rule the task repeats by (the rule editor of the task page)."""
     task = _task_for_work(request, pk)
@@ -267,17 +233,29 @@ def task_recurrence(request, pk: int):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.recurrence_set(actor=request.user, task=task, rule=data["rule"], starts_on=data["starts_on"])
+            saved = services.recurrence_set(
+                actor=request.user, task=task, rule=data["rule"], starts_on=data["starts_on"]
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, "The repeats are saved.")
+            today = deadlines_for(request).today(task.project.team.time_zone)
+            past = (
+                f" It started on {day_words(saved.starts_on.isoformat())}, in the past: no task is made for a date "
+                "before today."
+                if saved.starts_on < today
+                else ""
+            )
+            messages.success(
+                request,
+                f"The repeats are saved: the next task is made on {day_words(saved.next_on.isoformat())}.{past}",
+            )
             return redirect(reverse("tasks:task_detail", args=[task.pk]) + "#repeats")
     return _task_page(request, _task_or_404(request, pk), status=422, recurrence_form=form)
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def task_recurrence_stop(request, pk: int):
     task = _task_for_work(request, pk)
     if services.recurrence_stop(actor=request.user, task=task) is not None:
@@ -286,7 +264,7 @@ def task_recurrence_stop(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def task_status(request, pk: int):
     """Move a task to a status (the board's cards, the task page). A refused move is a message, not an error
     page: a task with stages follows its stages."""
@@ -305,7 +283,7 @@ def task_status(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def task_delete(request, pk: int):
     task = _task_for_work(request, pk)
     services.task_delete(actor=request.user, task=task)
@@ -314,7 +292,7 @@ def task_delete(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def task_restore(request, pk: int):
     task = _task_or_404(request, pk, include_deleted=True)
     require(request.user, Action.WORK, task.project.team_id)
@@ -324,23 +302,23 @@ def task_restore(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def label_add(request, pk: int):
     task = _task_for_work(request, pk)
     form = LabelForm(request.POST)
     if form.is_valid():
         try:
-            label = services.label_create(actor=request.user, team=task.project.team, **form.cleaned_data)
+            label = services.task_label_create(actor=request.user, task=task, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, f"Label “{label.name}” created; tick it in the task's details to use it.")
+            messages.success(request, f"Label “{label.name}” created and put on this task.")
             return redirect("tasks:task_detail", task.pk)
     return _task_page(request, task, status=422, label_form=form)
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def stage_add(request, pk: int):
     task = _task_for_work(request, pk)
     form = StageForm(request.POST)
@@ -370,13 +348,13 @@ def _stage_set_status(request, pk: int, status: str, *, expected: str):
 
 
 @login_required
-@require_POST
+@post_only(_stage_page)
 def stage_start(request, pk: int):
     return _stage_set_status(request, pk, Status.IN_PROGRESS, expected=Status.PENDING)
 
 
 @login_required
-@require_POST
+@post_only(_stage_page)
 def stage_complete(request, pk: int):
     stage = _stage_for_work(request, pk)
     form = StageCompleteForm(request.POST, prefix=f"stage{stage.pk}", auto_id="id_%s")
@@ -395,14 +373,14 @@ def stage_complete(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(_stage_page)
 def stage_reopen(request, pk: int):
     """Back to in progress (the page offers it on a completed stage)."""
     return _stage_set_status(request, pk, Status.IN_PROGRESS, expected=Status.COMPLETED)
 
 
 @login_required
-@require_POST
+@post_only(_stage_page)
 def stage_delete(request, pk: int):
     stage = _stage_for_work(request, pk)
     try:
@@ -414,7 +392,7 @@ def stage_delete(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(_stage_page)
 def stage_move(request, pk: int):
     """Move a stage one place up or down (a keyboard-friendly reorder, through stages_reorder)."""
     stage = _stage_for_work(request, pk)
@@ -434,7 +412,7 @@ def stage_move(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(TASK_PAGE)
 def comment_add(request, pk: int):
     task = _task_for_work(request, pk)
     form = CommentForm(request.POST)
@@ -444,6 +422,7 @@ def comment_add(request, pk: int):
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
+            messages.success(request, "Your comment is posted.")
             return redirect(reverse("tasks:task_detail", args=[task.pk]) + f"#comment-{comment.pk}")
     return _task_page(request, task, status=422, comment_form=form)
 
@@ -453,7 +432,7 @@ def _comment_for(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(_comment_page)
 def comment_edit(request, pk: int):
     comment = _comment_for(request, pk)
     form = CommentForm(request.POST, auto_id=f"id_comment{comment.pk}_%s")
@@ -470,7 +449,7 @@ def comment_edit(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only(_comment_page)
 def comment_delete(request, pk: int):
     comment = _comment_for(request, pk)
     try:
@@ -480,3 +459,16 @@ def comment_delete(request, pk: int):
     else:
         messages.success(request, "Comment deleted.")
     return redirect(reverse("tasks:task_detail", args=[comment.task_id]) + "#comments")
+
+
+@login_required
+@post_only("tasks:board")
+def markdown_preview(request, pk: int):
+    """The Preview tab of a description or a comment (static/js/writing.js): `text` rendered by the page's
+    own renderer and sanitiser, its @mentions of the project's team as links. Writes nothing."""
+    project = _project_or_404(request, pk)
+    require(request.user, Action.WORK, project.team_id)
+    text = request.POST.get("text", "")[:20000]
+    if not text.strip():
+        return HttpResponse('<p class="muted">Nothing to preview yet.</p>')
+    return HttpResponse(render_markdown(text, mention_links(project.team_id, text)))

@@ -8,10 +8,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_errors
 from accounts.permissions import Action, can, require
+from aether.posting import post_only
 
 from .. import selectors, services
 from ..forms import (
@@ -150,7 +150,7 @@ def template_edit(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_only("tasks:template_edit")
 def template_delete(request, pk: int):
     template = get_object_or_404(selectors.templates_visible_to(request.user), pk=pk)
     require(request.user, Action.MANAGE, template.team_id)
