@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("notifications", "0009_outbox_indexes_leave_sent_rows_out"),
+        ("notifications", "0010_outbox_keeps_no_secret_links"),
     ]
 
     operations = [
