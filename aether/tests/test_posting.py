@@ -44,7 +44,7 @@ def world(db):
     comment = Comment.objects.create(task=task, author=owner, body="hello")
     template = TemplateFactory(team=team)
     invitation = Invitation.objects.create(
-        team=team, email="new@example.test", invited_by=owner, token="t" * 40, expires_at=timezone.now()
+        team=team, email="new@example.test", invited_by=owner, expires_at=timezone.now()
     )
     note = Notification.objects.create(user=owner, kind="task_assigned", message="m", dedupe_key="k")
     ids = {"team_id": team.pk, "user_id": other.pk, "invitation_id": invitation.pk}

@@ -57,7 +57,9 @@
 
   function ask() {
     var mine = ++asked;
-    var q = input.value;
+    // Control characters (a pasted NUL) are never part of what a person searches for, and a NUL in an address
+    // is refused site-wide (aether/hygiene.py): send them as spaces.
+    var q = input.value.replace(/[\u0000-\u001f\u007f]/g, " ");
     var address = url + "?q=" + encodeURIComponent(q) + "&project=" + encodeURIComponent(here());
     window.fetch(address, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) {

@@ -29,8 +29,6 @@ ODD = [
     "''",
     '"',
     "\\",
-    "\x00",
-    "a\x00b",
     "--",
     "-x",
     "or",
@@ -135,8 +133,16 @@ def test_odd_input_answers_results_or_nothing_found(acme, typed):
     assert "<script>" not in html
 
 
+def test_a_nul_in_the_address_is_the_sites_clear_400_not_the_palettes_concern(acme):
+    """A NUL cannot be typed, and the palette's script sends control characters as spaces; one in an address is
+    refused before any view, site-wide (aether/hygiene.py, issue #19), as a clear 400."""
+    for typed in ("\x00", "a\x00b"):
+        response = acme["client"].get("/search/palette/", {"q": typed})
+        assert (response.status_code, response.content) == (400, b"The address contains a NUL character.")
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(typed=st.text(max_size=300))
+@given(typed=st.text(max_size=300).map(lambda text: text.replace("\x00", " ")))  # as the script sends it
 def test_a_fuzz_of_any_text_answers_results_or_nothing_found(acme, typed):
     response = acme["client"].get("/search/palette/", {"q": typed})
     assert response.status_code == 200
