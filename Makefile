@@ -17,7 +17,7 @@ UV_LOCK := requirements-uv.lock
 COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test install install-dev browser lint format clean lock audit services
+.PHONY: run test install install-dev node browser lint format clean lock audit services
 
 $(BIN)/activate:
 	@test -n "$(PYTHON)" || { echo "Aether needs Python 3.11 or newer on PATH."; exit 1; }
@@ -38,6 +38,15 @@ $(VENV)/.installed-dev: $(DEV_LOCK) $(VENV)/.installed
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+
+# What the API's contract test needs from npm (package.json, locked with integrity hashes in package-lock.json):
+# openapi-typescript, the client generator it runs on the schema, and tsc, which checks what it wrote.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "The API contract test needs Node.js and npm on PATH."; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node: node_modules/.installed
 
 # Rewrite the lock files from pyproject.toml, keeping the versions already locked where they still fit
 # (`make lock UPGRADE=1` takes the newest allowed).
@@ -76,7 +85,7 @@ run: install
 
 # make test: ruff, then the whole pytest suite (migrations checked by a test) on the embedded PostgreSQL and Redis
 # (or on DATABASE_URL / REDIS_URL), a worker per core (pytest-xdist, a test database each).
-test: install-dev browser audit
+test: install-dev node browser audit
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m aether.embedded exec -- $(BIN)/pytest $(PYTEST_ARGS)
@@ -95,4 +104,4 @@ format: install-dev
 
 clean: install
 	$(BIN)/python -m aether.embedded stop
-	rm -rf "$$(readlink -f var/postgres)" var/ .pytest_cache .ruff_cache
+	rm -rf "$$(readlink -f var/postgres)" var/ .pytest_cache .ruff_cache node_modules

@@ -4,7 +4,7 @@ claim so that a password change revokes every token)."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -13,11 +13,13 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from aether import generations
 from aether.api import ERROR_DESCRIPTIONS, ErrorSerializer
+from aether.conditional import ConditionalGetMixin
 from aether.throttling import TokenAddressThrottle
 
 from . import tokens
-from .models import Membership
+from .models import Membership, User
 from .serializers import (
     MeSerializer,
     RefreshSerializer,
@@ -117,9 +119,13 @@ def _presented_access(request) -> AccessToken | None:
         return None  # expired or not ours: nothing to revoke
 
 
-class MeView(APIView):
+class MeView(ConditionalGetMixin, APIView):
+    def etag_scopes(self, request) -> list[str]:
+        return [generations.team(t) for t in self.team_ids(request)]  # the teams' names and the person's roles
+
     @extend_schema(tags=["me"], summary="The signed-in user and their teams", responses=MeSerializer)
     def get(self, request):
-        user = request.user
-        prefetch_related_objects([user], Prefetch("memberships", queryset=Membership.objects.select_related("team")))
+        # The row itself: authentication loaded only what it checks (accounts/auth_projection.py).
+        memberships = Prefetch("memberships", queryset=Membership.objects.select_related("team"))
+        user = User.objects.prefetch_related(memberships).get(pk=request.user.pk)
         return Response(MeSerializer(user).data)

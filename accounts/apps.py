@@ -5,7 +5,11 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
-        from . import account_cache
+        from django.db.models.signals import post_delete, post_save
 
-        # The API's cached accounts move on with every write of a user, a membership or a team.
-        account_cache.connect()
+        from .auth_projection import user_row_saved
+        from .models import User
+
+        # A User row saved from any door renews the person's account generation (accounts/auth_projection.py).
+        post_save.connect(user_row_saved, sender=User, dispatch_uid="accounts.user_row_saved")
+        post_delete.connect(user_row_saved, sender=User, dispatch_uid="accounts.user_row_deleted")

@@ -34,6 +34,8 @@ from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from aether.refusals import unprocessable
+
 from .models import Membership, Role
 
 ROLE_RANK = {Role.VIEWER: 1, Role.MEMBER: 2, Role.ADMIN: 3, Role.OWNER: 4}
@@ -155,7 +157,7 @@ def is_assignable(team_id: int, user) -> bool:
 def check_assignable(team_id: int, user, field: str = "assignee") -> None:
     """A ValidationError on `field` unless `user` (None: nobody) may be assigned a task of the team."""
     if user is not None and not is_assignable(team_id, user):
-        raise ValidationError({field: ["Choose an active member of this team."]})
+        raise unprocessable("Choose an active member of this team.", field)  # 422 in the API (aether/refusals.py)
 
 
 # --- the teams of a user --------------------------------------------------------------------------------

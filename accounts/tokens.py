@@ -3,8 +3,8 @@
 simplejwt's access tokens are checked by signature alone, so a signed-out token used to work for up to 15
 minutes. Sign-out now puts the presented access token's `jti` and the sign-in's `sid` (a claim every token of
 one sign-in carries, across refresh rotations) on a denylist in the cache until the tokens it covers have
-expired. Checking it is one cache read per request (both keys in one `get_many`); its cost is in
-docs/performance.md. (A password change needs no denylist: the tokens carry a hash of the password, which
+expired. Checking it is part of the one Redis round trip that reads the account (accounts/auth_projection.py);
+its cost is in docs/performance.md. (A password change needs no denylist: the tokens carry a hash of the password, which
 simplejwt compares on every request, so every token of the account stops at once.)
 """
 
@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.utils import get_md5_hash_password
 
 SESSION_CLAIM = "sid"
 
@@ -55,40 +54,46 @@ def pair_for(user, *, session_id: str | None = None):
     return refresh
 
 
-def is_denied(token) -> bool:
+def denylist_keys(token) -> list[str]:
+    """The cache keys whose presence revokes this token: its own `jti`, and its sign-in's `sid`."""
     keys = [_jti_key(token[jwt_settings.JTI_CLAIM])]
     if token.get(SESSION_CLAIM):
         keys.append(_sid_key(token[SESSION_CLAIM]))
-    return bool(cache.get_many(keys))
+    return keys
+
+
+def is_denied(token) -> bool:
+    return bool(cache.get_many(denylist_keys(token)))
 
 
 class DenylistJWTAuthentication(JWTAuthentication):
-    """simplejwt's authentication plus the denylist (one cache read per request), with the account read through
-    its cache (accounts/account_cache.py) and checked as simplejwt checks it: it exists, it is active, and the
-    token carries the digest of its current password."""
-
-    def get_validated_token(self, raw_token):
-        token = super().get_validated_token(raw_token)
-        if is_denied(token):
-            raise InvalidToken({"detail": "This token was revoked by signing out.", "code": "token_not_valid"})
-        return token
+    """simplejwt's authentication plus the denylist, with the account read from its projection in Redis
+    (accounts/auth_projection.py) and checked as simplejwt checks it: it exists, it is active, and the token
+    carries the digest of its current password. The denylist keys are read in the same round trip as the
+    projection."""
 
     def get_user(self, validated_token):
-        from .account_cache import user_with_teams
+        from .auth_projection import authenticate
         from .models import User
 
         try:
-            user_id = validated_token[jwt_settings.USER_ID_CLAIM]
+            user_id = int(validated_token[jwt_settings.USER_ID_CLAIM])
         except KeyError as e:
             raise InvalidToken(_("Token contained no recognizable user identification")) from e
-        try:
-            user = user_with_teams(user_id)
-        except (User.DoesNotExist, ValueError, TypeError) as e:
+        except (ValueError, TypeError) as e:
             raise AuthenticationFailed(_("User not found"), code="user_not_found") from e
-        if jwt_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
+        try:
+            user, denied = authenticate(user_id, denylist_keys(validated_token))
+        except User.DoesNotExist as e:
+            raise AuthenticationFailed(_("User not found"), code="user_not_found") from e
+        if denied:
+            raise InvalidToken({"detail": "This token was revoked by signing out.", "code": "token_not_valid"})
+        projection = user._aether_projection
+        if jwt_settings.CHECK_USER_IS_ACTIVE and not projection.is_active:
             raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
-        if jwt_settings.CHECK_REVOKE_TOKEN and validated_token.get(
-            jwt_settings.REVOKE_TOKEN_CLAIM
-        ) != get_md5_hash_password(user.password):
+        if (
+            jwt_settings.CHECK_REVOKE_TOKEN
+            and validated_token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != projection.password_digest
+        ):
             raise AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
         return user

@@ -1,4 +1,5 @@
-"""Pieces every API view shares: the one error shape and pagination (the throttles are in aether/throttling.py,
+"""Pieces every API view shares: the one error shape (pagination is aether/pagination.py, conditional GETs
+aether/conditional.py; the throttles are in aether/throttling.py,
 which DRF's settings import with its views). (The schema generator and the
 docs page are in aether/api_schema.py: drf-spectacular imports DRF's generic views, which import this module
 through settings.)
@@ -17,20 +18,18 @@ the error concerns the request as a whole.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers
-from rest_framework.pagination import BasePagination
-from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .refusals import CONFLICT, UNPROCESSABLE
 
 # --- the error shape ------------------------------------------------------------------------------------
 
@@ -48,6 +47,11 @@ class ErrorSerializer(serializers.Serializer):
 
 
 VALIDATION_SUMMARY = "Some fields are not valid."
+# A service's refusal marked by aether/refusals.py: (status, code, summary).
+REFUSALS = {
+    CONFLICT: (409, "conflict", "The present state of what you named does not allow this: see `errors`."),
+    UNPROCESSABLE: (422, "unprocessable", "These values are well-formed but do not fit together: see `errors`."),
+}
 
 
 def error_body(code: str, detail: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -100,7 +104,12 @@ def api_exception_handler(exc, context):
     if response is None:
         return None  # a real bug: let Django's 500 handling log it
     if isinstance(exc, exceptions.ValidationError):
-        response.data = error_body("invalid", VALIDATION_SUMMARY, _flatten(exc.detail, None))
+        errors = _flatten(exc.detail, None)
+        codes = {error["code"] for error in errors}
+        refusal = next((REFUSALS[c] for c in (CONFLICT, UNPROCESSABLE) if c in codes), None)
+        status, code, summary = refusal or (400, "invalid", VALIDATION_SUMMARY)
+        response.status_code = status
+        response.data = error_body(code, summary, errors)
         return response
     detail = getattr(exc, "detail", "")
     code = getattr(exc, "default_code", "error")
@@ -176,96 +185,36 @@ class ApiBodySizeMiddleware:
         return self.get_response(request)
 
 
+DOCUMENTATION_PATHS = ("/api/v1/schema/", "/api/v1/docs/")
+
+
+class ApiQueryMiddleware:
+    """Under /api/, a query parameter given with an empty value (`?status=`) is refused with a 400 naming it,
+    before any view: the API reads an empty value as nothing, which a client who sent one did not mean (an
+    empty filter that silently filters nothing). Leave the parameter out instead."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        # The API's operations; its schema and documentation pages are not operations (the docs page asks for its
+        # own script as `?script=`).
+        if is_api_request(request) and not request.path_info.startswith(DOCUMENTATION_PATHS):
+            empty = sorted({name for name, value in request.GET.items() if value == ""})
+            if empty:
+                errors = [
+                    {"field": name, "code": "blank", "message": "Give a value, or leave it out."} for name in empty
+                ]
+                return JsonResponse(error_body("invalid", VALIDATION_SUMMARY, errors), status=400)
+        return self.get_response(request)
+
+
 def too_large():
     from django.conf import settings
 
     return error_response(
         413, "request_too_large", f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
     )
-
-
-# --- pagination -----------------------------------------------------------------------------------------
-
-
-class PagePagination(BasePagination):
-    """`?page=N&page_size=M` (at most 100), answered as {"next", "previous", "results"}.
-
-    No total count: counting a million rows costs more than the page itself, and a mobile list only needs
-    "is there more". One row past the page tells that, so every page costs the same number of queries.
-    """
-
-    page_query_param = "page"
-    page_size_query_param = "page_size"
-    default_page_size = 25
-    max_page_size = 100
-    max_page = 100_000
-
-    def _int_param(self, request, name: str, default: int, maximum: int) -> int:
-        raw = request.query_params.get(name)
-        if raw in (None, ""):
-            return default
-        try:
-            value = int(raw)
-        except (TypeError, ValueError):
-            value = 0
-        if not 1 <= value <= maximum:
-            raise exceptions.ValidationError({name: [f"Give a whole number from 1 to {maximum}."]})
-        return value
-
-    def paginate_queryset(self, queryset, request, view=None):
-        self.request = request
-        self.page = self._int_param(request, self.page_query_param, 1, self.max_page)
-        self.page_size = self._int_param(
-            request, self.page_size_query_param, self.default_page_size, self.max_page_size
-        )
-        offset = (self.page - 1) * self.page_size
-        rows = list(queryset[offset : offset + self.page_size + 1])
-        self.has_next = len(rows) > self.page_size
-        return rows[: self.page_size]
-
-    def get_next_link(self) -> str | None:
-        if not self.has_next:
-            return None
-        return replace_query_param(self.request.build_absolute_uri(), self.page_query_param, self.page + 1)
-
-    def get_previous_link(self) -> str | None:
-        if self.page <= 1:
-            return None
-        url = self.request.build_absolute_uri()
-        if self.page == 2:
-            return remove_query_param(url, self.page_query_param)
-        return replace_query_param(url, self.page_query_param, self.page - 1)
-
-    def get_paginated_response(self, data):
-        return Response(
-            OrderedDict([("next", self.get_next_link()), ("previous", self.get_previous_link()), ("results", data)])
-        )
-
-    def get_paginated_response_schema(self, schema):
-        link = {"type": "string", "format": "uri", "nullable": True}
-        return {
-            "type": "object",
-            "required": ["next", "previous", "results"],
-            "properties": {"next": link, "previous": link, "results": schema},
-        }
-
-    def get_schema_operation_parameters(self, view):
-        return [
-            {
-                "name": self.page_query_param,
-                "in": "query",
-                "required": False,
-                "description": "Page number, from 1.",
-                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page},
-            },
-            {
-                "name": self.page_size_query_param,
-                "in": "query",
-                "required": False,
-                "description": f"Rows per page (default {self.default_page_size}, at most {self.max_page_size}).",
-                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
-            },
-        ]
 
 
 # --- what each error answer means (for the schema) -----------------------------------------------------
@@ -275,6 +224,9 @@ ERROR_DESCRIPTIONS = {
     "401": "No valid access token (missing, malformed, expired, revoked, or the account is inactive).",
     "403": "Your role in the team does not allow this.",
     "404": "No such object among those you may see.",
+    "409": "The present state of what you named does not allow this (`errors` says what).",
+    "410": "The cursor is older than what is kept: start over without one.",
+    "422": "The values are well-formed but do not fit together (`errors` says which).",
     "413": "The request body is too large.",
     "415": "The request body is not JSON (send `Content-Type: application/json`).",
     "429": "Too many requests; retry after the number of seconds in the Retry-After header.",

@@ -15,4 +15,6 @@ class ApiDocsView(SpectacularSwaggerSplitView):
     """
 
     template_name = "api/swagger_ui.html"
+    # A page, not an operation: OPTIONS is a 405 (DRF's answer to it rendered JSON through this HTML view: a 500).
+    http_method_names = ["get", "head"]
     title = "Aether API"

@@ -1,15 +1,20 @@
 """The schema generator of /api/v1/ (settings.REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]): drf-spectacular's, also
-documenting every operation's error answers. The docs page is in aether/api_docs.py: drf-spectacular's views
-module imports the schema class through settings, so it cannot be imported from here."""
+documenting every operation's error answers (a view's `refusals` name the 409s and 422s its services can give,
+aether/refusals.py), the conditional GETs (`If-None-Match`, `ETag`, 304: aether/conditional.py), and, by the
+postprocessing hook `state_input_constraints`, what the server refuses in any text: a NUL character, and in a
+required text, nothing but spaces. The docs page is in aether/api_docs.py: drf-spectacular's views module
+imports the schema class through settings, so it cannot be imported from here."""
 
 from __future__ import annotations
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 
 from .api import ERROR_DESCRIPTIONS, ErrorSerializer
+from .conditional import ConditionalGetMixin
 
 
 def id_path_parameter(description: str) -> OpenApiParameter:
@@ -27,7 +32,37 @@ class AetherAutoSchema(AutoSchema):
             codes.append("404")
         if self.method in ("POST", "PUT", "PATCH"):
             codes += ["413", "415"]
+        codes += getattr(self.view, "refusals", {}).get(self.method, ())
         return codes
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        """drf-spectacular's, plus the bounds of a list of objects (`many=True`), which it leaves out."""
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.ListSerializer) and schema.get("type") == "array":
+            if field.min_length is not None:
+                schema["minItems"] = field.min_length
+            if field.max_length is not None:
+                schema["maxItems"] = field.max_length
+            if not field.allow_empty:
+                schema["minItems"] = max(schema.get("minItems", 0), 1)
+        return schema
+
+    def _conditional(self) -> bool:
+        return self.method == "GET" and isinstance(self.view, ConditionalGetMixin)
+
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        if self._conditional():
+            parameters.append(
+                OpenApiParameter(
+                    "If-None-Match",
+                    {"type": "string"},
+                    OpenApiParameter.HEADER,
+                    description="The `ETag` of your copy: 304 and no body while it is current. Any other value, "
+                    "whatever its shape, is ignored.",
+                )
+            )
+        return parameters
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
@@ -36,6 +71,17 @@ class AetherAutoSchema(AutoSchema):
                 response = self._get_response_for_code(ErrorSerializer, code, direction=direction)
                 response["description"] = ERROR_DESCRIPTIONS[code]
                 responses[code] = response
+        if self._conditional():
+            validators = {
+                "ETag": {
+                    "schema": {"type": "string"},
+                    "description": "A weak validator of this answer: send it back as If-None-Match to revalidate.",
+                },
+                "Cache-Control": {"schema": {"type": "string"}, "description": "`private, no-cache`."},
+            }
+            if "200" in responses:
+                responses["200"]["headers"] = {**responses["200"].get("headers", {}), **validators}
+            responses["304"] = {"description": "Not modified: your copy is current.", "headers": validators}
         return dict(sorted(responses.items()))
 
 
@@ -81,4 +127,43 @@ def link_created_objects(result, generator, request, public):
                         "parameters": {"id": "$response.body#/id"},
                     }
         create["responses"]["201"]["links"] = links
+    return result
+
+
+# What the server refuses in text (DRF refuses a NUL, which PostgreSQL cannot store; the services strip
+# required texts and refuse what is left empty), as JSON Schema patterns.
+NO_NUL = "^[^\\u0000]*$"
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+
+def state_input_constraints(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every text of a request body or query without a pattern, format or
+    enum of its own gets NO_NUL, or NOT_BLANK when it must not be empty (minLength 1); a text query parameter
+    is never empty (given empty, the API refuses it: aether/api.py ApiQueryMiddleware)."""
+
+    def text(schema: dict) -> None:
+        if not isinstance(schema, dict):
+            return
+        for sub in (*schema.get("allOf", ()), *schema.get("oneOf", ()), *schema.get("anyOf", ())):
+            text(sub)
+        kinds = schema.get("type")
+        if (kinds == "string" or (isinstance(kinds, list) and "string" in kinds)) and not (
+            {"pattern", "format", "enum", "const"} & schema.keys()
+        ):
+            schema["pattern"] = NOT_BLANK if schema.get("minLength", 0) >= 1 else NO_NUL
+        for prop in schema.get("properties", {}).values():
+            text(prop)
+        text(schema.get("items"))
+
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            text(schema)
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", ()) if isinstance(operation, dict) else ():
+                if parameter.get("in") == "query":  # headers state their own (If-None-Match takes anything)
+                    schema = parameter.get("schema") or {}
+                    if schema.get("type") == "string":  # given empty, a parameter is refused (aether/api.py)
+                        schema["minLength"] = max(schema.get("minLength", 0), 1)
+                    text(schema)
     return result

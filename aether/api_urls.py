@@ -8,6 +8,7 @@ from django.utils.module_loading import import_string
 from accounts import api as accounts_api
 from analytics import api as analytics_api
 from notifications import api as notifications_api
+from sync import api as sync_api
 from tasks import api as tasks_api
 
 
@@ -50,6 +51,7 @@ urlpatterns = [
     path("notifications/email/", notifications_api.EmailDeliveryView.as_view(), name="api-notice-email"),
     path("dashboard/", analytics_api.DashboardView.as_view(), name="api-dashboard"),
     path("reports/tasks.csv", analytics_api.TasksCsvView.as_view(), name="api-tasks-csv"),
+    path("sync/", sync_api.SyncView.as_view(), name="api-sync"),
     path("schema/", _loaded_on_first_request("drf_spectacular.views.SpectacularAPIView"), name="api-schema"),
     path("docs/", _loaded_on_first_request("aether.api_docs.ApiDocsView", url_name="api-schema"), name="api-docs"),
 ]

@@ -13,6 +13,12 @@ class AetherConfig(AppConfig):
 
         register()  # field__any (aether/lookups.py)
 
+        from .changes import observer_register
+        from .generations import observer
+
+        # Every committed change renews the generations of what it moved (aether/generations.py).
+        observer_register(observer)
+
 
 class AetherAdminConfig(admin_apps.AdminConfig):
     """Django admin with Aether's site (aether/admin_site.py): team-scoped or superuser-only admins, by

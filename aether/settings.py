@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "tasks",
     "notifications",
     "analytics",
+    "sync",
 ]
 
 MIDDLEWARE = [
@@ -87,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "aether.hygiene.NulBytesMiddleware",  # a NUL in the path or the query string is a 400, not a database error
     "aether.api.ApiBodySizeMiddleware",  # 413 in the API's error shape before a large body is read
+    "aether.api.ApiQueryMiddleware",  # a query parameter given empty is a 400 naming it
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -239,12 +241,9 @@ CACHES = {
         "KEY_PREFIX": REDIS_KEY_PREFIX,
     }
 }
-# Dashboard figures are cached this long under their teams' generations (analytics/cache.py).
-ANALYTICS_CACHE_SECONDS = env.int("ANALYTICS_CACHE_SECONDS", default=60)
-# The API's caches: the account a token names with its teams, under the person's generation
-# (accounts/account_cache.py), and pages of the task list, whole per person and request, under their teams'
-# generations (tasks/list_cache.py).
-API_CACHE_SECONDS = env.int("API_CACHE_SECONDS", default=60)
+# Generations (aether/generations.py: the ETags of the API, the account projection of authentication) live this
+# long after they were last renewed: the bound on how long a renewal lost to a crash could go unseen.
+AETHER_GENERATION_SECONDS = env.int("AETHER_GENERATION_SECONDS", default=60 * 60)
 
 # --- Celery ---------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL
@@ -297,6 +296,8 @@ NOTIFICATIONS_AUDIENCE_CHECK = "accounts.selectors.members_among"
 # "As it happens": emails about the same task for the same person within this many seconds of the first go out
 # as one (notifications/merging.py; the merge job runs every minute). 0 sends each at once.
 AETHER_EMAIL_BATCH_SECONDS = env.int("AETHER_EMAIL_BATCH_SECONDS", default=300)
+# Delta sync (sync/): change-log rows are kept this many days; an older cursor answers 410 (start over).
+AETHER_SYNC_KEEP_DAYS = env.int("AETHER_SYNC_KEEP_DAYS", default=30)
 # The time zone a user's digest hour starts in until they choose one: a function of a user id returning a zone
 # name (accounts answers: their first team's), asked without importing accounts, like the audience check.
 NOTIFICATIONS_DEFAULT_TIME_ZONE = "accounts.selectors.time_zone_default_for"
@@ -309,11 +310,12 @@ REST_FRAMEWORK = {
     # simplejwt's, plus the sign-out denylist (accounts/tokens.py): one cache read per request
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.tokens.DenylistJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["aether.renderers.OrjsonRenderer"],  # DRF's JSON, encoded by orjson
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "aether.api_schema.AetherAutoSchema",  # documents every operation's error answers
     "EXCEPTION_HANDLER": "aether.api.api_exception_handler",  # one JSON error shape, services' errors included
-    "DEFAULT_PAGINATION_CLASS": "aether.api.PagePagination",
+    "DEFAULT_METADATA_CLASS": "aether.metadata.ApiMetadata",  # OPTIONS without DRF's forms (a 500 on some views)
+    "DEFAULT_PAGINATION_CLASS": "aether.pagination.KeysetPagination",  # every page as cheap as the first
     # Proxies in front of the app: the address throttle takes the client address they append to
     # X-Forwarded-For; with 0 the header is ignored (a client could otherwise write its own).
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
@@ -343,6 +345,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Aether API",
     "DESCRIPTION": "The JWT API used by Aether's mobile client.",
     "VERSION": "1.0.0",
+    # 3.1: nullable fields as JSON Schema's type lists, which generated clients (openapi-python-client,
+    # openapi-typescript) read as the schema means them.
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -354,6 +359,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "aether.api_schema.link_created_objects",  # OpenAPI links from a create to its object's operations
+        "aether.api_schema.state_input_constraints",  # the server's refusals of text, as patterns
     ],
 }
 

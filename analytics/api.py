@@ -17,16 +17,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.tokens import DenylistJWTAuthentication
+from aether import generations
 from aether.api import ERROR_DESCRIPTIONS, ErrorSerializer
+from aether.conditional import ConditionalGetMixin
 
 from .export import export_filename, tasks_csv
 from .forms import DashboardFilterForm
 from .selectors import PRESETS, dashboard_figures, dashboard_scope
 
+ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 FILTERS = [
-    OpenApiParameter("project", int, description="A project of your teams (else: a team, else your own tasks)."),
-    OpenApiParameter("team", int, description="A team of yours: every project of it."),
-    OpenApiParameter("assignee", int, description="Only this person's tasks."),
+    OpenApiParameter("project", ID, description="A project of your teams (else: a team, else your own tasks)."),
+    OpenApiParameter("team", ID, description="A team of yours: every project of it."),
+    OpenApiParameter("assignee", ID, description="Only this person's tasks."),
     OpenApiParameter("range", str, enum=list(PRESETS), description="A preset range, instead of since/until."),
     OpenApiParameter("since", OpenApiTypes.DATE, description="First day (inclusive, in the team's time zone)."),
     OpenApiParameter("until", OpenApiTypes.DATE, description="Last day (inclusive)."),
@@ -37,14 +40,14 @@ NOT_FOUND = OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS["404
 def _scope(request):
     form = DashboardFilterForm(request.query_params)
     if not form.is_valid():
-        raise ValidationError({name: list(errors) for name, errors in form.errors.items()})
+        raise ValidationError(form.errors.as_data())
     return dashboard_scope(request.user, **form.scope_arguments())
 
 
 # --- the response schema (documentation; the view returns the selector's dict as it is) -------------------
 
 
-class _ScopeSerializer(serializers.Serializer):
+class DashboardScopeSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["project", "team", "mine"])
     project = serializers.IntegerField(allow_null=True)
     team = serializers.IntegerField(allow_null=True)
@@ -54,13 +57,13 @@ class _ScopeSerializer(serializers.Serializer):
     today = serializers.DateField()
 
 
-class _CountsSerializer(serializers.Serializer):
+class DashboardCountsSerializer(serializers.Serializer):
     created = serializers.IntegerField(help_text="Tasks created in the range (not trashed).")
     by_status = serializers.DictField(child=serializers.IntegerField())
     by_priority = serializers.DictField(child=serializers.IntegerField())
 
 
-class _OverdueSerializer(serializers.Serializer):
+class DashboardOverdueSerializer(serializers.Serializer):
     open = serializers.IntegerField(help_text="Open tasks now.")
     overdue = serializers.IntegerField(help_text="Open tasks due before today (team's time zone).")
     share = serializers.FloatField(allow_null=True, help_text="overdue / open; null without open tasks.")
@@ -76,44 +79,44 @@ class _CompletionFields(serializers.Serializer):
     on_time_rate = serializers.FloatField(allow_null=True)
 
 
-class _PriorityCompletionSerializer(_CompletionFields):
+class DashboardPriorityCompletionSerializer(_CompletionFields):
     priority = serializers.ChoiceField(choices=["low", "medium", "high", "urgent"])
 
 
-class _CompletionSerializer(_CompletionFields):
+class DashboardCompletionSerializer(_CompletionFields):
     median_hours = serializers.FloatField(allow_null=True)
     median_relative_error = serializers.FloatField(allow_null=True)
-    by_priority = _PriorityCompletionSerializer(many=True)
+    by_priority = DashboardPriorityCompletionSerializer(many=True)
 
 
-class _WeekSerializer(serializers.Serializer):
+class DashboardWeekSerializer(serializers.Serializer):
     week = serializers.CharField(help_text="ISO year-week, e.g. 2026-W49.")
     count = serializers.IntegerField()
     mean_hours = serializers.FloatField(allow_null=True)
 
 
-class _DaySerializer(serializers.Serializer):
+class DashboardDaySerializer(serializers.Serializer):
     day = serializers.DateField()
     count = serializers.IntegerField()
 
 
-class _BucketSerializer(serializers.Serializer):
+class DashboardBucketSerializer(serializers.Serializer):
     from_hours = serializers.FloatField()
     count = serializers.IntegerField()
 
 
-class _HeatmapSerializer(serializers.Serializer):
+class DashboardHeatmapSerializer(serializers.Serializer):
     weekdays = serializers.ListField(child=serializers.CharField())
     counts = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()))
 
 
-class _ThroughputSerializer(serializers.Serializer):
+class DashboardThroughputSerializer(serializers.Serializer):
     week = serializers.CharField()
     created = serializers.IntegerField()
     completed = serializers.IntegerField()
 
 
-class _StageSerializer(serializers.Serializer):
+class DashboardStageSerializer(serializers.Serializer):
     name = serializers.CharField()
     count = serializers.IntegerField()
     estimated_hours = serializers.FloatField()
@@ -124,19 +127,19 @@ class _StageSerializer(serializers.Serializer):
     accuracy = serializers.FloatField(allow_null=True)
 
 
-class _BottleneckSerializer(serializers.Serializer):
+class DashboardBottleneckSerializer(serializers.Serializer):
     name = serializers.CharField()
     mean_overrun_hours = serializers.FloatField()
 
 
-class _StagesSerializer(serializers.Serializer):
-    by_name = _StageSerializer(many=True)
+class DashboardStagesSerializer(serializers.Serializer):
+    by_name = DashboardStageSerializer(many=True)
     most_overestimated = serializers.ListField(child=serializers.CharField())
     most_underestimated = serializers.ListField(child=serializers.CharField())
-    bottlenecks = _BottleneckSerializer(many=True)
+    bottlenecks = DashboardBottleneckSerializer(many=True)
 
 
-class _WorkloadSerializer(serializers.Serializer):
+class DashboardWorkloadSerializer(serializers.Serializer):
     assignee = serializers.IntegerField(allow_null=True)
     name = serializers.CharField()
     open = serializers.IntegerField()
@@ -145,20 +148,27 @@ class _WorkloadSerializer(serializers.Serializer):
 
 
 class DashboardSerializer(serializers.Serializer):
-    scope = _ScopeSerializer()
-    counts = _CountsSerializer()
-    overdue = _OverdueSerializer()
-    completion = _CompletionSerializer()
-    completion_trend = _WeekSerializer(many=True)
-    daily_completions = _DaySerializer(many=True)
-    lead_histogram = _BucketSerializer(many=True)
-    heatmap = _HeatmapSerializer()
-    throughput = _ThroughputSerializer(many=True)
-    stages = _StagesSerializer()
-    workload = _WorkloadSerializer(many=True)
+    scope = DashboardScopeSerializer()
+    counts = DashboardCountsSerializer()
+    overdue = DashboardOverdueSerializer()
+    completion = DashboardCompletionSerializer()
+    completion_trend = DashboardWeekSerializer(many=True)
+    daily_completions = DashboardDaySerializer(many=True)
+    lead_histogram = DashboardBucketSerializer(many=True)
+    heatmap = DashboardHeatmapSerializer()
+    throughput = DashboardThroughputSerializer(many=True)
+    stages = DashboardStagesSerializer()
+    workload = DashboardWorkloadSerializer(many=True)
 
 
-class DashboardView(APIView):
+class DashboardView(ConditionalGetMixin, APIView):
+    refusals = {"GET": ("422",)}  # an end before the start, or a preset and dates
+    etag_days = True  # today, in each team's time zone, bounds the ranges and decides what is overdue
+
+    def etag_scopes(self, request) -> list[str]:
+        teams = self.team_ids(request)
+        return [*(generations.team_tasks(t) for t in teams), *(generations.team(t) for t in teams)]
+
     @extend_schema(
         tags=["analytics"],
         summary="Dashboard figures",
@@ -183,6 +193,7 @@ class _JsonErrorsWhateverAccepted(BaseContentNegotiation):
 
 
 class TasksCsvView(APIView):
+    refusals = {"GET": ("422",)}
     # Also the browser's session: the dashboard and the task list link to this file.
     authentication_classes = [
         DenylistJWTAuthentication,

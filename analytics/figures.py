@@ -22,7 +22,6 @@ from django.db import connections
 
 from tasks.models import Stage, Status, Task
 
-from .cache import generations_renew
 from .models import (
     KEPT_MODELS,
     LEAD_BUCKETS,
@@ -167,7 +166,6 @@ def rows_upsert(rows: Rows, *, using: str = "default") -> None:
     """Write rows: add them to the kept ones (an increment in the database, safe beside concurrent writers).
     One statement per table (in chunks of 2,000 rows)."""
     conn = connections[using]
-    changed_teams: set[int] = set()
     for model in KEPT_MODELS:
         table = rows.get(model)
         if not table:
@@ -177,7 +175,6 @@ def rows_upsert(rows: Rows, *, using: str = "default") -> None:
         items = sorted(((k, v) for k, v in table.items() if any(v)), key=lambda kv: [(c is not None, c) for c in kv[0]])
         if not items:
             continue
-        changed_teams.update(key[0] for key, _ in items)  # every KEY starts with team_id
         extra = getattr(model, "EXTRA", ())
         columns = [*model.KEY, *extra, *model.SUMS]
         name = model._meta.db_table
@@ -196,7 +193,6 @@ def rows_upsert(rows: Rows, *, using: str = "default") -> None:
             )
             with conn.cursor() as cursor:
                 cursor.execute(sql, params)
-    generations_renew(changed_teams, using=using)  # the cached dashboards of these teams move on at commit
 
 
 class FiguresObserver:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from aether.refusals import unprocessable
+
 from .selectors import PRESETS
 
 MAX_ID = 2**63 - 1
@@ -20,10 +22,11 @@ class DashboardFilterForm(forms.Form):
     def clean(self):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
+        # Each value well-formed, together not: the API answers 422 (aether/refusals.py).
         if since and until and since > until:
-            self.add_error("until", "The end date must be on or after the start date.")
+            self.add_error("until", unprocessable("The end date must be on or after the start date."))
         if data.get("range") and (since or until):
-            self.add_error("range", "Give either a preset range or two dates, not both.")
+            self.add_error("range", unprocessable("Give either a preset range or two dates, not both."))
         return data
 
     def scope_arguments(self) -> dict:

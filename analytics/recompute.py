@@ -15,9 +15,9 @@ from django.db import connections, transaction
 from django.db.models import BigIntegerField, Sum
 
 from accounts.models import Team
+from aether.changes import record
 from tasks.models import Task
 
-from .cache import generations_renew
 from .figures import LEAD_BOUNDS, Rows, contributions_of
 from .models import BUCKETS, HOURS, KEPT_MODELS, LEAD_BUCKETS, NO_DUE_DATE, STATUS_PRIORITY
 
@@ -104,8 +104,8 @@ def figures_rebuild(*, using: str = "default") -> None:
                 cursor.execute(sql, {"no_due": NO_DUE_DATE, "bounds": list(LEAD_BOUNDS)})
             # Fresh statistics, or the planner believes the new rows are a handful.
             cursor.execute("ANALYZE " + ", ".join(m._meta.db_table for m in KEPT_MODELS))
-        # Every team's cached dashboards move on, those of teams left with no figures too.
-        generations_renew(Team.objects.using(using).values_list("pk", flat=True), using=using)
+        # Every team's dashboards change (their ETags move on), those of teams left with no figures too.
+        record(teams=Team.objects.using(using).values_list("pk", flat=True))
 
 
 _BASE = """

@@ -23,7 +23,6 @@ from tasks.deadlines import deadlines_at
 from tasks.models import Priority, Project, Status
 from tasks.selectors import projects_visible_to
 
-from .cache import figures_cached
 from .figures import LEAD_BOUNDS, bucket_middle_hours
 from .models import (
     BUCKETS,
@@ -167,13 +166,9 @@ def _median_hours(buckets: dict[int, int]) -> float | None:
 
 
 def dashboard_figures(scope: Scope) -> dict:
-    """Every figure of the dashboard (a JSON-ready dict): from the short cache of analytics/cache.py when the
-    scope's teams have not changed since, else computed in eight queries whatever the number of tasks."""
-    return figures_cached(scope, dashboard_figures_computed)
-
-
-def dashboard_figures_computed(scope: Scope) -> dict:
-    """Every figure of the dashboard, computed from the kept rows: eight queries whatever the number of tasks."""
+    """Every figure of the dashboard (a JSON-ready dict), computed from the kept rows every time: eight queries
+    whatever the number of tasks. (No copy is kept in a cache: the API answers an unchanged dashboard 304 from
+    its ETag, aether/conditional.py, and computing it is cheap; docs/performance.md.)"""
     # Rows an increment brought back to zero count for nothing (a consistent row with n = 0 has every sum 0).
     where, in_range = scope.where & Q(n__gt=0), _in_range(scope)
 

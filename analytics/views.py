@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
@@ -30,7 +32,7 @@ def dashboard(request):
         return render(request, "analytics/dashboard.html", context, status=400)
     scope = dashboard_scope(request.user, **form.scope_arguments())
     figures = dashboard_figures(scope)
-    query = request.GET.urlencode()
+    query = urlencode([(name, value) for name, value in request.GET.items() if value])  # the API refuses empty ones
     heat = figures["heatmap"]
     context.update(
         scope=scope,

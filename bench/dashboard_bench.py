@@ -162,11 +162,10 @@ def _direct_figures(project_id: int) -> dict:
 
 def child(requests: int) -> dict:
     bob, alice, project = _setup()
-    from django.conf import settings
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from analytics.selectors import dashboard_figures_computed, dashboard_scope
+    from analytics.selectors import dashboard_figures, dashboard_scope
 
     rng = random.Random(7)
     api, html = _jwt_client(bob), _session_client(bob)
@@ -178,8 +177,6 @@ def child(requests: int) -> dict:
         return f"{base}?{query}" + (f"&assignee={who}" if who else "")
 
     out = {"tasks": project["n"]}
-    cache_seconds = settings.ANALYTICS_CACHE_SECONDS
-    settings.ANALYTICS_CACHE_SECONDS = 0  # first every request computing its figures (analytics/cache.py off)
     for _ in range(20):  # warm up: connections, caches, plans
         api.get(url("/api/v1/dashboard/"))
         html.get(url("/dashboard/"))
@@ -198,15 +195,7 @@ def child(requests: int) -> dict:
             assert status == 200, status
         return _percentiles(samples)
 
-    out["json_uncached"] = json_samples()
-    # Then as deployed with Redis: figures cached under their team's generation (15 scopes here, so after the
-    # first request of each, every request is a hit until a change in the team).
-    settings.ANALYTICS_CACHE_SECONDS = cache_seconds
-    out["cache_seconds"] = cache_seconds
-    from django.core.cache import cache
-
-    cache.clear()
-    out["json"] = json_samples()
+    out["json"] = json_samples()  # every request computes its figures: no cache of answers
     samples = []
     for _ in range(max(50, requests // 2)):
         target = url("/dashboard/")
@@ -219,7 +208,7 @@ def child(requests: int) -> dict:
     slowest: dict[str, float] = {}
     for _ in range(20):
         with CaptureQueriesContext(connection) as ctx:
-            dashboard_figures_computed(dashboard_scope(bob, project_id=project["pk"], preset="all"))
+            dashboard_figures(dashboard_scope(bob, project_id=project["pk"], preset="all"))
         for q in ctx.captured_queries:
             table = next((t for t in _TABLES if t in q["sql"]), "other")
             slowest[table] = max(slowest.get(table, 0.0), float(q["time"]) * 1000)
@@ -301,12 +290,8 @@ def main() -> None:
             results[database]["csv"] = _run_child(database, "csv", args.requests)
         print(f"\n== {database}: project of {results[database]['tasks']:,} tasks", flush=True)
         r = results[database]
-        u = r["json_uncached"]
-        print(f"dashboard JSON computed every time: {r['json_queries']} queries, p50 {u['p50']} ms, p95 {u['p95']} ms")
-        print(
-            f"dashboard JSON with the cache ({r['cache_seconds']} s): p50 {r['json']['p50']} ms, "
-            f"p95 {r['json']['p95']} ms"
-        )
+        j = r["json"]
+        print(f"dashboard JSON: {r['json_queries']} queries, p50 {j['p50']} ms, p95 {j['p95']} ms")
         print(f"HTML page: p50 {r['html']['p50']} ms, p95 {r['html']['p95']} ms")
         print("each chart's data (slowest query behind it, ms):")
         for name, ms in r["chart_queries_ms"].items():

@@ -17,9 +17,18 @@ class WSGIClient:
         self.app = get_wsgi_application()
         self.headers = headers
 
-    def get(self, url: str, sink: Callable[[bytes], None] | None = None) -> tuple[int, bytes]:
+    def get(
+        self, url: str, sink: Callable[[bytes], None] | None = None, extra: dict | None = None
+    ) -> tuple[int, bytes]:
         """(status code, body). With `sink`, each chunk of the body goes to it and is not kept (a large export is
-        streamed, not held), and the body returned is empty."""
+        streamed, not held), and the body returned is empty. `extra`: more environ keys for this request."""
+        status, body, _ = self.request(url, sink, extra)
+        return status, body
+
+    def get_headers(self, url: str, extra: dict | None = None) -> dict[str, str]:
+        return self.request(url, None, extra)[2]
+
+    def request(self, url: str, sink=None, extra: dict | None = None) -> tuple[int, bytes, dict[str, str]]:
         path, _, query = url.partition("?")
         environ = {
             "REQUEST_METHOD": "GET",
@@ -38,9 +47,15 @@ class WSGIClient:
             "wsgi.multiprocess": True,
             "wsgi.run_once": False,
             **self.headers,
+            **(extra or {}),
         }
-        status = []
-        chunks = self.app(environ, lambda s, headers, exc_info=None: status.append(s))
+        status, headers = [], {}
+
+        def start_response(s, response_headers, exc_info=None):
+            status.append(s)
+            headers.update(response_headers)
+
+        chunks = self.app(environ, start_response)
         kept = []
         try:
             for chunk in chunks:
@@ -48,4 +63,4 @@ class WSGIClient:
         finally:
             if hasattr(chunks, "close"):
                 chunks.close()
-        return int(status[0].split()[0]), b"".join(kept)
+        return int(status[0].split()[0]), b"".join(kept), headers

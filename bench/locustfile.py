@@ -241,6 +241,58 @@ class TaskListOnly(AetherUser):
         self.client.get("/api/v1/tasks/?page_size=50", name="/api/v1/tasks/?page_size=50 (saturating)")
 
 
+# Each simulated person's own filter of the task list (cycled over the 32 people): what a mobile client polls.
+FILTERS = [
+    "?page_size=50",
+    "?page_size=50&assignee=me",
+    "?page_size=50&ordering=due_date",
+    "?page_size=50&ordering=-priority",
+    "?page_size=50&status=in_progress",
+    "?page_size=50&priority=high&ordering=-created_at",
+    "?page_size=50&status=pending&ordering=due_date",
+    "?page_size=25&ordering=priority",
+]
+TOKENS = [t for t in os.environ.get("AETHER_BENCH_TOKENS", "").split(",") if t]
+_next_person = [0]
+
+
+class DistinctRevalidating(AetherUser):
+    """Saturating: a distinct person each (their own token, from AETHER_BENCH_TOKENS, and their own filter),
+    polling their task list: three requests in four revalidate the copy they hold (If-None-Match with its
+    ETag: a 304 while nothing changed), one in four asks afresh (a page computed, no cache of any kind)."""
+
+    wait_time = constant(0)
+
+    def on_start(self):
+        person = _next_person[0]
+        _next_person[0] += 1
+        self.client.headers["Authorization"] = f"Bearer {TOKENS[person % len(TOKENS)]}"
+        self.url = "/api/v1/tasks/" + FILTERS[person % len(FILTERS)]
+        self.etag = None
+        self.turn = person  # people start at different points of the cycle
+
+    @task
+    def poll(self):
+        self.turn += 1
+        if self.etag is not None and self.turn % 4:
+            with self.client.get(
+                self.url,
+                headers={"If-None-Match": self.etag},
+                name="/api/v1/tasks/ revalidated (If-None-Match)",
+                catch_response=True,
+            ) as response:
+                if response.status_code not in (200, 304):
+                    response.failure(str(response.status_code))
+                elif response.status_code == 200:
+                    self.etag = response.headers.get("ETag")
+            return
+        with self.client.get(self.url, name="/api/v1/tasks/ computed", catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(str(response.status_code))
+            else:
+                self.etag = response.headers.get("ETag")
+
+
 class TrivialViewOnly(AetherUser):
     """Saturating: a view that returns a few bytes, through every middleware (bench/load_urls.py): what the
     framework and the server can do at best on this machine."""

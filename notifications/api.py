@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import generics
+from rest_framework import exceptions, generics
 from rest_framework.response import Response
 
-from aether.api import PagePagination
+from aether import generations
 from aether.api_schema import id_path_parameter
+from aether.conditional import ConditionalGetMixin
+from aether.pagination import ID, Key, KeysetOrdering, KeysetPagination
 
 from . import selectors, services
 from .models import EmailPreference, Notification, NotificationPreference
@@ -24,26 +26,34 @@ from .serializers import (
 )
 
 
+class _Inbox(ConditionalGetMixin):
+    """ETags from the person's inbox generation: their notifications and notification settings."""
+
+    def etag_scopes(self, request) -> list[str]:
+        return [generations.inbox(request.user.pk)]
+
+
 @extend_schema(
     tags=["notifications"],
     summary="Your notifications, newest first",
     parameters=[OpenApiParameter("unread", bool, description="Only unread ones (true) or only read ones (false).")],
 )
-class NotificationListView(generics.ListAPIView):
+class NotificationListView(_Inbox, generics.ListAPIView):
     serializer_class = NotificationSerializer
-    pagination_class = PagePagination
+    pagination_class = KeysetPagination
+    keyset = KeysetOrdering("-created_at", (Key("created_at", "datetime"), ID), descending=True)
     filter_backends = []
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Notification.objects.none()
         qs = selectors.notifications_for(self.request.user)
-        unread = self.request.query_params.get("unread", "").lower()
-        if unread in ("true", "1"):
-            qs = qs.filter(read_at__isnull=True)
-        elif unread in ("false", "0"):
-            qs = qs.filter(read_at__isnull=False)
-        return qs
+        unread = self.request.query_params.get("unread")
+        if unread is None or unread == "":
+            return qs
+        if unread.lower() not in ("true", "1", "false", "0"):
+            raise exceptions.ValidationError({"unread": ["Give true or false."]})
+        return qs.filter(read_at__isnull=unread.lower() in ("true", "1"))
 
 
 @extend_schema(
@@ -86,8 +96,9 @@ class NotificationReadAllView(generics.GenericAPIView):
         responses={200: PreferenceSerializer(many=True)},
     ),
 )
-class PreferencesView(generics.GenericAPIView):
+class PreferencesView(_Inbox, generics.GenericAPIView):
     serializer_class = PreferenceSerializer
+    refusals = {"PUT": ("422",)}  # a kind given twice
     queryset = NotificationPreference.objects.none()  # tells the schema generator the model; rows come below
     pagination_class = None  # a fixed, short list: one entry per switchable kind
 
@@ -118,7 +129,7 @@ class PreferencesView(generics.GenericAPIView):
         responses={200: EmailDeliverySerializer},
     ),
 )
-class EmailDeliveryView(generics.GenericAPIView):
+class EmailDeliveryView(_Inbox, generics.GenericAPIView):
     serializer_class = EmailDeliverySerializer
     queryset = EmailPreference.objects.none()  # tells the schema generator the model; the row comes below
     pagination_class = None

@@ -31,6 +31,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from aether.changes import record
+
 from . import sql
 from .models import (
     BATCHED_KINDS,
@@ -335,7 +337,9 @@ def _notify_chunk(batch: list[Event], *, want_ids: bool) -> tuple[int, int, list
     if not outbox and not notes:
         return 0, 0, []
     ids = sql.outbox_insert(outbox)  # one statement each, returning what was new (notifications/sql.py)
-    return len(ids), sql.notifications_insert(notes), ids if want_ids else []
+    new = sql.notifications_insert(notes)
+    record(notifications=new)
+    return len(ids), len(new), ids if want_ids else []
 
 
 def next_digest_at(now: datetime, *, hour: int, time_zone: str) -> datetime:
@@ -507,8 +511,22 @@ def notifications_withdraw(*, user_id: int, team_id: int) -> tuple[int, int]:
         withheld = waiting.filter(pk__in=ids).update(
             status=OutboxState.DEAD, claimed_until=None, last_error=NOT_A_MEMBER
         )
-    deleted, _ = Notification.objects.filter(user_id=user_id, team_id=team_id).delete()
-    return withheld, deleted
+    return withheld, _notifications_delete(Notification.objects.filter(user_id=user_id, team_id=team_id))
+
+
+def notifications_of_tasks_delete(*, task_ids: list[int]) -> int:
+    """Delete the in-app notifications about these tasks (they are about to be deleted for good: a project's
+    trashed tasks, tasks/services/project.py), reporting each. Returns how many. Call in the caller's
+    transaction."""
+    return _notifications_delete(Notification.objects.filter(task_id__in=task_ids)) if task_ids else 0
+
+
+def _notifications_delete(rows) -> int:
+    with transaction.atomic():
+        gone = dict(rows.select_for_update().order_by("pk").values_list("pk", "user_id"))
+        Notification.objects.filter(pk__in=gone).delete()
+        record(notifications=gone)
+    return len(gone)
 
 
 def notification_mark_read(*, actor, notification: Notification) -> bool:
@@ -516,17 +534,21 @@ def notification_mark_read(*, actor, notification: Notification) -> bool:
     Notification.DoesNotExist (callers fetch through selectors, so this is a second lock on the door)."""
     if notification.user_id != actor.pk:
         raise Notification.DoesNotExist
-    marked = Notification.objects.filter(pk=notification.pk, user=actor, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
+    now = timezone.now()
+    with transaction.atomic():
+        marked = sql.notifications_mark_read(actor.pk, now, [notification.pk])
+        record(notifications=dict.fromkeys(marked, actor.pk))
     if marked:
-        notification.read_at = timezone.now()
+        notification.read_at = now
     return bool(marked)
 
 
 def notifications_mark_all_read(*, actor) -> int:
     """Mark every unread notification of the actor read; returns how many."""
-    return Notification.objects.filter(user=actor, read_at__isnull=True).update(read_at=timezone.now())
+    with transaction.atomic():
+        marked = sql.notifications_mark_read(actor.pk, timezone.now())
+        record(notifications=dict.fromkeys(marked, actor.pk))
+    return len(marked)
 
 
 def preferences_update(*, actor, choices: Mapping[str, tuple[bool, bool]]) -> None:
@@ -536,15 +558,17 @@ def preferences_update(*, actor, choices: Mapping[str, tuple[bool, bool]]) -> No
     unknown = set(choices) - set(SWITCHABLE_KINDS)
     if unknown:
         raise ValueError(f"Not a switchable kind: {', '.join(sorted(unknown))}")
-    NotificationPreference.objects.bulk_create(
-        [
-            NotificationPreference(user=actor, kind=kind, email=bool(email), in_app=bool(in_app))
-            for kind, (email, in_app) in choices.items()
-        ],
-        update_conflicts=True,
-        unique_fields=["user", "kind"],
-        update_fields=["email", "in_app"],
-    )
+    with transaction.atomic():
+        NotificationPreference.objects.bulk_create(
+            [
+                NotificationPreference(user=actor, kind=kind, email=bool(email), in_app=bool(in_app))
+                for kind, (email, in_app) in choices.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["user", "kind"],
+            update_fields=["email", "in_app"],
+        )
+        record(inboxes=[actor.pk])
 
 
 def email_preference_update(*, actor, cadence: str, digest_hour: int, time_zone: str) -> EmailPreference:
@@ -572,4 +596,5 @@ def email_preference_update(*, actor, cadence: str, digest_hour: int, time_zone:
             if cadence == EmailCadence.DIGEST:
                 due = next_digest_at(now, hour=digest_hour, time_zone=time_zone)
             OutboxEmail.objects.filter(pk__in=held, status=OutboxState.DIGEST).update(next_attempt_at=due)
+        record(inboxes=[actor.pk])
     return pref

@@ -89,12 +89,25 @@ def outbox_insert(rows: list[dict]) -> list[int]:
     return [pk for (pk,) in _insert(OutboxEmail, OUTBOX_COLUMNS, _OUTBOX_CONSTANTS, rows, "id")]
 
 
-def notifications_insert(rows: list[dict]) -> int:
-    """Insert in-app rows (dicts of NOTIFICATION_COLUMNS) unless their dedupe key is stored; how many were
-    new. One statement."""
+def notifications_insert(rows: list[dict]) -> dict[int, int]:
+    """Insert in-app rows (dicts of NOTIFICATION_COLUMNS) unless their dedupe key is stored; the new rows'
+    {id: user id}. One statement."""
     if not rows:
-        return 0
-    return len(_insert(Notification, NOTIFICATION_COLUMNS, _NOTIFICATION_CONSTANTS, rows, "1"))
+        return {}
+    return dict(_insert(Notification, NOTIFICATION_COLUMNS, _NOTIFICATION_CONSTANTS, rows, "id, user_id"))
+
+
+def notifications_mark_read(user_id: int, when, ids: list[int] | None = None) -> list[int]:
+    """Mark the user's unread notifications read (only those of `ids`, if given); the ids marked. One
+    statement."""
+    qs = Notification.objects.filter(user_id=user_id, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    table = Notification._meta.db_table
+    where, params = qs.query.get_compiler(qs.db).compile(qs.query.where)
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET read_at = %s WHERE {where} RETURNING id", [when, *params])  # noqa: S608
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def email_cadences(user_ids: list[int]) -> list[tuple[int, str, int, str]]:

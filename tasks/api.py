@@ -8,6 +8,8 @@ accounts.permissions first, so a viewer's write is a 403 before its input is eve
 
 from __future__ import annotations
 
+import re
+
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
@@ -16,10 +18,12 @@ from rest_framework import exceptions, generics, mixins, status
 from rest_framework.response import Response
 
 from accounts.permissions import Action, require
-from aether.api import PagePagination
+from aether import generations
 from aether.api_schema import id_path_parameter
+from aether.conditional import ConditionalGetMixin
+from aether.pagination import ID, Key, KeysetOrdering, KeysetPagination
 
-from . import list_cache, selectors, services
+from . import selectors, services
 from .filters import TaskFilter
 from .models import Recurrence, Status, Task
 from .recurrence import parse_rule
@@ -44,12 +48,14 @@ from .serializers import (
 )
 
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
+# 1 to 64 visible ASCII characters, spaces only inside (what an HTTP header carries unchanged).
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~](?:[ -~]{0,62}[!-~])?$"
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": 64},
+    {"type": "string", "minLength": 1, "maxLength": 64, "pattern": IDEMPOTENCY_KEY_PATTERN},
     OpenApiParameter.HEADER,
-    description="Any 1 to 64 characters of your choosing. The same key from the same user returns the task the "
-    "first request created (200) and creates nothing.",
+    description="1 to 64 visible ASCII characters of your choosing (spaces inside allowed). The same key from the "
+    "same user returns the task the first request created (200) and creates nothing.",
 )
 
 
@@ -67,25 +73,31 @@ def _task(request, id: int, *, include_deleted: bool = False, details: bool = Tr
     return get_object_or_404(qs, pk=id)
 
 
-def _with_labels_and_stages(tasks: list[Task]) -> list[Task]:
-    """Attach each task's labels and stages (`label_rows`, `stage_rows`: what TaskSerializer shows), with one
-    query each for all the tasks."""
-    ids = [task.pk for task in tasks]
-    labels, stages = selectors.label_rows_by_task(ids), selectors.stage_rows_by_task(ids)
-    for task in tasks:
-        task.label_rows = labels.get(task.pk, [])
-        task.stage_rows = stages.get(task.pk, [])
-    return tasks
-
-
 def _task_response(request, id: int, code: int = status.HTTP_200_OK) -> Response:
     """The task as it is now (re-read, so stages and status reflect every change a service made)."""
-    (task,) = _with_labels_and_stages([_task(request, id)])
+    (task,) = selectors.with_labels_and_stages([_task(request, id)])
     return Response(TaskSerializer(task, context={"request": request}).data, status=code)
 
 
+class _Conditional(ConditionalGetMixin):
+    """What the task API's GETs read, for their ETags (aether/conditional.py): the person's teams' own things
+    (labels, projects, templates, members' names), plus what each view adds."""
+
+    def etag_scopes(self, request) -> list[str]:
+        return [generations.team(t) for t in self.team_ids(request)]
+
+
+class _TaskConditional(_Conditional):
+    """A view of one task (its path's id): that task's generation too."""
+
+    etag_days = True
+
+    def etag_scopes(self, request) -> list[str]:
+        return [generations.task(self.kwargs["id"]), *super().etag_scopes(request)]
+
+
 class _ListView(mixins.ListModelMixin, generics.GenericAPIView):
-    pagination_class = PagePagination
+    pagination_class = KeysetPagination
 
     def get(self, request, *args, **kwargs):
         return self.list(request, *args, **kwargs)
@@ -108,11 +120,13 @@ class _ListView(mixins.ListModelMixin, generics.GenericAPIView):
         responses={201: ProjectSerializer},
     ),
 )
-class ProjectListView(_ListView):
+class ProjectListView(_Conditional, _ListView):
     serializer_class = ProjectSerializer
+    refusals = {"POST": ("409",)}  # the team has a project of that name
+    keyset = KeysetOrdering("name", (Key("name", "text"), ID))
 
     def rows(self):
-        return selectors.projects_visible_to(self.request.user).order_by("name", "id")
+        return selectors.projects_visible_to(self.request.user)
 
     def post(self, request):
         data = _parse(ProjectCreateSerializer, request)
@@ -129,8 +143,9 @@ class ProjectListView(_ListView):
         responses={204: NO_CONTENT},
     ),
 )
-class ProjectDetailView(generics.GenericAPIView):
+class ProjectDetailView(_Conditional, generics.GenericAPIView):
     serializer_class = ProjectSerializer
+    refusals = {"PATCH": ("409",), "DELETE": ("409",)}  # a name taken; tasks outside the trash
 
     def _project(self, id):
         return get_object_or_404(selectors.projects_visible_to(self.request.user), pk=id)
@@ -207,36 +222,60 @@ class TaskFilterBackend(DjangoFilterBackend):
         },
     ),
 )
-class TaskListView(_ListView):
+class TaskListView(_Conditional, _ListView):
     serializer_class = TaskSerializer
+    refusals = {"POST": ("422",)}  # an assignee, labels or template of another of your teams
     filter_backends = [TaskFilterBackend]
     filterset_class = TaskFilter
+    etag_days = True  # the overdue and due-soon marks and filters change at each team's midnight
+
+    def etag_scopes(self, request) -> list[str]:
+        return [*(generations.team_tasks(t) for t in self.team_ids(request)), *super().etag_scopes(request)]
 
     def rows(self):
         return selectors.with_api_fields(selectors.tasks_visible_to(self.request.user).active())
 
-    def list(self, request, *args, **kwargs):
-        """A page as computed below, or as it was for the same person and request at their teams' generations
-        (tasks/list_cache.py)."""
-        return list_cache.cached_page(request, lambda: super(TaskListView, self).list(request, *args, **kwargs))
+    def keyset_ordering(self, request) -> KeysetOrdering:
+        """The ordering asked for; without one, best match first for a search, else newest first. Each is one
+        range of a partial index of active tasks on its keys (tasks/models.py)."""
+        asked = request.query_params.get("ordering") or ""
+        if asked in TASK_ORDERINGS:
+            return TASK_ORDERINGS[asked]
+        if (request.query_params.get("search") or "").strip():
+            return SEARCH_ORDERING
+        return TASK_ORDERINGS["-created_at"]
 
     def paginate_queryset(self, queryset):
-        return _with_labels_and_stages(super().paginate_queryset(queryset))
-
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        ordering = queryset.query.order_by
-        if ordering:
-            # due_date or priority alone leaves ties; the id keeps pages from repeating or skipping rows. It
-            # runs the same way as the first key, so one index on (key, id) serves both directions.
-            queryset = queryset.order_by(*ordering, "-id" if str(ordering[0]).startswith("-") else "id")
-        return queryset
+        return selectors.with_labels_and_stages(super().paginate_queryset(selectors.api_rows(queryset)))
 
     def post(self, request):
         data = _parse(TaskCreateSerializer, request)
         key = request.headers.get("Idempotency-Key")
+        if key is not None and not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+            raise exceptions.ValidationError(
+                {"idempotency_key": ["Give 1 to 64 visible ASCII characters (spaces only inside)."]}
+            )
         task, created = services.task_create(actor=request.user, idempotency_key=key, **data)
         return _task_response(request, task.pk, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+# Every ordering of the task list, with the id last in the same direction (ties never repeat or skip a row).
+# A task without a due date sorts as if due at infinity: last by due date, first by -due_date (PostgreSQL's
+# NULLS LAST / FIRST), from the index task_active_due_keyset on that expression.
+_DUE = Key("due_date", "date", null="'infinity'::date")
+_CREATED, _PRIORITY = Key("created_at", "datetime"), Key("priority")
+TASK_ORDERINGS = {
+    name: KeysetOrdering(name, (key, ID), descending=name.startswith("-"))
+    for name, key in (
+        ("created_at", _CREATED),
+        ("-created_at", _CREATED),
+        ("due_date", _DUE),
+        ("-due_date", _DUE),
+        ("priority", _PRIORITY),
+        ("-priority", _PRIORITY),
+    )
+}
+SEARCH_ORDERING = KeysetOrdering("search", (Key("search_rank", "float"), ID), descending=True)
 
 
 @extend_schema(tags=["tasks"], parameters=[id_path_parameter("A task id.")])
@@ -245,8 +284,9 @@ class TaskListView(_ListView):
     patch=extend_schema(summary="Change a task's fields or status", request=TaskUpdateSerializer),
     delete=extend_schema(summary="Move a task to the trash", responses={204: NO_CONTENT}),
 )
-class TaskDetailView(generics.GenericAPIView):
+class TaskDetailView(_TaskConditional, generics.GenericAPIView):
     serializer_class = TaskSerializer
+    refusals = {"PATCH": ("409", "422")}  # in the trash, or a move its stages forbid; people or labels not of its team
 
     def get(self, request, id: int):
         return _task_response(request, id)
@@ -310,8 +350,9 @@ def _recurrence_json(recurrence: Recurrence) -> dict:
     ),
     delete=extend_schema(summary="Stop the repeats; occurrences made stay", responses={204: NO_CONTENT}),
 )
-class TaskRecurrenceView(generics.GenericAPIView):
+class TaskRecurrenceView(_TaskConditional, generics.GenericAPIView):
     serializer_class = RecurrenceSerializer
+    refusals = {"PUT": ("409", "422"), "DELETE": ("409",)}  # in the trash; a rule that cannot be made to repeat
 
     def get(self, request, id: int):
         task = _task(request, id, details=False)
@@ -348,6 +389,7 @@ class TaskRecurrenceView(generics.GenericAPIView):
 )
 class TaskStagesView(generics.GenericAPIView):
     serializer_class = StageSerializer
+    refusals = {"POST": ("409",)}  # in the trash, or at its most stages
 
     def post(self, request, id: int):
         task = _task(request, id, details=False)
@@ -369,6 +411,7 @@ class TaskStagesView(generics.GenericAPIView):
 )
 class StageDetailView(generics.GenericAPIView):
     serializer_class = StageSerializer
+    refusals = {"PATCH": ("409",), "DELETE": ("409",)}  # a move the stage's status forbids; the task in the trash
 
     def _stage(self, id):
         return get_object_or_404(selectors.stages_visible_to(self.request.user), pk=id)
@@ -409,8 +452,10 @@ class StageDetailView(generics.GenericAPIView):
         summary="Comment on a task", request=CommentCreateSerializer, responses={201: CommentSerializer}
     ),
 )
-class TaskCommentsView(_ListView):
+class TaskCommentsView(_TaskConditional, _ListView):
     serializer_class = CommentSerializer
+    refusals = {"POST": ("409",)}  # the task in the trash
+    keyset = KeysetOrdering("created_at", (_CREATED, ID))
 
     def rows(self):
         return selectors.task_comments(_task(self.request, self.kwargs["id"], details=False))
@@ -436,6 +481,7 @@ class TaskCommentsView(_ListView):
 )
 class CommentDetailView(generics.GenericAPIView):
     serializer_class = CommentSerializer
+    refusals = {"PATCH": ("409",), "DELETE": ("409",)}  # the task in the trash, the comment deleted meanwhile
 
     def _comment(self, id: int):
         return get_object_or_404(selectors.comments_visible_to(self.request.user), pk=id)
@@ -443,8 +489,9 @@ class CommentDetailView(generics.GenericAPIView):
     def patch(self, request, id: int):
         comment = self._comment(id)
         require(request.user, Action.WORK, comment.task.project.team_id)
-        data = _parse(CommentCreateSerializer, request)
-        comment = services.comment_update(actor=request.user, comment=comment, **data)
+        data = _parse(CommentCreateSerializer, request, partial=True)
+        # A PATCH that names nothing changes nothing (the service still checks it is the author's to change).
+        comment = services.comment_update(actor=request.user, comment=comment, body=data.get("body", comment.body))
         return Response(CommentSerializer(comment).data)
 
     def delete(self, request, id: int):
@@ -455,8 +502,9 @@ class CommentDetailView(generics.GenericAPIView):
 @extend_schema(
     tags=["activity"], summary="A task's history, oldest first", parameters=[id_path_parameter("A task id.")]
 )
-class TaskActivityView(_ListView):
+class TaskActivityView(_TaskConditional, _ListView):
     serializer_class = ActivitySerializer
+    keyset = KeysetOrdering("created_at", (_CREATED, ID))
 
     def rows(self):
         return selectors.task_activity(_task(self.request, self.kwargs["id"], details=False))
@@ -474,11 +522,13 @@ class TaskActivityView(_ListView):
         responses={201: TemplateSerializer},
     ),
 )
-class TemplateListView(_ListView):
+class TemplateListView(_Conditional, _ListView):
     serializer_class = TemplateSerializer
+    refusals = {"POST": ("409",)}  # the team has a template of that name
+    keyset = KeysetOrdering("name", (Key("name", "text"), ID))
 
     def rows(self):
-        return selectors.templates_visible_to(self.request.user).order_by("name", "id")
+        return selectors.templates_visible_to(self.request.user)
 
     def post(self, request):
         data = _parse(TemplateCreateSerializer, request)

@@ -7,10 +7,7 @@ class TasksConfig(AppConfig):
     def ready(self):
         from accounts.hooks import member_leaving_register
 
-        from . import list_cache
         from .services.task import tasks_unassign_leaver
 
         # A member leaving a team leaves no open task of it assigned to them (accounts/hooks.py says why a hook).
         member_leaving_register(tasks_unassign_leaver)
-        # The task list API's cached pages move on with every task, stage and label write (tasks/list_cache.py).
-        list_cache.connect()

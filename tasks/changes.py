@@ -1,10 +1,11 @@
-"""Observers of task rows: apps that keep figures about tasks (analytics) see every change, in its transaction.
+"""Writes of task rows, reported to the one observer registry (aether/changes.py).
 
-tasks never imports such an app (that would be an import cycle); the app registers an observer in its
-AppConfig.ready(). Every writer of task or stage rows (the services, archiving, the jobs), and of what is found
-with a task (its comments, which search matches), wraps its write in `task_rows_changing(ids)`: each observer
-reads what it needs of those tasks before the write (`snapshot`) and again after it (`apply`), and writes the
-difference in the same transaction, so a rollback undoes both.
+Every writer of task or stage rows (the services, archiving, the jobs) wraps its write in
+`task_rows_changing(ids)`. It takes the tasks' row locks (in id order, so two writers never deadlock), lets
+the observers that keep figures read the tasks before the write (`snapshot`) and after it (`apply`), and then
+records the change (`aether.changes.record(tasks=...)`) with each task's team before and after, so that the
+generations of the tasks and their teams are renewed once it commits and the sync change log has a row for
+each task. A rollback undoes all of it.
 
 Nested writers (a service calling another for the same task) report once, at the outermost level.
 """
@@ -13,31 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
 
 from django.db import transaction
 
+from aether.changes import observer_register, observer_unregister, observers, record
 
-class TaskRowsObserver(Protocol):
-    def snapshot(self, task_ids: list[int]) -> Any:
-        """What the observer needs of these tasks (and their stages) as they are now, before the write."""
-
-    def apply(self, task_ids: list[int], before: Any) -> None:
-        """Read the tasks again, after the write, and record the difference from `before`."""
-
-
-_observers: list[TaskRowsObserver] = []
-
-
-def observer_register(observer: TaskRowsObserver) -> None:
-    """Called from an AppConfig.ready(); registering the same observer twice has no effect."""
-    if observer not in _observers:
-        _observers.append(observer)
-
-
-def observer_unregister(observer: TaskRowsObserver) -> None:
-    if observer in _observers:
-        _observers.remove(observer)
+__all__ = ["observer_register", "observer_unregister", "task_rows_changing"]
 
 
 class _Change:
@@ -53,27 +35,31 @@ class _Change:
 @contextmanager
 def task_rows_changing(task_ids: Iterable[int] = ()) -> Iterator[_Change]:
     """Wrap a write to these tasks or their stages. Call inside a transaction; yields a handle whose `add`
-    names tasks created inside the block.
+    names tasks created inside the block."""
+    from .models import Task
 
-    With observers registered, the tasks' row locks are taken first (in id order, so two writers never
-    deadlock), so that the snapshot is exactly what the write changes, even under concurrent writers."""
     conn = transaction.get_connection()
     active: set[int] = conn.__dict__.setdefault("_aether_task_rows_changing", set())
     ids = [i for i in dict.fromkeys(task_ids) if i not in active]
     change = _Change(ids)
-    if not _observers:
-        yield change
-        return
+    teams: dict[int, set[int]] = {}
     if ids:
-        from .models import Task
-
-        list(Task.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
-    befores = [(observer, observer.snapshot(list(ids))) for observer in _observers]
+        # The rows' locks, and their teams before the write (a task deleted or moved away is still reported to
+        # the team that had it). `of`: the task rows only, not their projects' and teams'.
+        locked = Task.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
+        for pk, team in locked.values_list("pk", "project__team_id"):
+            teams.setdefault(pk, set()).add(team)
+    keepers = observers("snapshot")
+    befores = [(observer, observer.snapshot(list(ids))) for observer in keepers]
     active.update(ids)
     try:
         yield change
         active.update(change.ids)
         for observer, before in befores:
             observer.apply(list(change.ids), before)
+        if change.ids:
+            for pk, team in Task.objects.filter(pk__in=change.ids).values_list("pk", "project__team_id"):
+                teams.setdefault(pk, set()).add(team)
+            record(tasks={pk: teams.get(pk, ()) for pk in change.ids})
     finally:
         active.difference_update(change.ids)

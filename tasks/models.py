@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q
 from django.db.models.functions import Lower
 
 from accounts.models import Team
@@ -199,6 +199,25 @@ class Task(models.Model):
                 fields=["due_date", "id"],
                 condition=Q(deleted_at__isnull=True, archived_at__isnull=True),
                 name="task_active_due_date",
+            ),
+            # The API's task list pages by keyset (aether/pagination.py): newest or oldest first, and by due date
+            # with undated tasks as if due at infinity (their place in PostgreSQL's NULLS LAST / FIRST). Any page
+            # of a million tasks is then one range of 51 entries, the last page too (an OFFSET read every row
+            # before it). By priority, task_active_priority serves.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=Q(deleted_at__isnull=True, archived_at__isnull=True),
+                name="task_active_created",
+            ),
+            models.Index(
+                Func(
+                    F("due_date"),
+                    template="COALESCE(%(expressions)s, 'infinity'::date)",
+                    output_field=models.DateField(),
+                ),
+                F("id"),
+                condition=Q(deleted_at__isnull=True, archived_at__isnull=True),
+                name="task_active_due_keyset",
             ),
             # My work: my open, live tasks by due date then priority, one range per group (overdue, soon, later).
             models.Index(

@@ -7,7 +7,7 @@ requesting user may see, so another team's id is answered like an unknown one (4
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -25,6 +25,22 @@ PRIORITY_NAMES = [p.name.lower() for p in Priority]
 HOURS_FIELD = {"max_digits": HOURS["max_digits"], "decimal_places": HOURS["decimal_places"]}
 # The hours columns are DECIMAL(7, 2): below 100000.
 MAX_HOURS = Decimal("99999.99")
+
+
+class HoursField(serializers.DecimalField):
+    """Hours as a number (or a numeric string), checked against its bounds as given and then rounded to hundredths
+    (half up), as the column keeps them: 1.005 is 1.01, never a 400 for a third decimal (the schema states the
+    bounds, which a generated client checks; it cannot state "at most two decimals" of a float exactly)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=HOURS["max_digits"], decimal_places=HOURS["decimal_places"], **kwargs)
+
+    def validate_precision(self, value):
+        if self.min_value is not None and value < self.min_value:
+            self.fail("min_value", min_value=self.min_value)
+        if self.max_value is not None and value > self.max_value:
+            self.fail("max_value", max_value=self.max_value)
+        return super().validate_precision(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 class PriorityField(serializers.ChoiceField):
@@ -180,15 +196,16 @@ class CommentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Comment
-        fields = ["id", "author", "body", "created_at", "updated_at"]
+        fields = ["id", "task", "author", "body", "created_at", "updated_at"]
         read_only_fields = fields
 
 
 class ActivitySerializer(serializers.ModelSerializer):
     actor = UserBriefSerializer(read_only=True, allow_null=True, help_text="Null for the system (scheduled jobs).")
     verb = serializers.ChoiceField(choices=ActivityVerb.choices, read_only=True)
-    old_value = serializers.JSONField(read_only=True, allow_null=True)
-    new_value = serializers.JSONField(read_only=True, allow_null=True)
+    # Any JSON value, null included (a JSON Schema of {}): "nullable" would make null match twice.
+    old_value = serializers.JSONField(read_only=True)
+    new_value = serializers.JSONField(read_only=True)
 
     class Meta:
         model = Activity
@@ -239,7 +256,7 @@ class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
 
 class StageSpecSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
-    estimated_hours = serializers.DecimalField(**HOURS_FIELD, min_value=Decimal("0.01"), max_value=MAX_HOURS)
+    estimated_hours = HoursField(min_value=Decimal("0.01"), max_value=MAX_HOURS)
 
 
 DESCRIPTION_HELP = (
@@ -262,13 +279,11 @@ class TaskCreateSerializer(serializers.Serializer):
         selectors.templates_visible_to, allow_null=True, required=False, help_text="Copy this template's stages."
     )
     stages = StageSpecSerializer(
-        many=True, required=False, max_length=MAX_STAGES, help_text="The task's stages, when no template is given."
+        many=True,
+        required=False,
+        max_length=MAX_STAGES,
+        help_text="The task's stages, when no template is given (both: 422).",
     )
-
-    def validate(self, attrs):
-        if attrs.get("template") is not None and attrs.get("stages"):
-            raise serializers.ValidationError({"stages": ["Give either a template or a list of stages, not both."]})
-        return attrs
 
 
 class TaskUpdateSerializer(serializers.Serializer):
@@ -290,12 +305,8 @@ class TaskUpdateSerializer(serializers.Serializer):
 
 class StageUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120, required=False)
-    estimated_hours = serializers.DecimalField(
-        **HOURS_FIELD, min_value=Decimal("0.01"), max_value=MAX_HOURS, required=False
-    )
-    actual_hours = serializers.DecimalField(
-        **HOURS_FIELD, min_value=Decimal("0"), max_value=MAX_HOURS, allow_null=True, required=False
-    )
+    estimated_hours = HoursField(min_value=Decimal("0.01"), max_value=MAX_HOURS, required=False)
+    actual_hours = HoursField(min_value=Decimal("0"), max_value=MAX_HOURS, allow_null=True, required=False)
     status = serializers.ChoiceField(
         choices=Status.choices,
         required=False,

@@ -11,6 +11,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from aether.changes import record
 from notifications.models import Kind
 from notifications.services import email_enqueue
 
@@ -122,9 +123,11 @@ def invitation_accept(
             raise ValidationError({"email": ["An account with this address exists: sign in to accept."]}) from None
     elif user.email.lower() != invitation.email:
         raise ValidationError({"email": [f"This invitation is for {invitation.email}; sign in with that address."]})
-    membership, _ = Membership.objects.get_or_create(
+    membership, joined = Membership.objects.get_or_create(
         team=invitation.team, user=user, defaults={"role": invitation.role}
     )
+    if joined:
+        record(members=[(user.pk, invitation.team_id)])
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
     forget_roles(user)

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
+from aether.changes import record
 from notifications.services import notifications_withdraw
 
 from ..audit import audit_record
@@ -47,6 +48,7 @@ def team_create(*, owner: User, name: str, time_zone: str = "UTC", slug: str | N
     Membership.objects.create(team=team, user=owner, role=Role.OWNER)
     forget_roles(owner)
     audit_record(AccountEventKind.MEMBER_ADDED, actor=owner, team=team, subject=owner, data={"role": Role.OWNER})
+    record(members=[(owner.pk, team.pk)], teams=[team.pk])
     return team
 
 
@@ -94,6 +96,12 @@ def team_update(*, actor: User, team: Team, data: dict) -> Team:
             team=team,
             data={"old": old["time_zone"], "new": team.time_zone},
         )
+    if changed:
+        # Its members' accounts carry its time zone (accounts/auth_projection.py).
+        members = (
+            Membership.objects.filter(team=team).values_list("user_id", flat=True) if "time_zone" in changed else []
+        )
+        record(teams=[team.pk], accounts=list(members))
     return team
 
 
@@ -126,6 +134,7 @@ def membership_add(*, actor: User, team: Team, user: User, role: str = Role.MEMB
         raise already
     forget_roles(user)
     audit_record(AccountEventKind.MEMBER_ADDED, actor=actor, team=team, subject=user, data={"role": role})
+    record(members=[(user.pk, team.pk)])
     return membership
 
 
@@ -155,6 +164,7 @@ def membership_set_role(*, actor: User, team: Team, user: User, role: str) -> Me
     membership.save(update_fields=["role"])
     forget_roles(user)
     audit_record(AccountEventKind.ROLE_CHANGED, actor=actor, team=team, subject=user, data={"old": old, "new": role})
+    record(accounts=[user.pk], teams=[team.pk])
     return membership
 
 
@@ -182,6 +192,7 @@ def membership_remove(*, actor: User, team: Team, user: User) -> None:
     membership.delete()
     forget_roles(user)
     audit_record(AccountEventKind.MEMBER_REMOVED, actor=actor, team=team, subject=user, data={"role": membership.role})
+    record(members=[(user.pk, team.pk)])
 
 
 def member_leaves(*, actor, team: Team, user: User) -> None:

@@ -308,14 +308,20 @@ def test_a_password_change_on_the_site_revokes_the_access_token(user, client):
     assert api_client().post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 401
 
 
-def test_checking_the_denylist_is_one_cache_read_per_request(user, monkeypatch):
+def test_the_denylist_is_read_with_the_account_in_one_round_trip(user, monkeypatch):
     from django.core.cache import cache
 
     access = sign_in().json()["access"]
     calls = []
-    real_many, real_get = cache.get_many, cache.get
-    monkeypatch.setattr(cache, "get_many", lambda keys: calls.append(list(keys)) or real_many(keys))
-    monkeypatch.setattr(cache, "get", lambda key, *a, **k: calls.append([key]) or real_get(key, *a, **k))
+    real = cache.get_or_set_and_get
+    monkeypatch.setattr(
+        cache,
+        "get_or_set_and_get",
+        lambda keys, cand, plain, **k: calls.append([*keys, *plain]) or real(keys, cand, plain, **k),
+    )
 
     assert me_with(access).status_code == 200
-    assert len([c for c in calls if any("jwt:deny" in k for k in c)]) == 1
+    (authentication, *_etag) = calls
+    assert any("jwt:deny:jti" in k for k in authentication)
+    assert any("auth:" in k for k in authentication)
+    assert not any("jwt:deny" in k for call in _etag for k in call)

@@ -73,5 +73,5 @@ def test_every_redis_key_of_a_deployment_carries_its_prefix_by_default_the_datab
     assert _settings_of({"REDIS_KEY_PREFIX": "blue"}, *KEYS) == ["'blue'", "'blue:celery:'"]
 
 
-def test_the_caches_are_on_as_deployed():
-    assert _settings_of({}, "s.ANALYTICS_CACHE_SECONDS", "s.API_CACHE_SECONDS") == ["60", "60"]
+def test_generations_and_the_sync_log_have_their_defaults():
+    assert _settings_of({}, "s.AETHER_GENERATION_SECONDS", "s.AETHER_SYNC_KEEP_DAYS") == ["3600", "30"]

@@ -78,21 +78,22 @@ def test_an_outsider_learns_nothing_of_another_teams_project_even_by_the_team_pa
 
 
 @pytest.mark.parametrize(
-    ("query", "fields"),
+    ("query", "fields", "status"),
     [
-        ("since=yesterday", ["since"]),
-        ("since=2026-02-01&until=2026-01-01", ["until"]),
-        ("range=week", ["range"]),
-        ("range=7&since=2026-01-01", ["range"]),
-        ("project=abc&assignee=-1", ["project", "assignee"]),
-        ("team=99999999999999999999", ["team"]),
+        ("since=yesterday", ["since"], 400),
+        ("since=2026-02-01&until=2026-01-01", ["until"], 422),  # two good dates that do not fit together
+        ("range=week", ["range"], 400),
+        ("range=7&since=2026-01-01", ["range"], 422),
+        ("project=abc&assignee=-1", ["project", "assignee"], 400),
+        ("team=99999999999999999999", ["team"], 400),
+        ("project=&range=7", ["project"], 400),  # given empty (aether/api.py ApiQueryMiddleware)
     ],
 )
-def test_bad_filters_are_400s_naming_the_parameter(world, query, fields):
+def test_bad_filters_are_refused_naming_the_parameter(world, query, fields, status):
     viewer = world["people"]["viewer"]
     for path in ("/api/v1/dashboard/", "/api/v1/reports/tasks.csv"):
         response = api_client(viewer).get(f"{path}?{query}")
-        assert response.status_code == 400
+        assert response.status_code == status
         assert sorted(error_fields(response)) == sorted(fields)
 
 

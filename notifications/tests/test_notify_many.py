@@ -108,9 +108,9 @@ def test_queries_do_not_grow_with_the_events_of_a_chunk(django_assert_num_querie
     team = TeamFactory()
     people = [MembershipFactory(team=team).user for _ in range(60)]
 
-    # the audience check, the preferences, the email cadences (digest or off), one insert per kind of row, and
-    # the savepoint's two
-    with django_assert_num_queries(7):
+    # the audience check, the preferences, the email cadences (digest or off), one insert per kind of row, the
+    # sync change log's one (sync/recorder.py), and the savepoint's two
+    with django_assert_num_queries(8):
         notify_many(event(u, team, key=f"task:{i}:overdue:2026-12-01") for i, u in enumerate(people))
 
     assert (OutboxEmail.objects.count(), Notification.objects.count()) == (60, 60)

@@ -55,12 +55,13 @@ def test_the_raw_inserts_write_the_rows_as_given_and_skip_what_is_stored():
 
     assert sorted(ids) == sorted(OutboxEmail.objects.values_list("pk", flat=True))
     # emails: Ann's two and Cy's invitation; in-app: Ann's two and Bob's (his email is off)
-    assert (len(ids), written) == (3, 3)
+    assert (len(ids), len(written)) == (3, 3)
+    assert written == dict(Notification.objects.values_list("pk", "user_id"))
     assert_stored_as_given(outbox, notes)
     again = services._rows_for(evs)
-    assert (sql.outbox_insert(again[0]), sql.notifications_insert(again[1])) == ([], 0)
+    assert (sql.outbox_insert(again[0]), sql.notifications_insert(again[1])) == ([], {})
     assert_stored_as_given(outbox, notes)  # the first rows, untouched
-    assert (sql.outbox_insert([]), sql.notifications_insert([])) == ([], 0)
+    assert (sql.outbox_insert([]), sql.notifications_insert([])) == ([], {})
 
 
 def test_held_rows_are_written_held_until_their_time(settings):
@@ -98,7 +99,7 @@ def test_held_rows_are_written_held_until_their_time(settings):
     assert len(notes) == 6  # in the app, everyone at once, "off" included
 
     assert len(sql.outbox_insert(outbox)) == 4
-    assert sql.notifications_insert(notes) == 6
+    assert len(sql.notifications_insert(notes)) == 6
     assert_stored_as_given(outbox, notes)
     assert dict(OutboxEmail.objects.values_list("user_id", "status").filter(kind=Kind.TASK_COMMENTED)) == {
         ann.pk: OutboxState.BATCHED,

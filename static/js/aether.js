@@ -200,6 +200,9 @@
     var card = event.detail.requestConfig && event.detail.requestConfig.elt.closest("[data-card]");
     dialogCard = card ? card.getAttribute("data-card") : null;
     if (menu) { menu.open = false; }
+    // htmx readies swapped-in forms only when they settle (20 ms later, longer on a busy machine): ready this
+    // one now, before it takes the focus, or an Enter typed at once would post it as a whole page.
+    if (window.htmx) { window.htmx.process(target); }
     if (dialog && !dialog.open) { dialog.showModal(); }
     var first = target.querySelector("input:not([type=hidden])");
     if (first) { first.focus(); }

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from accounts.permissions import Action, require
+from aether.refusals import conflict, unprocessable
 from notifications.models import Kind
 from notifications.services import notify
 
@@ -55,7 +56,7 @@ def _hours(value, field: str, *, allow_zero: bool) -> Decimal:
 def _check_labels(team_id: int, labels: Iterable[Label]) -> list[Label]:
     labels = list(labels)
     if any(label.team_id != team_id for label in labels):
-        raise ValidationError({"labels": ["Choose labels of this team."]})
+        raise unprocessable("Choose labels of this team.", "labels")
     return labels
 
 
@@ -85,7 +86,7 @@ def _task_url(task: Task) -> str:
 def _require_work(actor, task: Task) -> None:
     require(actor, Action.WORK, task.project.team_id)
     if task.deleted_at is not None:
-        raise ValidationError("This task is in the trash; restore it first.")
+        raise conflict("This task is in the trash; restore it first.")
 
 
 def _notify_assigned(task: Task, actor, activity: Activity) -> None:

@@ -14,10 +14,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from accounts.permissions import may_delete_comment, may_edit_comment
+from aether.changes import record
+from aether.refusals import conflict
 from notifications.models import Kind
 from notifications.services import notify
 
-from ..changes import task_rows_changing
 from ..models import Activity, Comment, Task
 from ._common import _activity, _require_work, _task_url
 from .mentions import mentioned_anew, mentioned_members, notify_mentioned
@@ -59,8 +60,8 @@ def comment_create(*, actor, task: Task, body: str) -> Comment:
     _require_work(actor, task)
     comment = Comment(task=task, author=actor, body=_clean_body(body))
     comment.full_clean(validate_unique=False, validate_constraints=False)
-    with task_rows_changing([task.pk]):  # a task is searched by its comments too
-        comment.save()
+    comment.save()
+    record(comments={comment.pk: (task.pk, task.project.team_id)})
     activity = _activity(task, actor, Activity.Verb.COMMENTED, "comment", None, comment.pk)
     told = _notify_mentioned(task, actor, comment, activity, mentioned_members(task, comment.body))
     for user in {u.pk: u for u in (task.created_by, task.assignee) if u is not None}.values():
@@ -84,7 +85,7 @@ def _lock_comment(comment: Comment) -> Comment:
     """The comment re-read under its row lock (a concurrent delete makes this a ValidationError)."""
     locked = Comment.objects.select_for_update().select_related("task__project", "author").filter(pk=comment.pk).first()
     if locked is None:
-        raise ValidationError({"comment": ["This comment was deleted."]})
+        raise conflict("This comment was deleted.", "comment")
     return locked
 
 
@@ -103,8 +104,8 @@ def comment_update(*, actor, comment: Comment, body: str) -> Comment:
     before = locked.body
     locked.body = new_body
     locked.full_clean(validate_unique=False, validate_constraints=False)
-    with task_rows_changing([task.pk]):
-        locked.save(update_fields=["body", "updated_at"])
+    locked.save(update_fields=["body", "updated_at"])
+    record(comments={locked.pk: (task.pk, task.project.team_id)})
     activity = _activity(task, actor, Activity.Verb.COMMENT_EDITED, "comment", None, locked.pk)
     _notify_mentioned(task, actor, locked, activity, mentioned_anew(task, before, new_body))
     comment.body, comment.updated_at = locked.body, locked.updated_at
@@ -120,8 +121,9 @@ def comment_delete(*, actor, comment: Comment) -> None:
     if not may_delete_comment(actor, locked):
         raise PermissionDenied("Only its author or a team admin can delete a comment.")
     if task.deleted_at is not None:
-        raise ValidationError("This task is in the trash; restore it first.")
+        raise conflict("This task is in the trash; restore it first.")
     old = {"id": locked.pk, "author": locked.author_id}
-    with task_rows_changing([task.pk]):
-        locked.delete()
+    comment_id = locked.pk
+    locked.delete()
+    record(comments={comment_id: (task.pk, task.project.team_id)})
     _activity(task, actor, Activity.Verb.COMMENT_DELETED, "comment", old, None)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from aether.refusals import conflict
 from notifications.models import Kind
 from notifications.services import notify
 
@@ -72,7 +73,7 @@ def _rollup(task: Task, actor) -> None:
 
 def _stage_start(task: Task, actor, stage: Stage) -> None:
     if stage.status != Status.PENDING:
-        raise ValidationError({"status": ["Only a pending stage can be started."]})
+        raise conflict("Only a pending stage can be started.", "status")
     stage.status = Status.IN_PROGRESS
     stage.started_at = timezone.now()
     stage.save(update_fields=["status", "started_at"])
@@ -82,7 +83,7 @@ def _stage_start(task: Task, actor, stage: Stage) -> None:
 
 def _stage_reopen(task: Task, actor, stage: Stage) -> None:
     if stage.status != Status.COMPLETED:
-        raise ValidationError({"status": ["Only a completed stage can be reopened."]})
+        raise conflict("Only a completed stage can be reopened.", "status")
     stage.status = Status.IN_PROGRESS
     stage.completed_at = None
     stage.save(update_fields=["status", "completed_at"])
@@ -100,7 +101,7 @@ def _completion_hours(stage: Stage, actual_hours, field: str) -> Decimal:
     """The hours a stage completes with: those given, else those recorded; refused (under `field`) when the
     stage is already completed or has no hours either way."""
     if stage.status == Status.COMPLETED:
-        raise ValidationError({"status": ["This stage is already completed."]})
+        raise conflict("This stage is already completed.", "status")
     if actual_hours in (None, ""):
         if stage.actual_hours is None:
             alone = field == "actual_hours"  # one stage's own form, or one row of several (board's Completed)
@@ -109,7 +110,7 @@ def _completion_hours(stage: Stage, actual_hours, field: str) -> Decimal:
                 if alone
                 else f"Enter the actual hours of “{stage.name}”."
             )
-            raise ValidationError({field: [message]})
+            raise conflict(message, field)
         return stage.actual_hours
     return _hours(actual_hours, field, allow_zero=True)
 
@@ -138,11 +139,11 @@ def _stage_set_status(task: Task, actor, stage: Stage, status: str, actual_hours
     if status not in Status.values:
         raise ValidationError({"status": ["Choose pending, in_progress or completed."]})
     if expected is not None and stage.status != expected:
-        raise ValidationError({"status": [f"This stage is {Status(stage.status).label.lower()} now."]})
+        raise conflict(f"This stage is {Status(stage.status).label.lower()} now.", "status")
     if status == stage.status:
         return
     if status == Status.PENDING:
-        raise ValidationError({"status": ["A started stage cannot go back to pending."]})
+        raise conflict("A started stage cannot go back to pending.", "status")
     if status == Status.COMPLETED:
         _stage_complete(task, actor, stage, actual_hours)
     elif stage.status == Status.PENDING:

@@ -9,6 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.permissions import Action, require
+from aether.changes import record
+from aether.refusals import conflict, unprocessable
+from notifications.services import notifications_of_tasks_delete
 
 from ..changes import task_rows_changing
 from ..models import Activity, Label, Project, Task, Template, TemplateStage
@@ -21,7 +24,7 @@ def _save_unique(obj, field: str, message: str) -> None:
         with transaction.atomic():
             obj.save()
     except IntegrityError:
-        raise ValidationError({field: [message]}) from None
+        raise conflict(message, field) from None
 
 
 @transaction.atomic
@@ -30,6 +33,7 @@ def project_create(*, actor, team, name: str, description: str = "") -> Project:
     project = Project(team=team, name=(name or "").strip(), description=description or "")
     project.full_clean(validate_unique=False, validate_constraints=False)
     _save_unique(project, "name", "This team already has a project of that name.")
+    record(teams=[team.pk])
     return project
 
 
@@ -43,6 +47,7 @@ def project_update(*, actor, project: Project, data: dict[str, Any]) -> Project:
         setattr(project, field, value.strip() if field == "name" and isinstance(value, str) else value)
     project.full_clean(validate_unique=False, validate_constraints=False)
     _save_unique(project, "name", "This team already has a project of that name.")
+    record(teams=[project.team_id])
     return project
 
 
@@ -51,8 +56,12 @@ def project_delete(*, actor, project: Project) -> None:
     """Delete a project and its tasks. Refused while it still has tasks outside the trash."""
     require(actor, Action.MANAGE, project.team_id)
     if project.tasks.filter(deleted_at__isnull=True).exists():
-        raise ValidationError("Move this project's tasks to the trash first.")
+        raise conflict("Move this project's tasks to the trash first.")
+    # Its trashed tasks go for good, and with them the notifications about them (a foreign key's cascade, which
+    # would tell no observer): those are deleted first, through their service, which reports them.
+    notifications_of_tasks_delete(task_ids=list(project.tasks.values_list("pk", flat=True)))
     project.delete()
+    record(teams=[project.team_id])
 
 
 def validate_label_color(color: str) -> None:
@@ -72,7 +81,9 @@ def _label_save(label: Label) -> Label:
 @transaction.atomic
 def label_create(*, actor, team, name: str, color: str = "#6b7280") -> Label:
     require(actor, Action.WORK, team.pk)
-    return _label_save(Label(team=team, name=(name or "").strip(), color=color))
+    label = _label_save(Label(team=team, name=(name or "").strip(), color=color))
+    record(teams=[team.pk])
+    return label
 
 
 @transaction.atomic
@@ -85,7 +96,9 @@ def label_update(*, actor, label: Label, data: dict[str, Any]) -> Label:
     label = Label.objects.select_for_update().get(pk=label.pk)
     for field, value in data.items():
         setattr(label, field, value.strip() if isinstance(value, str) else value)
-    return _label_save(label)
+    _label_save(label)
+    record(teams=[label.team_id])
+    return label
 
 
 @transaction.atomic
@@ -97,10 +110,10 @@ def label_delete(*, actor, label: Label) -> None:
     tagged = list(label.tasks.order_by("pk").values_list("pk", flat=True))
     labelling = Task.labels.through
     before: dict[int, list[int]] = {pk: [] for pk in tagged}
-    for task_id, label_id in (
+    for task_id, other_id in (
         labelling.objects.filter(task_id__in=tagged).order_by("label_id").values_list("task_id", "label_id")
     ):
-        before[task_id].append(label_id)
+        before[task_id].append(other_id)
     with task_rows_changing(tagged):
         label.delete()
         Activity.objects.bulk_create(
@@ -116,6 +129,7 @@ def label_delete(*, actor, label: Label) -> None:
                 for pk, ids in before.items()
             ]
         )
+    record(teams=[label.team_id])
 
 
 @transaction.atomic
@@ -125,7 +139,7 @@ def template_save(
     """Create a template, or replace an existing one's name, description and stages."""
     require(actor, Action.MANAGE, team.pk)
     if template is not None and template.team_id != team.pk:
-        raise ValidationError({"template": ["Choose a template of this team."]})
+        raise unprocessable("Choose a template of this team.", "template")
     specs = _stage_specs(stages)
     if not specs:
         raise ValidationError({"stages": ["A template needs at least one stage."]})
@@ -139,6 +153,7 @@ def template_save(
     TemplateStage.objects.bulk_create(
         [TemplateStage(template=template, order=i, name=n, estimated_hours=h) for i, (n, h) in enumerate(specs, 1)]
     )
+    record(teams=[team.pk])
     return template
 
 
@@ -146,3 +161,4 @@ def template_save(
 def template_delete(*, actor, template: Template) -> None:
     require(actor, Action.MANAGE, template.team_id)
     template.delete()
+    record(teams=[template.team_id])

@@ -40,6 +40,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.selectors import members_among
+from aether.refusals import unprocessable
 from notifications.models import Kind
 from notifications.services import Event, notify_many
 
@@ -80,7 +81,7 @@ def _team_today(task: Task, now: datetime | None) -> date:
 
 
 def _rule_error(exc: RuleError) -> ValidationError:
-    return ValidationError({"rule": [str(exc)]})
+    return unprocessable(str(exc), "rule")
 
 
 def recurrence_set(
@@ -113,7 +114,7 @@ def _recurrence_save(*, actor, task: Task, rule: str, starts_on: date | None, no
     existing = Recurrence.objects.select_for_update().filter(task=task).first()
     # Every expansion walks the rule from its start: a start centuries back would cost seconds each time.
     if start < today - timedelta(days=EARLIEST_START_DAYS) and (existing is None or existing.starts_on != start):
-        raise ValidationError({"starts_on": ["Start at most ten years before today."]})
+        raise unprocessable("Start at most ten years before today.", "starts_on")
     try:
         check_rule(parsed, start)
     except RuleError as exc:
@@ -125,8 +126,8 @@ def _recurrence_save(*, actor, task: Task, rule: str, starts_on: date | None, no
     )
     next_on = parsed.first_on_or_after(start, floor)
     if next_on is None:
-        raise ValidationError(
-            {"rule": ["This rule gives no date after today and the task's due date: nothing would repeat."]}
+        raise unprocessable(
+            "This rule gives no date after today and the task's due date: nothing would repeat.", "rule"
         )
     if existing is not None and existing.stopped_at is None and (existing.rule, existing.starts_on) == (text, start):
         return existing

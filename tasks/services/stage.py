@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Max
 from django.utils import timezone
 
+from aether.refusals import conflict
+
 from ..models import Activity, Stage, Status, Task
 from ._common import (
     MAX_STAGES,
@@ -42,7 +44,7 @@ def stage_add(*, actor, task: Task, name: str, estimated_hours) -> Stage:
     ((name, hours),) = _stage_specs([{"name": name, "estimated_hours": estimated_hours}])
     count = task.stages.count()
     if count >= MAX_STAGES:
-        raise ValidationError({"stages": [f"A task has at most {MAX_STAGES} stages."]})
+        raise conflict(f"A task has at most {MAX_STAGES} stages.", "stages")
     order = (task.stages.aggregate(m=Max("order"))["m"] or 0) + 1
     stage = Stage.objects.create(task=task, order=order, name=name, estimated_hours=hours)
     _activity(task, actor, Activity.Verb.STAGE_ADDED, "stage", None, {"id": stage.pk, "name": name})
@@ -68,7 +70,7 @@ def stage_update(*, actor, stage: Stage, data: dict[str, Any]) -> Stage:
     if "actual_hours" in data:
         if data["actual_hours"] is None:
             if stage.status == Status.COMPLETED:
-                raise ValidationError({"actual_hours": ["A completed stage needs its actual hours."]})
+                raise conflict("A completed stage needs its actual hours.", "actual_hours")
             changes["actual_hours"] = None
         else:
             changes["actual_hours"] = _hours(data["actual_hours"], "actual_hours", allow_zero=True)
@@ -120,10 +122,10 @@ def task_complete_with_stages(*, actor, task: Task, actual_hours: Mapping[int, A
     _lock(task)
     stages = list(task.stages.order_by("order"))
     if not stages:
-        raise ValidationError({"stages": ["This task has no stages: move it to completed instead."]})
+        raise conflict("This task has no stages: move it to completed instead.", "stages")
     open_stages = [s for s in stages if s.status != Status.COMPLETED]
     if not open_stages:
-        raise ValidationError({"status": ["Every stage of this task is already completed."]})
+        raise conflict("Every stage of this task is already completed.", "status")
     try:
         given = {int(k): v for k, v in actual_hours.items()}
     except (TypeError, ValueError):

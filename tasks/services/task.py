@@ -11,6 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.permissions import Action, check_assignable, require
+from aether.changes import record
+from aether.refusals import conflict, unprocessable
 
 from ..changes import task_rows_changing
 from ..models import Activity, Label, Priority, Project, Stage, Status, Task, Template
@@ -77,10 +79,10 @@ def task_create(
         existing = Task.objects.filter(created_by=actor, idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing, False
-    if template is not None and stages is not None:
-        raise ValidationError({"stages": ["Give either a template or a list of stages, not both."]})
+    if template is not None and stages:
+        raise unprocessable("Give either a template or a list of stages, not both.", "stages")
     if template is not None and template.team_id != project.team_id:
-        raise ValidationError({"template": ["Choose a template of this team."]})
+        raise unprocessable("Choose a template of this team.", "template")
     check_assignable(project.team_id, assignee)
     labels = _check_labels(project.team_id, labels)
     specs = (
@@ -216,10 +218,10 @@ def task_set_status(*, actor, task: Task, status: str) -> Task:
             _stage_start(task, actor, first_pending)
         return task
     if status == Status.COMPLETED:
-        raise ValidationError({"status": ["This task completes when its last stage is completed."]})
+        raise conflict("This task completes when its last stage is completed.", "status")
     # status == PENDING
     if any(s.status != Status.PENDING for s in stages):
-        raise ValidationError({"status": ["A task with started stages cannot go back to pending."]})
+        raise conflict("A task with started stages cannot go back to pending.", "status")
     _task_transition(task, actor, status, timezone.now())
     return task
 
@@ -232,7 +234,7 @@ def task_complete(*, actor, task: Task) -> Task:
 @task_write
 def task_reopen(*, actor, task: Task) -> Task:
     if task.status != Status.COMPLETED:
-        raise ValidationError({"status": ["Only a completed task can be reopened."]})
+        raise conflict("Only a completed task can be reopened.", "status")
     return task_set_status(actor=actor, task=task, status=Status.IN_PROGRESS)
 
 
@@ -258,6 +260,9 @@ def task_restore(*, actor, task: Task) -> Task:
     task.deleted_at = None
     task.save(update_fields=["deleted_at", "updated_at"])
     _activity(task, actor, Activity.Verb.RESTORED)
+    # Its comments are seen again with it (a trashed task's tombstone stood for them in the sync).
+    team = task.project.team_id
+    record(comments=dict.fromkeys(task.comments.values_list("pk", flat=True), (task.pk, team)))
     return task
 
 

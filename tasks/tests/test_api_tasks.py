@@ -105,7 +105,7 @@ def test_template_and_stages_together_are_refused(acme):
 
     response = create(api_client(people["member"]), body)
 
-    assert response.status_code == 400
+    assert response.status_code == 422  # well-formed, but not together (aether/refusals.py)
     assert error_fields(response) == ["stages"]
 
 
@@ -119,7 +119,7 @@ def test_an_assignee_outside_the_team_is_refused_by_the_service(acme, team_roles
 
     response = create(api_client(both), {"project": project.pk, "title": "x", "assignee": stranger.pk})
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert error_fields(response) == ["assignee"]
 
 
@@ -269,8 +269,9 @@ def test_pages_link_to_each_other_without_overlap(acme):
         ("overdue=maybe", "overdue"),
         ("ordering=title", "ordering"),
         ("search=" + "x" * 201, "search"),
-        ("page=0", "page"),
-        ("page=two", "page"),
+        ("cursor=made-up", "cursor"),
+        ("cursor=", "cursor"),
+        ("page_size=0", "page_size"),
         ("page_size=101", "page_size"),
     ],
 )
@@ -319,7 +320,7 @@ def test_stages_start_and_complete_through_status_and_the_task_follows(acme):
     assert client.get(f"/api/v1/tasks/{task.pk}/").json()["status"] == "in_progress"
 
     no_hours = client.patch(f"/api/v1/stages/{first.pk}/", {"status": "completed"}, format="json")
-    assert no_hours.status_code == 400
+    assert no_hours.status_code == 409  # the stage has no hours yet
     assert error_fields(no_hours) == ["actual_hours"]
     assert Stage.objects.get(pk=first.pk).status == Status.IN_PROGRESS
 
@@ -336,7 +337,7 @@ def test_stages_start_and_complete_through_status_and_the_task_follows(acme):
     assert client.get(f"/api/v1/tasks/{task.pk}/").json()["completed_at"] is None
 
     back = client.patch(f"/api/v1/stages/{second.pk}/", {"status": "pending"}, format="json")
-    assert back.status_code == 400
+    assert back.status_code == 409  # a started stage cannot go back
     assert error_fields(back) == ["status"]
 
 
@@ -419,17 +420,17 @@ def test_project_delete_is_refused_while_it_has_live_tasks(acme):
 
     response = api_client(people["admin"]).delete(f"/api/v1/projects/{project.pk}/")
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert error_fields(response) == [None]
     assert project.__class__.objects.filter(pk=project.pk).exists()
 
 
-def test_a_duplicate_project_name_is_a_400_naming_name(acme):
+def test_a_duplicate_project_name_is_a_409_naming_name(acme):
     team, project, people = acme
 
     response = api_client(people["admin"]).post(
         "/api/v1/projects/", {"team": team.pk, "name": project.name.upper()}, format="json"
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert error_fields(response) == ["name"]

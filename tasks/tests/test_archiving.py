@@ -100,6 +100,7 @@ def test_setup_periodic_tasks_creates_every_job_once_and_keeps_admin_changes():
         "Due-soon reminders": ("tasks.notify_due_soon", 3600, "seconds"),
         "Repeating tasks": ("tasks.create_recurring_occurrences", 900, "seconds"),
         "Archive completed tasks": ("tasks.archive_completed", 86400, "seconds"),
+        "Trim the sync change log": ("sync.trim_changes", 86400, "seconds"),
     }
     assert all(p.description and p.enabled for p in jobs.values())
     assert jobs["Overdue detection"].expire_seconds == 900
@@ -146,7 +147,7 @@ def test_run_job_runs_each_job_now():
 def test_run_job_refuses_an_unknown_job_clearly():
     with pytest.raises(
         CommandError,
-        match=r"Unknown job 'overdu'\. Choose one of: overdue, due_soon, archive, digests, recurring\.",
+        match=r"Unknown job 'overdu'\. Choose one of: overdue, due_soon, archive, digests, recurring, sync_trim\.",
     ):
         call_command("run_job", "overdu")
 

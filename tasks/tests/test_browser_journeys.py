@@ -221,6 +221,8 @@ def test_the_board_by_keyboard_alone(opened, work):
     expect(page.locator(f"#move-{task.pk}")).to_be_focused()  # the focus followed the card
     expect(page.locator("#announcer")).to_contain_text("is now in progress")
 
+    # A busy machine: htmx settles swapped content late; the dialog's form must post in place all the same.
+    page.evaluate("htmx.config.defaultSettleDelay = 1500")
     page.keyboard.press("Enter")
     completed = page.locator(f'[data-card="{task.pk}"] [data-move-to="completed"]')
     completed.focus()

@@ -137,7 +137,7 @@ def test_the_api_and_the_pages_move_stages_through_the_service(client, task, mem
 
     assert api.patch(f"/api/v1/stages/{first.pk}/", {"status": "in_progress"}, format="json").status_code == 200
     refused = api.patch(f"/api/v1/stages/{first.pk}/", {"status": "pending"}, format="json")
-    assert refused.status_code == 400
+    assert refused.status_code == 409  # a started stage cannot go back
     assert error_fields(refused) == ["status"]
     client.post(reverse("tasks:stage_start", args=[second.pk]))
     client.post(reverse("tasks:stage_complete", args=[second.pk]), {f"stage{second.pk}-actual_hours": "3"})

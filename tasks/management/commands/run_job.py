@@ -5,6 +5,7 @@
     python manage.py run_job archive     # archive old completed tasks
     python manage.py run_job digests     # combine held emails: batches due and digests due
     python manage.py run_job recurring   # make repeating tasks' occurrences whose date has come
+    python manage.py run_job sync_trim   # delete sync change-log rows older than AETHER_SYNC_KEEP_DAYS
 
 The same services the periodic tasks call; running a job while the scheduler also runs it does no harm.
 """
@@ -12,6 +13,7 @@ The same services the periodic tasks call; running a job while the scheduler als
 from django.core.management.base import BaseCommand, CommandError
 
 from notifications import merging
+from sync.services import changes_trim
 from tasks.services import archiving, deadline_notices, recurrence
 
 JOBS = {
@@ -20,6 +22,7 @@ JOBS = {
     "archive": lambda: archiving.completed_tasks_archive(),
     "digests": lambda: merging.held_merge(),
     "recurring": lambda: recurrence.recurrences_run(),
+    "sync_trim": lambda: changes_trim(),
 }
 
 
@@ -53,5 +56,7 @@ class Command(BaseCommand):
                 f"{job}: {result.created} occurrences made for {result.series} series due "
                 f"({result.held} held at the bound, {result.busy} busy, {result.failed} failed)"
             )
+        elif job == "sync_trim":
+            self.stdout.write(f"{job}: {result.deleted} change-log rows deleted (every xid up to {result.below})")
         else:
             self.stdout.write(f"{job}: {result.archived} tasks archived in {result.batches} batches")

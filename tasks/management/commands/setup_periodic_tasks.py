@@ -52,13 +52,19 @@ SCHEDULE = {
         24 * 60 * 60,
         "Archives tasks completed more than AETHER_ARCHIVE_AFTER_DAYS days ago (kept, hidden from default lists).",
     ),
+    # Daily: what is kept is counted in days (AETHER_SYNC_KEEP_DAYS); a cursor older than that answers 410.
+    "Trim the sync change log": (
+        "sync.trim_changes",
+        24 * 60 * 60,
+        "Deletes the delta-sync change log's rows older than AETHER_SYNC_KEEP_DAYS days.",
+    ),
 }
 
 
 class Command(BaseCommand):
     help = (
         "Create the periodic tasks (outbox sweep, batches and digests, overdue detection, due-soon reminders, "
-        "repeating tasks, archiving)."
+        "repeating tasks, archiving, the sync log's trim)."
     )
 
     @transaction.atomic
