@@ -89,6 +89,7 @@ class _CompletionSerializer(_CompletionFields):
 class _WeekSerializer(serializers.Serializer):
     week = serializers.CharField(help_text="ISO year-week, e.g. 2026-W49.")
     count = serializers.IntegerField()
+    days = serializers.IntegerField(help_text="Days of the week inside the range (7 but at its ends).")
     mean_hours = serializers.FloatField(allow_null=True)
 
 
@@ -131,6 +132,9 @@ class _BottleneckSerializer(serializers.Serializer):
 
 class _StagesSerializer(serializers.Serializer):
     by_name = _StageSerializer(many=True)
+    ranking = serializers.ListField(
+        child=serializers.CharField(), help_text="Stage names by mean overrun, largest first (what the page shows)."
+    )
     most_overestimated = serializers.ListField(child=serializers.CharField())
     most_underestimated = serializers.ListField(child=serializers.CharField())
     bottlenecks = _BottleneckSerializer(many=True)
