@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 from django import template
 from django.urls import reverse
 
+from tasks.models import Status
+
 register = template.Library()
 
 LONG_HOURS = 48  # from two days on, a time reads in days
@@ -84,6 +86,12 @@ def overrun(hours):
         return "on estimate"
     sign = "+" if hours > 0 else "\u2212"  # a minus sign, as in print
     return f"{sign}{duration(abs(hours))} a stage"
+
+
+@register.filter
+def status_label(value: str) -> str:
+    """"in_progress" as the rest of the site says it: "In progress"."""
+    return Status(value).label
 
 
 @register.filter
