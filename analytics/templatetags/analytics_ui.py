@@ -90,7 +90,7 @@ def overrun(hours):
 
 @register.filter
 def status_label(value: str) -> str:
-    """"in_progress" as the rest of the site says it: "In progress"."""
+    """ "in_progress" as the rest of the site says it: "In progress"."""
     return Status(value).label
 
 
