@@ -87,6 +87,10 @@ def test_the_dashboard_draws_its_charts_under_the_csp(tabs, demo, width):
         ticks = page.evaluate(f"Chart.getChart('chart-{name}').scales.y.ticks.map(t => t.value)")
         assert ticks, name
         assert all(float(t).is_integer() for t in ticks), (name, ticks)
+    hover = """(id) => { const c = Chart.getChart(id);
+        return c.options.plugins.tooltip.callbacks.label({dataset: c.data.datasets[0], formattedValue: '4'}); }"""
+    assert page.evaluate(hover, "chart-trend") == "Completed: 4 tasks"  # a hover says the unit
+    assert page.evaluate(hover, "chart-delay") == "Late by (below 0: early): 4 days"
     weeks = page.evaluate("Chart.getChart('chart-trend').data.labels")
     mondays = [date.fromisocalendar(int(w[:4]), int(w[6:]), 1) for w in weeks]
     assert [(b - a).days for a, b in itertools.pairwise(mondays)] == [7] * (len(weeks) - 1)

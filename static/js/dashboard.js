@@ -33,10 +33,16 @@
   function draw(id, config, legend) {
     var canvas = document.getElementById(id);
     if (!canvas) return;
+    // A hover says the value with its unit: "Completed: 4 tasks", "Created to completed: 3.2 days".
+    var tooltip = { callbacks: { label: function (ctx) {
+      var unit = ctx.dataset.unit || "";
+      return ctx.dataset.label + ": " + ctx.formattedValue + (unit ? " " + unit : "");
+    } } };
     config.options = Object.assign(
       { responsive: true, maintainAspectRatio: false, animation: false,
-        plugins: { legend: { display: !!legend } } },
+        plugins: { legend: { display: !!legend }, tooltip: tooltip } },
       config.options || {});
+    config.data.datasets.forEach(function (d) { if (d.unit === undefined) d.unit = "tasks"; });
     new window.Chart(canvas, config);
     canvas.setAttribute("data-drawn", "true");
     drawn += 1;
@@ -75,10 +81,10 @@
 
   var lead = timeUnit(prio.map(function (p) { return p.mean_hours; }));
   draw("chart-time", bar(prioLabels, [
-    { label: "Created to completed", data: prio.map(function (p) { return inUnit(p.mean_hours, lead); }), backgroundColor: blue },
-    { label: "Started to completed", data: prio.map(function (p) { return inUnit(p.mean_cycle_hours, lead); }), backgroundColor: green }
+    { label: "Created to completed", unit: lead.name, data: prio.map(function (p) { return inUnit(p.mean_hours, lead); }), backgroundColor: blue },
+    { label: "Started to completed", unit: lead.name, data: prio.map(function (p) { return inUnit(p.mean_cycle_hours, lead); }), backgroundColor: green }
   ], { scales: { y: titled({ beginAtZero: true }, "average, " + lead.name) } }), true);
-  draw("chart-delay", bar(prioLabels, [{ label: "Days late (below 0: early)",
+  draw("chart-delay", bar(prioLabels, [{ label: "Late by (below 0: early)", unit: "days",
     data: prio.map(function (p) { return p.mean_delay_days === null ? null : Math.round(p.mean_delay_days * 10) / 10; }),
     backgroundColor: amber }], { scales: { y: titled({}, "days late (below 0: early)") } }));
   draw("chart-daily", bar(f.daily_completions.map(function (d) { return d.day; }),
@@ -91,7 +97,7 @@
   var box = document.getElementById("chart-stages");
   if (box && shown.length > 5) box.parentNode.style.height = (3 + shown.length * 1.6) + "rem";
   draw("chart-stages", bar(shown.map(function (s) { return s.name; }), [{
-    label: "Beyond the estimate, " + stageUnit.name + " a stage",
+    label: "Beyond the estimate, on average", unit: stageUnit.name + " a stage",
     data: shown.map(function (s) { return inUnit(s.mean_error_hours, stageUnit); }),
     backgroundColor: shown.map(function (s) { return s.mean_error_hours > 0 ? red : green; })
   }], { indexAxis: "y", scales: { x: titled({}, stageUnit.name + " beyond the estimate, on average") } }));
