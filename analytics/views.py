@@ -63,6 +63,7 @@ def dashboard(request):
 
 
 def _ranked(stages: dict) -> list[dict]:
-    """The stage rows in the selectors' one ranking (the chart's and the sentence's order)."""
+    """The stage rows in the selectors' one ranking (the chart's and the sentence's order). Figures cached by a
+    release before the ranking existed (for at most the cache's seconds) fall back to the order by name."""
     by_name = {s["name"]: s for s in stages["by_name"]}
-    return [by_name[name] for name in stages["ranking"]]
+    return [by_name[name] for name in stages.get("ranking", by_name)]
