@@ -18,8 +18,8 @@ from django.db.models import BigIntegerField, Case, IntegerField, Q, Sum, Value,
 from django.http import Http404
 
 from accounts.models import Team, User
-from accounts.permissions import HIGH_ROLES, Action, require
-from accounts.selectors import memberships_of, team_for_member, team_members, teams_of
+from accounts.permissions import Action, require
+from accounts.selectors import team_for_member, team_members, teams_of
 from tasks.deadlines import deadlines_at
 from tasks.models import Priority, Project, Status
 from tasks.selectors import projects_visible_to
@@ -403,10 +403,3 @@ def assignee_choices(scope: Scope) -> list[tuple[int, str]]:
     if scope.team is None:
         return []
     return [(m.user_id, m.user.get_full_name()) for m in team_members(scope.team)]
-
-
-def landing_team(user) -> Team | None:
-    """The team whose dashboard an owner or admin opens on (the first by name they run); None for a person who
-    runs no team (their dashboard is their own work). One query."""
-    membership = memberships_of(user).filter(role__in=HIGH_ROLES).first()
-    return membership.team if membership is not None else None

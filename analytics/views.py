@@ -6,11 +6,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
-from accounts.selectors import teams_of
+from accounts.selectors import first_team_run_by, teams_of
 from tasks.selectors import projects_visible_to
 
 from .forms import DashboardFilterForm
-from .selectors import PRESETS, assignee_choices, dashboard_figures, dashboard_scope, landing_team
+from .selectors import PRESETS, assignee_choices, dashboard_figures, dashboard_scope
 
 DEFAULT_PRESET = "30"
 
@@ -21,7 +21,7 @@ def dashboard(request):
     person's own work; `team=` (empty, as the form sends "My work") asks for one's own work explicitly."""
     params = request.GET.copy()
     if "team" not in params and "project" not in params:
-        team = landing_team(request.user)
+        team = first_team_run_by(request.user)
         if team is not None:
             params["team"] = str(team.pk)
     if not any(params.get(name) for name in ("range", "since", "until")):

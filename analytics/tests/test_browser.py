@@ -30,6 +30,21 @@ CHARTS = ("priority", "trend", "delay", "time", "daily", "stages", "throughput",
 PHONE_PAGE_MAX = 7000  # px: the whole dashboard on a 375 px phone, numbers folded (it was 9,200 before)
 
 
+def _luminance(colour: str) -> float:
+    """WCAG relative luminance of "#rrggbb" or "rgb(r, g, b)"."""
+    if colour.startswith("#"):
+        rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    else:
+        rgb = [int(part) for part in colour[colour.index("(") + 1 : colour.index(")")].split(",")[:3]]
+    linear = [(c / 255) / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
 @pytest.fixture
 def demo(transactional_db):
     call_command("seed_demo", verbosity=0)  # demo tasks over the last months; seed_demo rebuilds the figures
@@ -126,6 +141,8 @@ def test_the_dashboard_reads_in_light_dark_and_on_a_phone(opened, demo, scheme, 
     tick = page.evaluate("Chart.defaults.color")
     text_3 = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--text-3').trim()")
     assert tick == text_3
+    card = page.evaluate("getComputedStyle(document.querySelector('.chart.card')).backgroundColor")
+    assert contrast(tick, card) >= 4.5, (tick, card)  # the ticks are drawn, not text: checked here
     cells = page.evaluate(
         """() => [...document.querySelectorAll('#heatmap td')].map(td => getComputedStyle(td).backgroundColor)"""
     )
