@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import AccountEvent, CalendarFeed, Invitation, Membership, Team, User
-from .permissions import team_ids_visible_to
+from .permissions import HIGH_ROLES, team_ids_visible_to
 
 
 def memberships_of(user) -> QuerySet[Membership]:
@@ -31,6 +31,13 @@ def teams_of(user) -> QuerySet[Team]:
 def team_for_member(user, team_id: int) -> Team | None:
     """The team if the user belongs to it; None for an outsider (the view answers 404)."""
     return teams_of(user).filter(pk=team_id).first()
+
+
+def first_team_run_by(user) -> Team | None:
+    """The first team by name that the user is an owner or admin of (None if they run none): where their
+    team-wide pages, the dashboard's first among them, open. One query."""
+    membership = memberships_of(user).filter(role__in=HIGH_ROLES).first()
+    return membership.team if membership is not None else None
 
 
 def team_members(team: Team) -> QuerySet[Membership]:

@@ -92,6 +92,7 @@ class DashboardCompletionSerializer(_CompletionFields):
 class DashboardWeekSerializer(serializers.Serializer):
     week = serializers.CharField(help_text="ISO year-week, e.g. 2026-W49.")
     count = serializers.IntegerField()
+    days = serializers.IntegerField(help_text="Days of the week inside the range (7 but at its ends).")
     mean_hours = serializers.FloatField(allow_null=True)
 
 
@@ -134,6 +135,9 @@ class DashboardBottleneckSerializer(serializers.Serializer):
 
 class DashboardStagesSerializer(serializers.Serializer):
     by_name = DashboardStageSerializer(many=True)
+    ranking = serializers.ListField(
+        child=serializers.CharField(), help_text="Stage names by mean overrun, largest first (what the page shows)."
+    )
     most_overestimated = serializers.ListField(child=serializers.CharField())
     most_underestimated = serializers.ListField(child=serializers.CharField())
     bottlenecks = DashboardBottleneckSerializer(many=True)

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 
 from django.conf import settings
+from django.db import connections
 from django.db.models import BigIntegerField, Case, IntegerField, Q, Sum, Value, When
 from django.http import Http404
 
@@ -165,6 +166,51 @@ def _median_hours(buckets: dict[int, int]) -> float | None:
     return None  # unreachable
 
 
+# Ranges up to a year show every one of their days; a longer one ("all time", or a start decades back) starts at
+# its first completion, so that a start date in 1990 does not make the database list 13,000 empty days.
+FULL_SERIES_DAYS = 366
+
+_SERIES_SQL = """
+WITH x AS ({inner}),
+b AS (SELECT min(day) AS first, max(day) AS last FROM x),
+h AS (SELECT first, LEAST(COALESCE(%s::date, 'infinity'::date), GREATEST(%s::date, last)) AS hi FROM b
+      WHERE first IS NOT NULL),
+r AS (SELECT CASE WHEN %s::date IS NULL OR hi - %s::date > {full_days} THEN GREATEST(%s::date, first)
+                  ELSE %s::date END AS lo, hi FROM h),
+filled AS (
+  SELECT g::date AS day, COALESCE(x.n, 0) AS n, COALESCE(x.lead, 0) AS lead
+  FROM r CROSS JOIN generate_series(r.lo, r.hi, interval '1 day') AS g LEFT JOIN x ON x.day = g::date
+)
+SELECT 'day' AS kind, day AS first, to_char(day, 'YYYY-MM-DD') AS label, n, lead, 1 AS days FROM filled
+UNION ALL
+SELECT 'week', min(day), to_char(min(day), 'IYYY-"W"IW'), sum(n), sum(lead), count(*) FROM filled
+GROUP BY date_trunc('week', day)
+ORDER BY 1, 2
+"""
+
+
+def _completions_by_day_and_week(done, scope: Scope) -> tuple[list[dict], list[dict]]:
+    """Completions per local day and per ISO week over the range, in one query: the database fills in the days
+    and weeks without a completion (`generate_series`), so both trends have a linear axis. A week cut by the
+    range's ends says how many of its days are in (`days`). Nothing completed at all: two empty lists."""
+    inner = done.values("day").annotate(n=_sum("n"), lead=_sum("lead_sum")).order_by()
+    sql, params = inner.query.sql_with_params()
+    since, until, today = scope.since, scope.until, scope.today
+    with connections[inner.db].cursor() as cursor:
+        cursor.execute(
+            _SERIES_SQL.format(inner=sql, full_days=FULL_SERIES_DAYS),
+            [*params, until, today, since, since, since, since],
+        )
+        rows = cursor.fetchall()
+    daily, trend = [], []
+    for kind, _first, label, n, lead, days in rows:
+        if kind == "day":
+            daily.append({"day": label, "count": int(n)})
+        else:
+            trend.append({"week": label, "count": int(n), "days": int(days), "mean_hours": _hours(lead, n)})
+    return daily, trend
+
+
 def dashboard_figures(scope: Scope) -> dict:
     """Every figure of the dashboard (a JSON-ready dict), computed from the kept rows every time: eight queries
     whatever the number of tasks. (No copy is kept in a cache: the API answers an unchanged dashboard 304 from
@@ -214,13 +260,8 @@ def dashboard_figures(scope: Scope) -> dict:
         w["completed"] += int(row["s_n"])
     by_prio = [{"priority": _priority_name(p), **_completion(prio_sums[p])} for p in sorted(prio_sums)]
 
-    # 4. completions in the range by day (daily completions; the completion trend by ISO week)
-    daily, trend = [], {}
-    for row in done.values("day").annotate(n=_sum("n"), lead=_sum("lead_sum")).order_by("day"):
-        daily.append({"day": row["day"].isoformat(), "count": int(row["n"])})
-        week = trend.setdefault(_iso_week(row["day"]), [0, 0])
-        week[0] += int(row["n"])
-        week[1] += int(row["lead"])
+    # 4. completions in the range by day and by ISO week, every day and week present (zeros included)
+    daily, trend = _completions_by_day_and_week(done, scope)
 
     # 5. weekday x hour of completions, and the lead-time histogram (the median), from the same rows
     heat = [[0] * 24 for _ in WEEKDAYS]
@@ -280,9 +321,7 @@ def dashboard_figures(scope: Scope) -> dict:
             "median_relative_error": MEDIAN_RELATIVE_ERROR if median is not None else None,
             "by_priority": by_prio,
         },
-        "completion_trend": [
-            {"week": week, "count": n, "mean_hours": _hours(lead, n)} for week, (n, lead) in sorted(trend.items())
-        ],
+        "completion_trend": trend,
         "daily_completions": daily,
         "lead_histogram": [
             {"from_hours": 0 if b == 0 else round(LEAD_BOUNDS[b - 1] / 3600, 2), "count": n}
@@ -335,17 +374,22 @@ def _stage(s: dict, name: str) -> dict:
 
 
 def _stage_summary(stages: list[dict]) -> dict:
-    rated = [s for s in stages if s["accuracy"] is not None]
-    by_accuracy = sorted(rated, key=lambda s: (s["accuracy"], s["name"]))
-    overruns = sorted(
-        (s for s in stages if s["mean_error_hours"] and s["mean_error_hours"] > 0),
+    """Every stage figure the page shows, from ONE ranking: stage names by mean overrun (hours a stage took beyond
+    its estimate, on average), largest first, then by name. The chart, the sentence under it and the table
+    all follow `ranking`; the most under-estimated are its head (they took longer than estimated), the most
+    over-estimated its tail (they took less), the bottlenecks its first five with an overrun."""
+    ranked = sorted(
+        (s for s in stages if s["mean_error_hours"] is not None),
         key=lambda s: (-s["mean_error_hours"], s["name"]),
     )
+    longer = [s for s in ranked if s["mean_error_hours"] > 0]
+    shorter = [s for s in reversed(ranked) if s["mean_error_hours"] < 0]
     return {
         "by_name": stages,
-        "most_overestimated": [s["name"] for s in by_accuracy if s["accuracy"] < 1][:3],
-        "most_underestimated": [s["name"] for s in reversed(by_accuracy) if s["accuracy"] > 1][:3],
-        "bottlenecks": [{"name": s["name"], "mean_overrun_hours": s["mean_error_hours"]} for s in overruns[:5]],
+        "ranking": [s["name"] for s in ranked],
+        "most_overestimated": [s["name"] for s in shorter][:3],
+        "most_underestimated": [s["name"] for s in longer][:3],
+        "bottlenecks": [{"name": s["name"], "mean_overrun_hours": s["mean_error_hours"]} for s in longer[:5]],
     }
 
 

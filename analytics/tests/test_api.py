@@ -164,20 +164,20 @@ def test_the_page_has_the_charts_their_tables_and_the_csv_button(world, client):
     client.force_login(world["people"]["viewer"])
     page = client.get(f"/dashboard/?project={world['project'].pk}").content.decode()
     for title in (
-        "Priority distribution",
-        "Completion trend",
-        "Mean delay by priority",
-        "Completion time by priority",
-        "Daily completions",
-        "Bottleneck stages",
-        "Completions by weekday and hour",
-        "Throughput, last 12 weeks",
-        "Workload",
+        "New tasks by priority and status",
+        "Completed per week",
+        "Late or early, by priority",
+        "How long tasks take, by priority",
+        "Completed per day",
+        "Stages against their estimates",
+        "When tasks get completed",
+        "Created and completed, last 12 weeks",
+        "Who has what",
     ):
         assert title in page
     assert 'id="dashboard-data" type="application/json"' in page
     assert f"/api/v1/reports/tasks.csv?project={world['project'].pk}" in page
-    assert "no data" in page  # nothing completed yet
+    assert "Nothing was completed in this range." in page  # nothing completed yet: said, not charted
     assert "<script>" not in page  # only json_script and vendored files: the CSP holds
 
 

@@ -66,7 +66,13 @@ def test_no_data_gives_none_never_a_division_error(world):
         None,
         [],
     )
-    assert f["stages"] == {"by_name": [], "most_overestimated": [], "most_underestimated": [], "bottlenecks": []}
+    assert f["stages"] == {
+        "by_name": [],
+        "ranking": [],
+        "most_overestimated": [],
+        "most_underestimated": [],
+        "bottlenecks": [],
+    }
     assert f["workload"] == []
     assert f["daily_completions"] == []
     assert f["completion_trend"] == []
@@ -92,8 +98,9 @@ def test_one_task_without_due_date_assignee_or_start(world):
     assert c["median_hours"] == 29.34
     assert f["heatmap"]["counts"][1][15] == 1  # Tuesday, 15:00
     assert sum(map(sum, f["heatmap"]["counts"])) == 1
-    assert f["daily_completions"] == [{"day": "2026-03-03", "count": 1}]
-    assert f["completion_trend"] == [{"week": "2026-W10", "count": 1, "mean_hours": 30.0}]
+    # all time: from the first completion to today, the day without one included
+    assert f["daily_completions"] == [{"day": "2026-03-03", "count": 1}, {"day": "2026-03-04", "count": 0}]
+    assert f["completion_trend"] == [{"week": "2026-W10", "count": 1, "days": 2, "mean_hours": 30.0}]
     assert f["workload"] == [{"assignee": None, "name": "Unassigned", "open": 0, "overdue": 0, "completed": 1}]
     assert_verified()
 
@@ -200,8 +207,14 @@ def test_weeks_of_different_years_are_never_merged(world):
         with at(when):
             task, _ = services.task_create(actor=lead, project=p, title="Year end")
             services.task_complete(actor=lead, task=task)
-    f = figures(lead, project_id=p.pk)
-    assert [w["week"] for w in f["completion_trend"]] == ["2026-W01", "2026-W53"]
+    with at(utc(2027, 1, 2, 12)):
+        f = figures(lead, project_id=p.pk)
+    trend = f["completion_trend"]
+    # every week between them is there, with its zero: a linear axis of 53 weeks
+    assert [w["week"] for w in trend] == [f"2026-W{n:02d}" for n in range(1, 54)]
+    assert [w["count"] for w in trend] == [1] + [0] * 51 + [1]
+    assert (trend[0]["days"], trend[-1]["days"]) == (5, 6)  # Wed 31 Dec to Sun 4 Jan; Mon 28 Dec to Sat 2 Jan
+    assert all(w["days"] == 7 and w["mean_hours"] is None for w in trend[1:-1])
 
 
 def _stages_task(actor, project, specs, when):
@@ -275,6 +288,63 @@ def test_stage_error_mean_variance_stddev_and_accuracy(world):
     assert s["most_underestimated"] == ["Build"]
     assert s["bottlenecks"] == [{"name": "Build", "mean_overrun_hours": 0.5}]
     assert_verified()
+
+
+def test_the_chart_the_sentence_and_the_table_rank_stages_the_same_way(world):
+    """By accuracy (a ratio) Deploy would come first and by mean overrun (hours) Build: the dashboard has one
+    ranking, by mean overrun, and the bottlenecks and both "most ... estimated" lists are read from it."""
+    p, lead = world["project"], world["lead"]
+    specs = [("Build", "10", "13"), ("Deploy", "1", "2"), ("QA", "4", "3.5"), ("Docs", "1", "0.25")]
+    task = _stages_task(lead, p, [(n, e) for n, e, _ in specs], utc(2026, 4, 1, 8))
+    with at(utc(2026, 4, 1, 9)):
+        for name, _estimate, actual in specs:
+            services.stage_complete(actor=lead, stage=task.stages.get(name=name), actual_hours=actual)
+    s = figures(lead, project_id=p.pk)["stages"]
+    assert [x["name"] for x in s["by_name"]] == ["Build", "Deploy", "Docs", "QA"]  # the API's order, by name
+    assert s["ranking"] == ["Build", "Deploy", "QA", "Docs"]
+    assert s["most_underestimated"] == ["Build", "Deploy"]
+    assert s["most_overestimated"] == ["Docs", "QA"]
+    assert s["bottlenecks"] == [
+        {"name": "Build", "mean_overrun_hours": 3.0},
+        {"name": "Deploy", "mean_overrun_hours": 1.0},
+    ]
+    assert [n for n in s["ranking"] if n in s["most_underestimated"]] == s["most_underestimated"]
+    assert [b["name"] for b in s["bottlenecks"]] == s["ranking"][: len(s["bottlenecks"])]
+    assert_verified()
+
+
+def test_every_day_and_week_of_the_range_is_there_with_its_zeros(world):
+    p, lead = world["project"], world["lead"]
+    for when in (utc(2026, 3, 3, 10), utc(2026, 3, 5, 10), utc(2026, 3, 5, 11)):  # Tue, Thu, Thu
+        with at(when):
+            task, _ = services.task_create(actor=lead, project=p, title="Done")
+            services.task_complete(actor=lead, task=task)
+    with at(utc(2026, 3, 12, 12)):  # a Thursday; the range: Friday 27 Feb to today
+        f = figures(lead, project_id=p.pk, since=date(2026, 2, 27))
+    days = f["daily_completions"]
+    assert [d["day"] for d in days] == [f"2026-02-{d}" for d in (27, 28)] + [f"2026-03-{d:02d}" for d in range(1, 13)]
+    assert [d["count"] for d in days] == [0, 0, 0, 0, 1, 0, 2] + [0] * 7
+    assert f["completion_trend"] == [
+        {"week": "2026-W09", "count": 0, "days": 3, "mean_hours": None},  # Fri 27 Feb to Sun 1 Mar
+        {"week": "2026-W10", "count": 3, "days": 7, "mean_hours": 0.0},
+        {"week": "2026-W11", "count": 0, "days": 4, "mean_hours": None},  # Mon 9 to Thu 12 Mar (today)
+    ]
+
+
+def test_a_range_from_long_ago_starts_at_the_first_completion_and_nothing_done_is_no_series(world):
+    p, lead = world["project"], world["lead"]
+    with at(utc(2026, 3, 12, 12)):
+        assert figures(lead, project_id=p.pk, since=date(1990, 1, 1))["daily_completions"] == []
+        assert figures(lead, project_id=p.pk, preset="30")["completion_trend"] == []
+    with at(utc(2026, 3, 10, 10)):
+        task, _ = services.task_create(actor=lead, project=p, title="Done")
+        services.task_complete(actor=lead, task=task)
+    with at(utc(2026, 3, 12, 12)):
+        f = figures(lead, project_id=p.pk, since=date(1990, 1, 1), until=date(9999, 12, 31))
+        month = figures(lead, project_id=p.pk, preset="30")
+    assert [d["day"] for d in f["daily_completions"]] == ["2026-03-10", "2026-03-11", "2026-03-12"]
+    assert len(month["daily_completions"]) == 30  # a range up to a year: every day of it
+    assert month["daily_completions"][0] == {"day": "2026-02-11", "count": 0}
 
 
 def test_an_estimate_changed_after_the_stage_completed(world):

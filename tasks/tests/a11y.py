@@ -15,10 +15,6 @@ from importlib import resources
 # The tags axe runs: WCAG 2.1 AA (with the 2.0 rules it builds on) and axe's best practices.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
-# Pages whose violations belong to the dashboard, owned by branch h-dash (issue #21's "A dashboard for people":
-# its scrolling regions, heatmap and tick contrast, captions). The walk reports them apart and does not fail
-# on them; the lead empties this at the merge of h-dash, and the walk then holds the dashboard to 0 too.
-OWNED_BY_H_DASH = {"dashboard", "dashboard-team", "dashboard-mine"}
 
 _CSP_WATCH = """document.addEventListener('securitypolicyviolation', (e) => console.error(
     'CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' +
