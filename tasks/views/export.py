@@ -14,6 +14,21 @@ from ..export import content_disposition, tasks_csv
 from ._common import _project_or_404
 from .projects import task_list_query
 
+# The list's filters as its page names them (templates/tasks/task_list.html).
+FILTER_NAMES = {
+    "search": "Search",
+    "status": "Status",
+    "priority": "Priority",
+    "assignee": "Assignee",
+    "label": "Label",
+    "overdue": "Overdue",
+    "due_soon": "Due soon",
+    "due_after": "Due from",
+    "due_before": "Due until",
+    "ordering": "Sort",
+    "__all__": "Filters",
+}
+
 
 @login_required
 def task_list_csv(request, pk: int):
@@ -22,11 +37,7 @@ def task_list_csv(request, pk: int):
     project = _project_or_404(request, pk)
     listed = task_list_query(request, project)
     if (listed.filterset.is_bound and not listed.filterset.is_valid()) or listed.sort_error:
-        fields = listed.filterset.form.fields
-        errors = [
-            (fields[name].label if name in fields and fields[name].label else name.replace("_", " "), messages)
-            for name, messages in listed.errors.items()
-        ]
+        errors = [(FILTER_NAMES.get(name, name), messages) for name, messages in listed.errors.items()]
         back = reverse("tasks:task_list", args=[project.pk]) + ("?" + request.GET.urlencode() if request.GET else "")
         return render(
             request, "tasks/task_list_csv_error.html", {"project": project, "errors": errors, "back": back}, status=400
