@@ -16,14 +16,22 @@ _SCHEMES = ("http://", "https://", "mailto:")
 _STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 
 
+def _names(text: str, mentions: dict) -> str:
+    """Each @handle that `mentions` names (the writer of the event found them: tasks.services.mentions, which
+    notifications does not import) as "@Full Name"; the longest handle first, so "@sam@other.test" is one."""
+    if not mentions or "@" not in text:
+        return text
+    handles = sorted(mentions, key=len, reverse=True)
+    pattern = re.compile("@(" + "|".join(re.escape(h) for h in handles) + r")(?![\w@+-])", re.IGNORECASE)
+    return pattern.sub(lambda m: "@" + mentions[m.group(1).lower()][0], text)
+
+
 @register.filter
 def email_plain(text, mentions=None) -> str:
     """Markdown source as plain text: @handles of `mentions` (handle -> [name, url], the row's context) as
     "@Full Name", [text](url) as "text (url)" (the link whole, on its own), bold markers dropped. Lists,
     quotes and line breaks are kept as written: Markdown is made to read as text."""
-    from tasks.services.mentions import mentions_as_names
-
-    out = mentions_as_names(str(text or ""), {h: tuple(v) for h, v in (mentions or {}).items()})
+    out = _names(str(text or ""), mentions or {})
 
     def link(match: re.Match) -> str:
         words, url = match.group(1).strip(), match.group(2)

@@ -206,3 +206,18 @@ def test_a_reminder_says_the_day_as_the_pages_do(world):
     (event,) = _events("overdue", [task.pk])
     assert event.message == "“Launch page” was due on 6 Dec 2026 and is overdue."
     assert event.key.endswith(":2026-12-06")  # the dedupe key keeps the ISO day
+
+
+def test_the_text_filters_keep_links_whole_and_names_of_members_only():
+    from notifications.templatetags.email_text import email_plain, indent, shorten
+
+    mentions = {"mia": ["Mia Member", "https://x/teams/1/#member-2"], "sam@other.test": ["Sam Two", "https://x/"]}
+    assert email_plain("hi @Mia. and @sam@other.test, @nobody", mentions) == "hi @Mia Member. and @Sam Two, @nobody"
+    assert (
+        email_plain("[docs](https://example.com/a_(b)) and ![pic](data:x)", {})
+        == "docs (https://example.com/a_(b)) and pic"
+    )
+    long_link = "see https://example.com/" + "a" * 50
+    assert shorten(long_link, 40) == "see …"  # cut before the link, never inside it
+    assert shorten("short", 40) == "short"
+    assert indent("- one\n\n- two", 4) == "    - one\n\n    - two"
