@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import CharField, F, Func, OuterRef, QuerySet, Subquery, TextField, Value
+from django.db.models import Case, CharField, F, Func, OuterRef, QuerySet, Subquery, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.urls import reverse
 
@@ -30,6 +30,7 @@ from .models import Priority, Status, Task
 BOM = "\ufeff".encode()
 TEXT = TextField()
 BLOCK = 64 * 1024
+EXPORT_WORK_MEM = "256MB"
 TIME_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'  # to_char: ISO 8601 with the session time zone's offset
 
 # (header, what the column is: a field name, an expression or a function of the site's task link prefix)
@@ -88,8 +89,9 @@ def _literal(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def csv_rows(tasks: QuerySet[Task]) -> QuerySet:
-    """The CSV's columns (HEADERS) over `tasks`, keeping its filters and order: one statement."""
+def csv_rows(tasks: QuerySet[Task], *, team_id: int) -> QuerySet:
+    """The CSV's columns (HEADERS) over `tasks` (of the team `team_id`), keeping its filters and order: one
+    statement."""
     head, _, tail = reverse("tasks:task_detail", args=[987654321]).partition("987654321")
     # Without GROUP BY (which Django adds for a real aggregate): an aggregate over no row is NULL, and the plan is
     # one index probe per task rather than a hash built per task.
@@ -106,7 +108,16 @@ def csv_rows(tasks: QuerySet[Task]) -> QuerySet:
         SpreadsheetSafe(
             Coalesce(NullIf(F("assignee__full_name"), Value("")), F("assignee__email"), output_field=TextField())
         ),
-        Coalesce(Subquery(labels, output_field=TextField()), Value(""), output_field=TextField()),
+        # Most tasks have no label: a hashed set of the team's labelled tasks, built once, answers that in a probe,
+        # and only a labelled task runs the subquery (a subquery for every task was a third of the export's time).
+        Case(
+            When(
+                pk__in=Task.labels.through.objects.filter(label__team_id=team_id).values("task_id"),
+                then=Coalesce(Subquery(labels, output_field=TEXT), Value(""), output_field=TEXT),
+            ),
+            default=Value(""),
+            output_field=TEXT,
+        ),
         "due_date",
         ToChar("created_at", Value(TIME_FORMAT)),
         ToChar("started_at", Value(TIME_FORMAT)),
@@ -115,12 +126,12 @@ def csv_rows(tasks: QuerySet[Task]) -> QuerySet:
     )
 
 
-def tasks_csv(tasks: QuerySet[Task], *, time_zone: str, using: str = "default") -> Iterator[bytes]:
+def tasks_csv(tasks: QuerySet[Task], *, team_id: int, time_zone: str, using: str = "default") -> Iterator[bytes]:
     """The CSV of `tasks` (already scoped and filtered by the caller), times in `time_zone`, as blocks of bytes.
 
     The session's time zone is the team's for the statement (to_char writes times and offsets in it), then
     reset, as is work_mem: the connection serves other requests next."""
-    sql, params = csv_rows(tasks).query.get_compiler(using=using).as_sql()
+    sql, params = csv_rows(tasks, team_id=team_id).query.get_compiler(using=using).as_sql()
     copy_sql = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
     connection = connections[using]
     connection.ensure_connection()
@@ -129,6 +140,9 @@ def tasks_csv(tasks: QuerySet[Task], *, time_zone: str, using: str = "default") 
     header = (",".join(HEADERS) + "\r\n").encode()
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('TimeZone', %s, false)", [time_zone])
+        # The hashed set of labelled tasks stays in memory (of the database server) rather than being probed by a
+        # scan per task, as the dashboard's export does (analytics/export.py).
+        cursor.execute(f"SET work_mem = '{EXPORT_WORK_MEM}'")
         try:
             with cursor.cursor.copy(copy_sql, params) as copy:
                 buffer = bytearray(BOM + header)
@@ -142,6 +156,7 @@ def tasks_csv(tasks: QuerySet[Task], *, time_zone: str, using: str = "default") 
         finally:
             # Django set the connection's zone when it connected (UTC); put it back whatever happened.
             cursor.execute("SELECT set_config('TimeZone', %s, false)", [connection.timezone_name])
+            cursor.execute("RESET work_mem")
 
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|;]+')

@@ -44,7 +44,7 @@ def task_list_csv(request, pk: int):
         )
     team = project.team
     response = StreamingHttpResponse(
-        tasks_csv(listed.tasks, time_zone=team.time_zone), content_type="text/csv; charset=utf-8"
+        tasks_csv(listed.tasks, team_id=team.pk, time_zone=team.time_zone), content_type="text/csv; charset=utf-8"
     )
     today = timezone.now().astimezone(zoneinfo.ZoneInfo(team.time_zone)).date()  # the team's day, as the times
     response["Content-Disposition"] = content_disposition(team.name, project.name, today)
