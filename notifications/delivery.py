@@ -36,7 +36,6 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from email.utils import make_msgid
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -47,6 +46,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from .headers import email_headers
 from .models import LINK_AT_DELIVERY_KINDS, OutboxEmail, OutboxState
 from .services import NOT_A_MEMBER, audience_current, email_render
 
@@ -164,19 +164,18 @@ def _release(rows: list[OutboxEmail]) -> int:
 
 
 def _message_for(row: OutboxEmail, conn) -> tuple[EmailMultiAlternatives, str]:
-    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >") or "aether.localhost"
-    message_id = make_msgid(domain=domain)
+    headers = email_headers(row)  # threading, List-Unsubscribe (made now, never stored), List-Id, Auto-Submitted
     msg = EmailMultiAlternatives(
         row.subject,
         row.body_text,
         settings.DEFAULT_FROM_EMAIL,
         [row.recipient],
         connection=conn,
-        headers={"Message-ID": message_id},
+        headers=headers,
     )
     if row.body_html:
         msg.attach_alternative(row.body_html, "text/html")
-    return msg, message_id
+    return msg, headers["Message-ID"]
 
 
 def outbox_send(row: OutboxEmail, conn) -> str:

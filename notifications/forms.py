@@ -55,6 +55,7 @@ class EmailDeliveryForm(forms.Form):
 
     def __init__(self, *args, preference=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.preference = preference
         if preference is not None:
             self.fields["cadence"].initial = preference.cadence
             self.fields["digest_hour"].initial = preference.digest_hour

@@ -131,7 +131,7 @@ def held_merge(*, now: datetime | None = None, skip_if_busy: bool = True, limit:
             batches += 1
             merged += len(rows)
         for rows in _groups(digest_rows, lambda r: r.user_id or r.recipient):
-            new_ids.append(_combine(rows, Kind.DIGEST, _digest_context(rows)))
+            new_ids.append(_combine(rows, Kind.DIGEST, digest_context(rows)))
             digests += 1
             merged += len(rows)
         if new_ids:  # a big run is the sweep's, as in notify_many, rather than one message carrying every id
@@ -200,6 +200,7 @@ def _part(row: OutboxEmail) -> dict:
         "url": ctx.get("url", ""),
         "task_title": ctx.get("task_title", ""),
         "comment_body": ctx.get("comment_body", ""),
+        "mentions": ctx.get("mentions") or {},
         "due_date": ctx.get("due_date", ""),
         "at": row.created_at.isoformat() if row.created_at else "",
     }
@@ -225,7 +226,7 @@ def _batch_context(rows: list[OutboxEmail]) -> dict:
     }
 
 
-def _digest_context(rows: list[OutboxEmail]) -> dict:
+def digest_context(rows: list[OutboxEmail]) -> dict:
     last = rows[-1].context or {}
     sections = []
     for title, kinds in DIGEST_SECTIONS:

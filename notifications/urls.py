@@ -10,4 +10,6 @@ urlpatterns = [
     path("<int:pk>/open/", views.notification_open, name="open"),
     path("read-all/", views.notifications_read_all, name="read_all"),
     path("preferences/", views.preferences, name="preferences"),
+    path("preferences/test-digest/", views.digest_test, name="digest_test"),
+    path("unsubscribe/<str:token>/", views.unsubscribe_view, name="unsubscribe"),
 ]

@@ -9,12 +9,14 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
 
 from aether.posting import post_only
 
-from . import selectors, services
+from . import digests, selectors, services, unsubscribe
 from .forms import EmailDeliveryForm, PreferencesForm
 
 PAGE_SIZE = 30
@@ -104,5 +106,42 @@ def preferences(request):
         "form": form,
         "email_form": email_form,
         "batch_minutes": max(round(settings.AETHER_EMAIL_BATCH_SECONDS / 60), 1),
+        "batching": settings.AETHER_EMAIL_BATCH_SECONDS > 0,
+        "next_digest": digests.next_digest(email_form.preference),
+        "test_every_minutes": digests.TEST_DIGEST_EVERY // 60,
     }
     return render(request, "notifications/preferences.html", context)
+
+
+@login_required
+@post_only("notifications:preferences")
+def digest_test(request):
+    """Send me a test digest now: what my next digest would hold, through the outbox, at most one per few
+    minutes (digests.TEST_DIGEST_EVERY)."""
+    try:
+        count = digests.digest_send_test(actor=request.user)
+    except digests.TooSoon as exc:
+        minutes = -(-exc.seconds // 60)
+        wait = f"{minutes} minute{'' if minutes == 1 else 's'}"
+        messages.error(request, f"A test digest went out moments ago; you can ask for another in {wait}.")
+    else:
+        listed = f"{count} update{'' if count == 1 else 's'} waiting for your digest" if count else "no updates yet"
+        messages.success(request, f"A test digest is on its way to {request.user.email}, with {listed}.")
+    return redirect(reverse("notifications:preferences") + "#email-delivery")
+
+
+@csrf_exempt  # RFC 8058: the mail client's one-click POST carries no session and no token; the signature is the proof
+def unsubscribe_view(request, token: str):
+    """One-click unsubscribe (notifications/unsubscribe.py), with no sign-in: a POST turns the kind off at once;
+    a GET shows what the link turns off, with a button (a POST here) and the way to the settings. A link
+    Aether did not sign is a 400 page saying so."""
+    try:
+        link = unsubscribe.unsubscribe_read(token)
+    except unsubscribe.BadLink:
+        return render(request, "notifications/unsubscribe_bad.html", status=400)
+    combined = link.kind in ("digest", "task_updates")
+    settings_url = reverse("notifications:preferences") + ("#email-delivery" if combined else "#kinds")
+    context = {"link": link, "done": request.method == "POST", "settings_url": settings_url}
+    if request.method == "POST":
+        context["changed"] = unsubscribe.email_unsubscribe(link=link)
+    return render(request, "notifications/unsubscribe.html", context)

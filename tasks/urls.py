@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import bins, calendar, projects, search, task, templates
+from .views import bins, calendar, export, projects, search, task, templates
 
 app_name = "tasks"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("projects/", projects.project_list, name="project_list"),
     path("projects/<int:pk>/", projects.board, name="board"),
     path("projects/<int:pk>/list/", projects.task_list, name="task_list"),
+    path("projects/<int:pk>/list/tasks.csv", export.task_list_csv, name="task_list_csv"),
     path("projects/<int:pk>/edit/", projects.project_edit, name="project_edit"),
     path("projects/<int:pk>/delete/", projects.project_delete, name="project_delete"),
     path("projects/<int:pk>/tasks/new/", task.task_create, name="task_create"),

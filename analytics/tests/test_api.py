@@ -181,12 +181,6 @@ def test_the_page_has_the_charts_their_tables_and_the_csv_button(world, client):
     assert "<script>" not in page  # only json_script and vendored files: the CSP holds
 
 
-def test_the_task_list_has_a_csv_button(world, client):
-    client.force_login(world["people"]["viewer"])
-    page = client.get(f"/projects/{world['project'].pk}/list/").content.decode()
-    assert f"/api/v1/reports/tasks.csv?project={world['project'].pk}" in page
-
-
 def test_nav_dashboard_link(world, client):
     client.force_login(world["people"]["viewer"])
     page = client.get("/dashboard/").content.decode()

@@ -199,7 +199,8 @@ def test_the_combined_email_file_renders_every_part(world, settings, tmp_path):
     assert bob_mail["Subject"] == "3 updates on Launch page"
     text = next(p for p in bob_mail.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
     html = next(p for p in bob_mail.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
-    for expected in ("Ann assigned you", "Ann commented on", "Hello @cy, see **this**", "Cy commented", "Seen it"):
+    said = f"Hello @{cy.get_full_name()}, see this"  # the mention as a name, the markdown as text, indented
+    for expected in ("Ann assigned you", "Ann commented on", said, "Cy commented", "Seen it"):
         assert expected in text
     assert "<strong>this</strong>" in html  # the comment's markdown, rendered and sanitised
     assert html.count("<li") == 3

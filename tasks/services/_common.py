@@ -100,7 +100,7 @@ def _notify_assigned(task: Task, actor, activity: Activity) -> None:
         message=(
             f"{actor.get_full_name()} assigned you “{task.title}”"
             if actor is not None
-            else f"“{task.title}” repeats: the one due {task.due_date} is assigned to you"
+            else f"“{task.title}” repeats: the one due {day_text(task.due_date)} is assigned to you"
         ),
         url=_task_url(task),
     )
@@ -135,3 +135,11 @@ def task_write(func):
             return func(*args, **kwargs)
 
     return wrapper
+
+
+def day_text(day) -> str:
+    """A day as the pages write it ("6 Dec 2026", the task list's and task page's `j M Y`), for messages and
+    emails; "" for none."""
+    from django.utils.dateformat import format as date_format
+
+    return date_format(day, "j M Y") if day else ""

@@ -21,7 +21,7 @@ from notifications.services import notify
 
 from ..models import Activity, Comment, Task
 from ._common import _activity, _require_work, _task_url
-from .mentions import mentioned_anew, mentioned_members, notify_mentioned
+from .mentions import email_mentions, mentioned_anew, mentioned_members, notify_mentioned
 
 
 def _preview(body: str) -> str:
@@ -41,7 +41,14 @@ def _clean_body(body: str) -> str:
     return body
 
 
-def _notify_mentioned(task: Task, actor, comment: Comment, activity: Activity, people) -> set[int]:
+def _email_context(task: Task, comment: Comment) -> dict:
+    """What a comment's emails show: its text and the people it mentions (names and links, for the email)."""
+    return {"comment_body": comment.body, "mentions": email_mentions(task.project.team_id, comment.body)}
+
+
+def _notify_mentioned(
+    task: Task, actor, comment: Comment, activity: Activity, people, context: dict | None = None
+) -> set[int]:
     return notify_mentioned(
         task=task,
         actor=actor,
@@ -49,7 +56,7 @@ def _notify_mentioned(task: Task, actor, comment: Comment, activity: Activity, p
         people=people,
         message=f"{actor.get_full_name()} mentioned you on “{task.title}”",
         url=_task_url(task) + f"#comment-{comment.pk}",
-        context={"comment_body": comment.body},
+        context=context if context is not None else _email_context(task, comment),
         preview=_preview(comment.body),
     )
 
@@ -63,7 +70,8 @@ def comment_create(*, actor, task: Task, body: str) -> Comment:
     comment.save()
     record(comments={comment.pk: (task.pk, task.project.team_id)})
     activity = _activity(task, actor, Activity.Verb.COMMENTED, "comment", None, comment.pk)
-    told = _notify_mentioned(task, actor, comment, activity, mentioned_members(task, comment.body))
+    context = _email_context(task, comment)
+    told = _notify_mentioned(task, actor, comment, activity, mentioned_members(task, comment.body), context)
     for user in {u.pk: u for u in (task.created_by, task.assignee) if u is not None}.values():
         if user.pk in told:
             continue
@@ -75,7 +83,7 @@ def comment_create(*, actor, task: Task, body: str) -> Comment:
             event=f"task:{task.pk}:commented:{activity.pk}",
             message=f"{actor.get_full_name()} commented on “{task.title}”",
             url=_task_url(task) + f"#comment-{comment.pk}",
-            context={"comment_body": comment.body},
+            context=context,
             preview=_preview(comment.body),
         )
     return comment

@@ -41,6 +41,7 @@ from notifications.services import Event, notify_many
 from .. import sql
 from ..deadlines import Deadlines, deadlines_at
 from ..models import DeadlineNotice, NoticeKind, Task
+from ._common import day_text
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
@@ -134,7 +135,7 @@ def _events(kind: str, task_ids: Sequence[int]) -> Iterator[Event]:
                 email=email,
                 name=short_name,
                 team_id=team_id,
-                message=message.format(title=title, due=due_text),
+                message=message.format(title=title, due=day_text(due)),
                 url=f"{url_prefix}{task_id}{url_suffix}",
                 task_id=task_id,
                 task_title=title,

@@ -174,3 +174,12 @@ def mentions_as_names(text: str | None, links: dict[str, tuple[str, str]]) -> st
         return f"@{found[0]}{match.group(1)[len(handle) :]}" if found else match.group(0)
 
     return MENTION.sub(name, text or "")
+
+
+def email_mentions(team_id: int, *texts: str | None) -> dict[str, list[str]]:
+    """mention_links with absolute links (SITE_URL), as JSON an outbox row's context can keep: what an email's
+    HTML part makes links of and its plain-text part writes as names."""
+    from django.conf import settings
+
+    links = mention_links(team_id, *texts, base_url=settings.SITE_URL)
+    return {handle: [name, url] for handle, (name, url) in links.items()}

@@ -49,7 +49,7 @@ from ..changes import task_rows_changing
 from ..deadlines import current_time, deadlines_at
 from ..models import Activity, Recurrence, Stage, Task, TemplateStage
 from ..recurrence import RuleError, check_rule, next_day, parse_rule
-from ._common import _activity, _lock, _require_work, _task_url, task_write
+from ._common import _activity, _lock, _require_work, _task_url, day_text, task_write
 
 log = logging.getLogger(__name__)
 EARLIEST_START_DAYS = 3653  # ten years
@@ -359,7 +359,7 @@ def _assigned_event(task: Task, activity: Activity) -> Event:
         email=task.assignee.email,
         name=task.assignee.get_short_name(),
         team_id=task.project.team_id,
-        message=f"“{task.title}” repeats: the one due {task.due_date} is assigned to you",
+        message=f"“{task.title}” repeats: the one due {day_text(task.due_date)} is assigned to you",
         url=_task_url(task),
         task_id=task.pk,
         task_title=task.title,

@@ -30,7 +30,7 @@ from ._common import (
 )
 from .comment import _preview
 from .lifecycle import _stage_reopen, _stage_start, _task_transition
-from .mentions import mentioned_anew, notify_mentioned
+from .mentions import email_mentions, mentioned_anew, notify_mentioned
 
 
 def _notify_description_mentions(task: Task, actor, activity: Activity, people, *, assigned=None) -> None:
@@ -44,7 +44,7 @@ def _notify_description_mentions(task: Task, actor, activity: Activity, people, 
         people=[user for user in people if assigned is None or user.pk != assigned.pk],
         message=f"{actor.get_full_name()} mentioned you in the description of “{task.title}”",
         url=_task_url(task) + "#task-description",
-        context={"description": task.description},
+        context={"description": task.description, "mentions": email_mentions(task.project.team_id, task.description)},
         preview=_preview(task.description),
     )
 

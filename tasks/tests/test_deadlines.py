@@ -56,19 +56,19 @@ def test_an_overdue_task_notifies_its_assignee_once_by_email_and_in_app():
     assert email.status == OutboxEmail.State.PENDING
     assert email.body_text == ""  # rendered by the delivery worker
     # A placeholder until the worker renders the email ("Overdue: Ship it", see the delivery test below).
-    assert email.subject == "“Ship it” was due on 2025-03-09 and is overdue."
+    assert email.subject == "“Ship it” was due on 9 Mar 2025 and is overdue."
     assert email.dedupe_key == f"task:{task.pk}:overdue:2025-03-09:{assignee.pk}"
     assert email.context == {
         "recipient_name": "Ann",
         "actor_name": "Aether",
-        "message": "“Ship it” was due on 2025-03-09 and is overdue.",
+        "message": "“Ship it” was due on 9 Mar 2025 and is overdue.",
         "url": f"/tasks/{task.pk}/",
         "task_title": "Ship it",
         "due_date": "2025-03-09",
     }
     bell = Notification.objects.get()
     assert (bell.user_id, bell.kind, bell.task_id, bell.actor_id) == (assignee.pk, Kind.TASK_OVERDUE, task.pk, None)
-    assert bell.message == "“Ship it” was due on 2025-03-09 and is overdue."
+    assert bell.message == "“Ship it” was due on 9 Mar 2025 and is overdue."
     assert bell.url == f"/tasks/{task.pk}/"
     assert bell.dedupe_key == email.dedupe_key
 
@@ -238,7 +238,7 @@ def test_the_delivery_worker_renders_and_sends_the_overdue_email(settings):
     sent = mail.outbox[0]
     assert sent.to == ["bo@example.test"]
     assert sent.subject == "Overdue: Quarterly report"
-    assert "“Quarterly report” was due on 2025-03-09 and is overdue." in sent.body
+    assert "“Quarterly report” was due on 9 Mar 2025 and is overdue." in sent.body
     assert f"/tasks/{task.pk}/" in sent.body
     row = OutboxEmail.objects.get()
     assert row.status == OutboxEmail.State.SENT
@@ -279,8 +279,8 @@ def test_tasks_due_today_or_tomorrow_get_one_reminder_each():
     }
     email = OutboxEmail.objects.get(task=today)
     assert email.kind == Kind.TASK_DUE_SOON
-    assert email.subject == "“Today” is due on 2025-03-10."  # a placeholder until rendered
-    assert email.context["message"] == "“Today” is due on 2025-03-10."
+    assert email.subject == "“Today” is due on 10 Mar 2025."  # a placeholder until rendered
+    assert email.context["message"] == "“Today” is due on 10 Mar 2025."
     assert email.dedupe_key == f"task:{today.pk}:due_soon:2025-03-10:{user.pk}"
 
     assert deadlines.due_soon_notify(now=NOW + timedelta(hours=1)).claimed == 0

@@ -67,9 +67,13 @@ def test_a_task_created_with_a_mention_tells_the_member_once_by_email_and_in_app
     assert row.dedupe_key == note.dedupe_key
     email = email_render(kind=row.kind, context=row.context)  # as the delivery worker renders the row
     assert email.subject == "Mia Member mentioned you on Write the spec"
-    assert "Draft it, then **@viewer** reviews." in email.text
+    viewer = people["viewer"]
+    # The mention as the page shows it: the person's name, a link to them in the HTML part.
+    assert f"    Draft it, then @{viewer.get_full_name()} reviews." in email.text
     assert f"http://testserver/tasks/{task.pk}/#task-description" in email.text
-    assert "<strong>@viewer</strong>" in email.html
+    team_page = f"http://testserver/accounts/teams/{task.project.team_id}/#member-{viewer.pk}"
+    link = f'<a href="{team_page}" title="@viewer" rel="nofollow noopener">@{viewer.get_full_name()}</a>'
+    assert f"<strong>{link}</strong>" in email.html
 
     client.force_login(people["viewer"])  # the link opens the task for them
     page = client.get(note.url)

@@ -279,7 +279,7 @@ def test_an_occurrence_copies_the_task_stamps_its_stages_and_tells_the_assignee(
     ]
     assert Occurrence.objects.get(task=occurrence).on_date == date(2026, 6, 8)
     notice = Notification.objects.get(user=people["mia"], task=occurrence)
-    assert notice.message == "“Water the plants” repeats: the one due 2026-06-08 is assigned to you"
+    assert notice.message == "“Water the plants” repeats: the one due 8 Jun 2026 is assigned to you"
     assert OutboxEmail.objects.filter(task=occurrence, recipient="mia@acme.test").count() == 1
 
 

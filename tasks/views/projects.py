@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -231,9 +234,29 @@ def _list_headers(request, sort: str) -> list[dict]:
     return headers
 
 
-@login_required
-def task_list(request, pk: int):
-    project = _project_or_404(request, pk)
+@dataclass
+class TaskListQuery:
+    """The task list as the screen's filters and sort choose it: what the page shows a page of and the CSV
+    writes whole (tasks/views/export.py). `errors` are the bad parameters' messages by name ("ordering" for a
+    bad sort); with any, `tasks` is what the page falls back to (none for a bad filter, the default sort)."""
+
+    filterset: TaskFilter
+    tasks: QuerySet[Task]
+    sort: str
+    sort_error: str | None
+    filtered: bool
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        errors = {name: list(messages) for name, messages in self.filterset.form.errors.items()}
+        if self.sort_error:
+            errors["ordering"] = [self.sort_error]
+        return errors
+
+
+def task_list_query(request, project) -> TaskListQuery:
+    """The one reading of the task list's parameters (filters, sort) over the project's tasks the user may see
+    (selectors.project_tasks): the list page and its CSV both call it, so the file is what the screen shows."""
     data = request.GET.copy()
     sort = data.pop("ordering", [""])[-1] or DEFAULT_LIST_SORT
     sort_error = None
@@ -242,10 +265,22 @@ def task_list(request, pk: int):
         sort = DEFAULT_LIST_SORT
     filterset = TaskFilter(data or None, selectors.project_tasks(request.user, project), request=request)
     filterset.form.fields.pop("project", None)
-    qs = filterset.qs.order_by(*LIST_SORTS[sort][1])
-    page = CappedPaginator(qs, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    return TaskListQuery(
+        filterset=filterset,
+        tasks=filterset.qs.order_by(*LIST_SORTS[sort][1]),
+        sort=sort,
+        sort_error=sort_error,
+        filtered=any(v for k, v in data.items() if k != "page"),
+    )
+
+
+@login_required
+def task_list(request, pk: int):
+    project = _project_or_404(request, pk)
+    listed = task_list_query(request, project)
+    filterset, sort, sort_error, filtered = listed.filterset, listed.sort, listed.sort_error, listed.filtered
+    page = CappedPaginator(listed.tasks, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     _for_display(page.object_list, deadlines_for(request).day(project.team.time_zone))
-    filtered = any(v for k, v in data.items() if k != "page")
     return render(
         request,
         "tasks/task_list.html",
