@@ -169,7 +169,13 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_only_what_it_was
     first = fleet.worker(redis.url, name="first", concurrency=2, send_delay=0.004)
 
     _enqueue(0, 1000)  # ten transactions of 100: ten messages with row ids
-    wait_for(lambda: sum(fleet.sends()[1].values()) >= 300, 60, "the first worker to be under way")
+    wait_for(
+        lambda: (
+            sum(fleet.sends()[1].values()) >= 300 and OutboxEmail.objects.filter(status=OutboxState.SENDING).exists()
+        ),
+        60,
+        "the first worker to be under way, holding claimed rows",
+    )  # a batch claimed and not yet all sent: the kill lands in the middle (on a busy machine, not between batches)
     fleet.kill(first)  # SIGKILL, main process and pool children at once
 
     begun_before, sent_before = fleet.sends()
