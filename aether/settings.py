@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "aether.errors.ProductionErrorsMiddleware",  # first: errors answer as in production, DEBUG or not
+    "aether.outages.OutageMiddleware",  # PostgreSQL or Redis down: 503 with Retry-After, not a crash (DEBUG or not)
     "django.middleware.security.SecurityMiddleware",
     "aether.hygiene.NulBytesMiddleware",  # a NUL in the path or the query string is a 400, not a database error
     "aether.api.ApiBodySizeMiddleware",  # 413 in the API's error shape before a large body is read
