@@ -238,6 +238,13 @@ CACHES = {
         "BACKEND": "aether.cache.RedisCache",  # one client per pool
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
+        # A Redis that stops answering (stalled, or its host gone) must fail a request within seconds (a 503,
+        # aether/outages.py), not hold a web thread until gunicorn kills the worker. A refused connection fails
+        # at once anyway; every command Aether sends takes well under a millisecond.
+        "OPTIONS": {
+            "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=3),
+            "socket_timeout": env.float("REDIS_TIMEOUT", default=3),
+        },
     }
 }
 # Dashboard figures are cached this long under their teams' generations (analytics/cache.py).

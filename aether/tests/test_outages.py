@@ -131,3 +131,39 @@ def test_service_down_reads_the_cause():
     wrapped = RuntimeError("wrapped")
     wrapped.__cause__ = redis.TimeoutError()
     assert service_down(wrapped) == "redis"
+
+
+@pytest.fixture
+def redis_stalled(settings):
+    """A Redis that accepts connections and never answers (a stalled server, a dead host behind a live port)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    location = f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    options = {"socket_connect_timeout": 1, "socket_timeout": 1}
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["default"], "LOCATION": location, "OPTIONS": options},
+    }
+    yield
+    listener.close()
+
+
+@pytest.mark.django_db
+def test_a_stalled_redis_fails_the_request_within_its_timeout(redis_stalled):
+    import time
+
+    auth = {"HTTP_AUTHORIZATION": "Bearer " + access_token_for(UserFactory())}
+    started = time.monotonic()
+    response = Client(raise_request_exception=False).get("/api/v1/me/", **auth)
+
+    _assert_api_503(response)
+    assert time.monotonic() - started < 5  # not the kernel's minutes, nor gunicorn's 30 s kill
+
+
+def test_the_cache_has_socket_timeouts(settings):
+    from django.core.cache import cache
+
+    pool = cache._cache._get_connection_pool(write=False)
+    assert pool.connection_kwargs["socket_timeout"] == 3
+    assert pool.connection_kwargs["socket_connect_timeout"] == 3
