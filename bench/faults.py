@@ -773,6 +773,20 @@ class Run:
             time.sleep(0.01)
         return ""
 
+    def wait_for_log(self, name: str, pattern: str, start, seconds: float = 60) -> float | None:
+        """Call `start`, then the seconds until `name`'s log shows `pattern` anew (None if not within `seconds`)."""
+        log = self.stack.logs / f"{name}.log"
+        offset = log.stat().st_size
+        started = time.monotonic()
+        start()
+        while time.monotonic() - started < seconds:
+            with open(log, "rb") as f:
+                f.seek(offset)
+                if re.search(pattern, f.read().decode(errors="replace")):
+                    return time.monotonic() - started
+            time.sleep(0.05)
+        return None
+
     def job_finished(self, job_id: str) -> bool:
         text = (self.stack.logs / "worker.log").read_text(errors="replace")
         return bool(job_id) and re.search(rf"\[{job_id}\] (succeeded|raised)", text) is not None
@@ -794,15 +808,15 @@ class Run:
         elif fault == "beat":
             stack.kill("beat")
             time.sleep(1)
-            stack.start("beat")
-            record["recovered_s"] = self.wait_for_site(30)
+            # Back: the new beat sends a job.
+            record["recovered_s"] = self.wait_for_log("beat", r"Sending due task", lambda: stack.start("beat"))
         elif fault.startswith("worker"):
             job_id = self.wait_for_job(during)
             stack.kill("worker")
             record["during_job"] = bool(job_id) and not self.job_finished(job_id)
             time.sleep(1)
-            stack.start("worker")
-            record["recovered_s"] = self.wait_for_site(30)
+            # Back: the new worker finishes a task.
+            record["recovered_s"] = self.wait_for_log("worker", r"\] succeeded in", lambda: stack.start("worker"))
         elif fault.startswith(("postgres", "redis")):
             service = fault.split()[0]
             if during:
