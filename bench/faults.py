@@ -71,6 +71,7 @@ PASSWORD = "faults-run-correct-horse-24"  # noqa: S105 (the run's own throwaway 
 PEOPLE = 20
 REQUEST_TIMEOUT = 20  # seconds; gunicorn's own timeout is 30
 RECOVERY_LIMIT = 10.0  # seconds after a service is back
+PROBE_TIMEOUT = 10  # a slow answer (a busy machine) is still an answer: the recovery probe waits this long
 JOB_SECONDS = 2  # how often beat runs the deadline and repeating-task jobs during the run
 FAST_JOBS = {
     "Outbox sweep": 3,
@@ -735,24 +736,29 @@ class Run:
         import requests
 
         started = time.monotonic()
+        self.last_failure = ""
         while time.monotonic() - started < seconds:
             try:
-                health = requests.get(self.stack.base + "/healthz", timeout=2)
+                health = requests.get(self.stack.base + "/healthz", timeout=PROBE_TIMEOUT)
                 ok = health.status_code == 200
+                self.last_failure = f"healthz {health.status_code} {health.text[:80]}"
                 if ok and getattr(self, "probe", None) is not None:
                     me = requests.get(
                         self.stack.base + "/api/v1/me/",
                         headers={"Authorization": f"Bearer {self.probe.access}"},
-                        timeout=2,
+                        timeout=PROBE_TIMEOUT,
                     )
                     if me.status_code == 401 and self.probe.api_sign_in():
                         continue
-                    page = requests.get(self.stack.base + "/my-work/", cookies=self.probe.web.cookies, timeout=2)
+                    page = requests.get(
+                        self.stack.base + "/my-work/", cookies=self.probe.web.cookies, timeout=PROBE_TIMEOUT
+                    )
                     ok = me.status_code == 200 and page.status_code == 200
+                    self.last_failure = f"api {me.status_code}, page {page.status_code}"
                 if ok:
                     return time.monotonic() - started
-            except requests.RequestException:
-                pass
+            except requests.RequestException as exc:
+                self.last_failure = f"{type(exc).__name__}"
             time.sleep(0.1)
         return None
 
@@ -830,6 +836,7 @@ class Run:
             record["recovered_s"] = self.wait_for_site(30)
             if record["recovered_s"] is None or record["recovered_s"] > RECOVERY_LIMIT:
                 record["breach"] = f"not answering {RECOVERY_LIMIT:.0f} s after {service} came back"
+                record["last_failure"] = self.last_failure
         self.faults.append(record)
         say(f"fault: {fault}: {record}")
 
