@@ -327,7 +327,9 @@ class Client:
         except requests.Timeout:
             with journal.lock:
                 journal.requests += 1
-                journal.hung.append(f"{method} {path} after {time.monotonic() - started:.1f} s")
+                journal.hung.append(
+                    f"{method} {path} sent at {started - self.run.started:.1f} s, no answer in {REQUEST_TIMEOUT} s"
+                )
             return None
         except requests.ConnectionError as exc:
             refused = "Connection refused" in str(exc)  # nothing listened: the request reached no server
@@ -1167,7 +1169,8 @@ def helper_check(payload: dict) -> dict:
                 breaches.append(f"task {row['task_id']}: {row['n']} {kind} notifications for {notices} due dates")
     occurrences_missed = occurrences_doubled = 0
     today = rules.today("UTC")
-    for recurrence in Recurrence.objects.filter(stopped_at__isnull=True):
+    # A series whose task is in the trash is paused (the job makes nothing for it): not expected to catch up.
+    for recurrence in Recurrence.objects.filter(stopped_at__isnull=True, task__deleted_at__isnull=True):
         # Caught up: the job made every date up to today (next_on is the first date not made yet).
         if recurrence.next_on is not None and recurrence.next_on <= today:
             occurrences_missed += 1

@@ -11,7 +11,8 @@ The contract that makes "never lost, never twice for one event" hold:
   queue. With EMAIL_TIMEOUT far below half a lease, no row is ever sent by a worker whose lease expired.
 - A row is marked `sent` (with the provider's message id) right after the backend accepted it, one commit per
   row, so a worker killed at any instant can leave at most the one row it was sending in doubt; that row is
-  retaken when its lease expires and may then be sent twice. That is the only duplicate the design allows.
+  retaken when its lease expires and may then be sent twice. That is the only duplicate the design allows, and
+  it is the same message: the Message-ID is the row's (`message_id_of`), the same at every attempt.
 - A worker that died holding rows leaves them `sending`; when the lease expires they are due again. Each
   such loss counts as an attempt, so a row that kills its workers (a poison message) ends up dead, not in an
   endless loop.
@@ -35,8 +36,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from datetime import timedelta
-from email.utils import make_msgid
+from datetime import UTC, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -163,9 +163,17 @@ def _release(rows: list[OutboxEmail]) -> int:
     )
 
 
-def _message_for(row: OutboxEmail, conn) -> tuple[EmailMultiAlternatives, str]:
+def message_id_of(row: OutboxEmail) -> str:
+    """The row's Message-ID: the same at every attempt, so a row sent again after a crash (the two cases above) is
+    the same message, not a second one. The file backend writes it to the same file (notifications/backends.py);
+    mail clients and mailbox providers show one message per Message-ID. Unique: the row's id and its creation
+    time to the microsecond."""
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >") or "aether.localhost"
-    message_id = make_msgid(domain=domain)
+    return f"<{row.created_at.astimezone(UTC):%Y%m%d%H%M%S%f}.{row.pk}.outbox@{domain}>"
+
+
+def _message_for(row: OutboxEmail, conn) -> tuple[EmailMultiAlternatives, str]:
+    message_id = message_id_of(row)
     msg = EmailMultiAlternatives(
         row.subject,
         row.body_text,
