@@ -692,6 +692,7 @@ class Run:
         self.journal = Journal()
         self.stop = threading.Event()
         self.client_errors: list[str] = []
+        self.started = time.monotonic()  # again when the load starts
         self.faults: list[dict] = []
         self.outage_views: list[str] = []
         self.users: list[dict] = []
