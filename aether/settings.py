@@ -256,6 +256,9 @@ API_CACHE_SECONDS = env.int("API_CACHE_SECONDS", default=60)
 
 # --- Celery ---------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL
+# kombu's Redis transport, with a closed channel's lost connection raised as one (aether/broker.py): a worker
+# survives Redis going away mid-delivery instead of exiting with "Unrecoverable error".
+CELERY_BROKER_TRANSPORT = "aether.broker:Transport"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Redis redelivers an unacknowledged message only after this; it must outlast the longest countdown/ETA we
     # ever schedule (the outbox schedules none: retry times live in the rows, the sweep finds them) and the
