@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 def test_faults_under_load_lose_nothing_and_send_nothing_twice(tmp_path):
     summary_file = tmp_path / "summary.json"
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "faults.py"), "--short", "--seconds", "40",
+        [sys.executable, str(ROOT / "bench" / "faults.py"), "--short", "--seconds", "30",
          "--var", str(tmp_path / "run"), "--json", str(summary_file)],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
