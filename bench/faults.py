@@ -1076,7 +1076,7 @@ def helper_check(payload: dict) -> dict:
             breaches.append(message)
 
     # 1. writes: acknowledged present once, refused absent, unknown at most once.
-    lost = kept_refused = 0
+    lost = kept_refused = in_doubt_landed = 0
     for w in writes:
         if w["op"] == "create":
             found = created_by_people(w["title"]).count()
@@ -1092,7 +1092,9 @@ def helper_check(payload: dict) -> dict:
         elif w["outcome"] == "refused" and found != 0:
             kept_refused += 1
             breaches.append(f"refused ({w['status']}) {w['op']} {w['marker']} found {found} times")
-        elif w["outcome"] in ("unknown", "in doubt") and found > 1:
+        elif w["outcome"] == "in doubt" and found == 1:
+            in_doubt_landed += 1
+        if w["outcome"] in ("unknown", "in doubt") and found > 1:
             breaches.append(f"{w['op']} {w['marker']} (answer lost) found {found} times")
 
     # 2. activity: per task and verb, between the acknowledged and those plus the unknown.
@@ -1215,6 +1217,7 @@ def helper_check(payload: dict) -> dict:
         "figures": {
             "acknowledged_writes_lost": lost,
             "refused_writes_kept": kept_refused,
+            "in_doubt_writes_landed": in_doubt_landed,
             "activity_rows_off": activity_off,
             "outbox_rows": rows.count(),
             "emails_sent": len(sent),
