@@ -26,7 +26,8 @@ it is back it measures how long until the site answers again, without restarting
 After the load it lets the system settle (every outbox row sent, the jobs run again), stops the processes and
 checks (exit status 1 on any breach):
 
-1. every acknowledged write is in the database (by its marker), nothing refused is, an unknown one at most once;
+1. every acknowledged write is in the database (by its marker), nothing refused is, an unknown one at most once
+   (and a write in flight when PostgreSQL crashed, answered 503, is in doubt: at most once, counted apart);
 2. the activity history has one row per acknowledged change (creates, edits, comments, stage moves, trash and
    restore: per task and verb, at least the acknowledged, at most those plus the unknown);
 3. every email that should exist (a mention, an assignment, a deadline notice) has its outbox row, every row was
