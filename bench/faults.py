@@ -750,7 +750,10 @@ class Run:
 
         started = time.monotonic()
         self.last_failure = ""
+        self.failures: list[str] = []  # what the probe saw until the site was back, with the time
         while time.monotonic() - started < seconds:
+            if self.last_failure and (not self.failures or not self.failures[-1].endswith(self.last_failure)):
+                self.failures.append(f"{time.monotonic() - started:.1f} s: {self.last_failure}")
             try:
                 health = requests.get(self.stack.base + "/healthz", timeout=PROBE_TIMEOUT)
                 ok = health.status_code == 200
@@ -852,7 +855,7 @@ class Run:
             record["recovered_s"] = self.wait_for_site(30)
             if record["recovered_s"] is None or record["recovered_s"] > RECOVERY_LIMIT:
                 record["breach"] = f"not answering {RECOVERY_LIMIT:.0f} s after {service} came back"
-                record["last_failure"] = self.last_failure
+                record["probe_saw"] = self.failures[-8:]
         self.faults.append(record)
         say(f"fault: {fault}: {record}")
 
