@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "aether.errors.ProductionErrorsMiddleware",  # first: errors answer as in production, DEBUG or not
+    "aether.outages.OutageMiddleware",  # PostgreSQL or Redis down: 503 with Retry-After, not a crash (DEBUG or not)
     "django.middleware.security.SecurityMiddleware",
     "aether.hygiene.NulBytesMiddleware",  # a NUL in the path or the query string is a 400, not a database error
     "aether.api.ApiBodySizeMiddleware",  # 413 in the API's error shape before a large body is read
@@ -195,7 +196,7 @@ USE_TZ = True
 # --- Static files ---------------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))  # collectstatic's target
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -239,6 +240,13 @@ CACHES = {
         "BACKEND": "aether.cache.RedisCache",  # one client per pool
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
+        # A Redis that stops answering (stalled, or its host gone) must fail a request within seconds (a 503,
+        # aether/outages.py), not hold a web thread until gunicorn kills the worker. A refused connection fails
+        # at once anyway; every command Aether sends takes well under a millisecond.
+        "OPTIONS": {
+            "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=3),
+            "socket_timeout": env.float("REDIS_TIMEOUT", default=3),
+        },
     }
 }
 # Generations (aether/generations.py: the ETags of the API, the account projection of authentication) live this
@@ -247,6 +255,9 @@ AETHER_GENERATION_SECONDS = env.int("AETHER_GENERATION_SECONDS", default=60 * 60
 
 # --- Celery ---------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL
+# kombu's Redis transport, with a closed channel's lost connection raised as one (aether/broker.py): a worker
+# survives Redis going away mid-delivery instead of exiting with "Unrecoverable error".
+CELERY_BROKER_TRANSPORT = "aether.broker:Transport"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Redis redelivers an unacknowledged message only after this; it must outlast the longest countdown/ETA we
     # ever schedule (the outbox schedules none: retry times live in the rows, the sweep finds them) and the

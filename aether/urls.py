@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from . import views
 from .api import error_response_for_status, is_api_request, too_large
+from .outages import outage_response
 
 _TRACKING_WEBHOOKS = {
     p.name.removesuffix("_tracking_webhook"): p.callback
@@ -64,6 +65,9 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # Raised by a middleware outside any view (the session saved after it): an outage is a 503, not a crash.
+    if (outage := outage_response(request)) is not None:
+        return outage
     if not is_api_request(request):
         return defaults.server_error(request)
     return error_response_for_status(500)

@@ -11,7 +11,9 @@ The contract that makes "never lost, never twice for one event" hold:
   queue. With EMAIL_TIMEOUT far below half a lease, no row is ever sent by a worker whose lease expired.
 - A row is marked `sent` (with the provider's message id) right after the backend accepted it, one commit per
   row, so a worker killed at any instant can leave at most the one row it was sending in doubt; that row is
-  retaken when its lease expires and may then be sent twice. That is the only duplicate the design allows.
+  retaken when its lease expires and may then be sent twice. That is the only duplicate the design allows, and
+  it is the same message: the Message-ID is the row's (notifications/headers.py `message_id`), the same at
+  every attempt.
 - A worker that died holding rows leaves them `sending`; when the lease expires they are due again. Each
   such loss counts as an attempt, so a row that kills its workers (a poison message) ends up dead, not in an
   endless loop.

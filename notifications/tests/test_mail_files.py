@@ -6,7 +6,7 @@ from email import message_from_bytes
 
 import pytest
 
-from notifications import delivery, services
+from notifications import delivery, headers, services
 from notifications.backends import FilePerMessageEmailBackend
 from notifications.models import Kind, OutboxEmail, OutboxState
 
@@ -54,3 +54,39 @@ def test_opening_and_closing_the_backend_writes_nothing(mail_dir):
     assert backend.send_messages([]) == 0
 
     assert list(mail_dir.iterdir()) == []
+
+
+def test_a_row_sent_again_after_a_crash_is_the_same_message_and_the_same_file(mail_dir):
+    """A worker that sent a row and died (or whose PostgreSQL crashed) before its `sent` mark commits leaves the
+    row to be sent again after its lease (notifications/delivery.py). The second send is the same message: the
+    same Message-ID, written over the same file, so the recipient has one email, not two."""
+    services.email_enqueue(
+        kind=Kind.TASK_ASSIGNED,
+        recipient="ann@example.test",
+        dedupe_key="crash:1",
+        context={"recipient_name": "Ann", "actor_name": "Bob", "message": "Hello", "url": "/tasks/1/"},
+    )
+    row = OutboxEmail.objects.get(dedupe_key="crash:1")
+    first = delivery.outbox_send(row, FilePerMessageEmailBackend())  # sent; the `sent` mark never committed
+    (claimed,) = delivery.outbox_claim()  # the row is still due: it is taken again
+    second = delivery.outbox_send(claimed, FilePerMessageEmailBackend())
+
+    assert first == second == headers.message_id(row)
+    (only,) = mail_dir.iterdir()
+    assert message_from_bytes(only.read_bytes())["Message-ID"] == first
+    assert not list(mail_dir.glob("*.partial"))
+
+
+def test_rows_have_distinct_message_ids(mail_dir):
+    for i in range(3):
+        services.email_enqueue(
+            kind=Kind.TASK_ASSIGNED,
+            recipient=f"p{i}@example.test",
+            dedupe_key=f"distinct:{i}",
+            context={"recipient_name": "Ann", "actor_name": "Bob", "message": "Hi", "url": "/tasks/1/"},
+        )
+    delivery.outbox_deliver()
+
+    ids = list(OutboxEmail.objects.values_list("provider_message_id", flat=True))
+    assert len(set(ids)) == 3
+    assert len(list(mail_dir.glob("*.eml"))) == 3
