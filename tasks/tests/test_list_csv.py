@@ -204,3 +204,23 @@ def test_the_queries_do_not_grow_with_the_rows(client, world):
     with CaptureQueriesContext(connection) as queries:
         rows_of(export(client, project))
     assert sum("COPY (" in q["sql"] for q in queries) == 1  # the rows, in one statement the database writes
+
+
+def test_a_big_export_reads_in_parallel_and_gives_the_same_file(client, world, monkeypatch):
+    """From PARALLEL_FROM_ROWS (the planner's estimate) the export turns index scans off for its statement (a
+    parallel scan and an in-memory sort): the same rows in the same order, and the connection as it was after."""
+    from tasks import export as export_module
+
+    client.force_login(world["people"]["owner"])
+    by_index = rows_of(export(client, world["project"], ordering="-priority"))
+    monkeypatch.setattr(export_module, "PARALLEL_FROM_ROWS", 0)
+    with CaptureQueriesContext(connection) as queries:
+        in_parallel = rows_of(export(client, world["project"], ordering="-priority"))
+
+    assert in_parallel == by_index
+    assert any(q["sql"] == "SET enable_indexscan = off" for q in queries.captured_queries)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_indexscan")
+        assert cursor.fetchone()[0] == "on"
+        cursor.execute("SHOW work_mem")
+        assert cursor.fetchone()[0] != export_module.EXPORT_WORK_MEM
