@@ -5,8 +5,8 @@ just before it is sent: the one place they are decided.
   `References`, and its own `Message-ID` is stable per outbox row (`<outbox-<row id>.<created>@<host>>`), so an
   email sent twice (the one duplicate delivery allows) is the same message to the mail client. The root is
   never itself sent, as GitHub's issue threads do. Thunderbird, Apple Mail and other clients that follow
-  `References` thread on it alone; Gmail also compares subjects, and ours still say the event ("Overdue: …"),
-  so there a task's emails of one kind thread together.
+  `References` thread on it alone; Gmail and Outlook also compare subjects, so every email about a task is
+  titled by the task alone (templates/email/task_*_subject.txt) and its first line says what happened.
 - `List-Id`, `Auto-Submitted: auto-generated` (RFC 3834: no vacation replies), and for a kind the person may
   switch off, `List-Unsubscribe` with one-click (RFC 8058, `List-Unsubscribe-Post`). Its URL is signed
   (notifications/unsubscribe.py) and made here, at send time, and never stored: the outbox keeps what the body

@@ -237,7 +237,7 @@ def test_the_delivery_worker_renders_and_sends_the_overdue_email(settings):
 
     sent = mail.outbox[0]
     assert sent.to == ["bo@example.test"]
-    assert sent.subject == "Overdue: Quarterly report"
+    assert sent.subject == "Quarterly report"  # the task's thread; the body says what happened
     assert "“Quarterly report” was due on 9 Mar 2025 and is overdue." in sent.body
     assert f"/tasks/{task.pk}/" in sent.body
     row = OutboxEmail.objects.get()

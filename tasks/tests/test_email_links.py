@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import User
-from notifications import delivery
+from notifications import delivery, headers
 from notifications.models import Kind, OutboxEmail
 from tasks import services
 from tasks.services import deadline_notices as deadlines
@@ -55,9 +55,9 @@ def test_every_link_of_every_email_lands_on_a_page_for_its_recipient(client, tea
     assert OutboxEmail.objects.filter(recipient=people["viewer"].email, kind=Kind.MENTIONED).count() == 1
     delivery.outbox_deliver()  # what the worker does: render what was written as context only, and send
 
-    kinds = {row.recipient + row.subject: row.kind for row in OutboxEmail.objects.all()}
+    kinds = {headers.message_id(row): row.kind for row in OutboxEmail.objects.all()}
     assert set(OutboxEmail.objects.values_list("status", flat=True)) == {"sent"}
-    emails = [(kinds[m.to[0] + m.subject], m) for m in mail.outbox]
+    emails = [(kinds[m.extra_headers["Message-ID"]], m) for m in mail.outbox]
     assert len(emails) == OutboxEmail.objects.count()
     assert {kind for kind, _ in emails} == {
         Kind.TASK_ASSIGNED,
