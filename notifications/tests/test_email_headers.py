@@ -49,7 +49,8 @@ def test_every_email_about_a_task_replies_to_the_task_s_thread(world):
         assert message.extra_headers["References"] == root
     # Gmail and Outlook thread by subject too: both carry the task's title alone, and say what happened inside
     assert assigned.subject == commented.subject == task.title
-    assert "assigned you" in assigned.body and "comment" in commented.body
+    assert "assigned you" in assigned.body
+    assert "comment" in commented.body
     ids = {m.extra_headers["Message-ID"] for m in (assigned, commented)}
     assert len(ids) == 2
     assert root not in ids
