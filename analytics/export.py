@@ -13,13 +13,12 @@ from collections.abc import Iterator
 
 from django.db import connections
 
+from aether.copy_out import copy_out, csv_head
 from tasks.models import Priority
 
 from .routers import reporting_alias
 from .selectors import Scope
 
-BOM = "\ufeff".encode()
-BLOCK = 64 * 1024
 EXPORT_WORK_MEM = "256MB"
 COLUMNS = (
     "id",
@@ -108,7 +107,6 @@ def _copy(scope: Scope, alias: str) -> Iterator[bytes]:
             ORDER BY t.id
         ) TO STDOUT WITH (FORMAT csv, HEADER false)
     """  # noqa: S608 -- fixed text; every value is a parameter
-    header = (",".join(COLUMNS) + "\r\n").encode()
     connection = connections[alias]
     connection.ensure_connection()
     if connection.queries_logged:  # COPY bypasses Django's cursor wrapper: log it, so query counts see it
@@ -118,14 +116,6 @@ def _copy(scope: Scope, alias: str) -> Iterator[bytes]:
         # were sorted on disk in runs and merged. In the database server's memory, not this process's.
         cursor.execute(f"SET work_mem = '{EXPORT_WORK_MEM}'")
         try:
-            with cursor.cursor.copy(sql, params) as copy:
-                buffer = bytearray(BOM + header)
-                for data in copy:
-                    buffer += data
-                    if len(buffer) >= BLOCK:
-                        yield bytes(buffer)
-                        buffer.clear()
-                if buffer:
-                    yield bytes(buffer)
+            yield from copy_out(cursor, sql, params, head=csv_head(COLUMNS))
         finally:
             cursor.execute("RESET work_mem")  # the connection serves other requests next

@@ -25,11 +25,11 @@ from django.db.models import Case, CharField, F, Func, OuterRef, QuerySet, Subqu
 from django.db.models.functions import Coalesce, NullIf
 from django.urls import reverse
 
+from aether.copy_out import copy_out, csv_head
+
 from .models import Priority, Status, Task
 
-BOM = "\ufeff".encode()
 TEXT = TextField()
-BLOCK = 64 * 1024
 EXPORT_WORK_MEM = "256MB"
 # From this many rows (the planner's estimate) the export reads the table in parallel and sorts in memory rather
 # than walking the list's index: the index spares the planner a sort, but its heap reads come in the index's
@@ -150,7 +150,6 @@ def tasks_csv(tasks: QuerySet[Task], *, team_id: int, time_zone: str, using: str
     connection.ensure_connection()
     if connection.queries_logged:  # COPY bypasses Django's cursor wrapper: log it, so query counts see it
         connection.queries_log.append({"sql": copy_sql, "time": "0.000"})
-    header = (",".join(HEADERS) + "\r\n").encode()
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('TimeZone', %s, false)", [time_zone])
         # The hashed set of labelled tasks stays in memory (of the database server) rather than being probed by a
@@ -161,15 +160,7 @@ def tasks_csv(tasks: QuerySet[Task], *, team_id: int, time_zone: str, using: str
             cursor.execute("SET enable_indexscan = off")
             cursor.execute("SET enable_bitmapscan = off")
         try:
-            with cursor.cursor.copy(copy_sql, params) as copy:
-                buffer = bytearray(BOM + header)
-                for data in copy:
-                    buffer += data
-                    if len(buffer) >= BLOCK:
-                        yield bytes(buffer)
-                        buffer.clear()
-                if buffer:
-                    yield bytes(buffer)
+            yield from copy_out(cursor, copy_sql, params, head=csv_head(HEADERS))
         finally:
             # Django set the connection's zone when it connected (UTC); put it back whatever happened.
             cursor.execute("SELECT set_config('TimeZone', %s, false)", [connection.timezone_name])
