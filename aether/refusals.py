@@ -31,3 +31,11 @@ def unprocessable(message: str, field: str | None = None) -> ValidationError:
 def _refusal(message: str, field: str | None, code: str) -> ValidationError:
     error = ValidationError(message, code=code)
     return ValidationError({field: [error]}) if field else error
+
+
+def only_fields(data, allowed) -> None:
+    """Bad input (400), not a refusal of the kinds above: every field of an update must be one this service
+    changes; the others are named, each with its error."""
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})

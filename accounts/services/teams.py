@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from aether.changes import record
+from aether.refusals import only_fields
 from notifications.services import notifications_withdraw
 
 from ..audit import audit_record
@@ -69,9 +70,7 @@ def team_update(*, actor: User, team: Team, data: dict) -> Team:
     """Change a team's name, slug or time zone (its owners only). A slug already taken is an error on `slug`.
     A new name or slug is recorded as "renamed", a new time zone as such, each with its old and new value."""
     require(actor, Action.OWN, team.pk)
-    unknown = set(data) - {"name", "slug", "time_zone"}
-    if unknown:
-        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    only_fields(data, {"name", "slug", "time_zone"})
     team = Team.objects.select_for_update().get(pk=team.pk)
     old = {field: getattr(team, field) for field in data}
     changed = [k for k, v in data.items() if getattr(team, k) != _clean_value(v)]

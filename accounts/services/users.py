@@ -8,6 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from aether.refusals import only_fields
+
 from ..audit import audit_record
 from ..models import AccountEventKind, CalendarFeed, Membership, Role, Team, User
 from ..permissions import forget_roles, is_operator
@@ -55,9 +57,7 @@ def user_update(*, actor: User, user: User, data: dict) -> User:
     Activation has its own services (user_deactivate, user_reactivate); the password too (password_set)."""
     if not is_operator(actor):
         raise PermissionDenied(OPERATOR_ONLY)
-    unknown = set(data) - set(ACCOUNT_FIELDS)
-    if unknown:
-        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    only_fields(data, ACCOUNT_FIELDS)
     locked = User.objects.select_for_update().get(pk=user.pk)
     if "email" in data:
         data = {**data, "email": User.objects.normalize_email((data["email"] or "").strip()).lower()}

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.permissions import Action, require
 from aether.changes import record
-from aether.refusals import conflict, unprocessable
+from aether.refusals import conflict, only_fields, unprocessable
 from notifications.services import notifications_of_tasks_delete
 
 from ..changes import task_rows_changing
@@ -40,9 +40,7 @@ def project_create(*, actor, team, name: str, description: str = "") -> Project:
 @transaction.atomic
 def project_update(*, actor, project: Project, data: dict[str, Any]) -> Project:
     require(actor, Action.MANAGE, project.team_id)
-    unknown = set(data) - {"name", "description"}
-    if unknown:
-        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    only_fields(data, {"name", "description"})
     for field, value in data.items():
         setattr(project, field, value.strip() if field == "name" and isinstance(value, str) else value)
     project.full_clean(validate_unique=False, validate_constraints=False)
@@ -90,9 +88,7 @@ def label_create(*, actor, team, name: str, color: str = "#6b7280") -> Label:
 def label_update(*, actor, label: Label, data: dict[str, Any]) -> Label:
     """Rename or recolour a team's label (its admins: every task of the team shows it)."""
     require(actor, Action.MANAGE, label.team_id)
-    unknown = set(data) - {"name", "color"}
-    if unknown:
-        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    only_fields(data, {"name", "color"})
     label = Label.objects.select_for_update().get(pk=label.pk)
     for field, value in data.items():
         setattr(label, field, value.strip() if isinstance(value, str) else value)

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Max
 from django.utils import timezone
 
-from aether.refusals import conflict
+from aether.refusals import conflict, only_fields
 
 from ..models import Activity, Stage, Status, Task
 from ._common import (
@@ -57,9 +57,7 @@ def stage_add(*, actor, task: Task, name: str, estimated_hours) -> Stage:
 @task_write
 def stage_update(*, actor, stage: Stage, data: dict[str, Any]) -> Stage:
     """Change a stage's name, estimated_hours or actual_hours."""
-    unknown = set(data) - {"name", "estimated_hours", "actual_hours"}
-    if unknown:
-        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    only_fields(data, {"name", "estimated_hours", "actual_hours"})
     task = _lock_for_stage_change(actor, stage)
     changes = {}
     if "name" in data:

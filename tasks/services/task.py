@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.permissions import Action, check_assignable, require
 from aether.changes import record
-from aether.refusals import conflict, unprocessable
+from aether.refusals import conflict, only_fields, unprocessable
 
 from ..changes import task_rows_changing
 from ..models import Activity, Label, Priority, Project, Stage, Status, Task, Template
@@ -149,9 +149,7 @@ def task_update(*, actor, task: Task, data: dict[str, Any]) -> Task:
     The members a new description mentions that the previous one did not are told. The previous description
     is read under the task's row lock, so a request repeating one that just committed (a retry, a double
     submit) finds nothing to change and tells nobody again."""
-    unknown = set(data) - set(TASK_EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    only_fields(data, TASK_EDITABLE_FIELDS)
     _require_work(actor, task)
     _lock(task)
     team_id = task.project.team_id
