@@ -22,6 +22,7 @@ from aether.admin_services import (
     ReadOnlyAdminMixin,
     ServiceAdminMixin,
     ServiceInlineMixin,
+    adopt,
     delete_selected_through,
     refusal_as,
     run_each,
@@ -167,9 +168,7 @@ class UserAdmin(TeamScopedAdmin, ServiceAdminMixin, DjangoUserAdmin):
                 if "is_active" in form.changed_data:
                     toggle = services.user_reactivate if data["is_active"] else services.user_deactivate
                     user = toggle(actor=request.user, user=user)
-        for field in User._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(user, field.attname))
-        obj._state.adding = False
+        adopt(obj, user)
 
     def save_related(self, request, form, formsets, change):
         if is_operator(request.user):
@@ -275,9 +274,7 @@ class TeamAdmin(TeamScopedAdmin, ServiceAdminMixin, admin.ModelAdmin):
                 team = services.team_create(
                     owner=data["owner"], name=data["name"], time_zone=data["time_zone"], slug=data["slug"] or None
                 )
-        for field in Team._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(team, field.attname))
-        obj._state.adding = False
+        adopt(obj, team)
 
     def save_related(self, request, form, formsets, change):
         for formset in formsets:
@@ -314,9 +311,7 @@ class MembershipAdmin(TeamScopedAdmin, ServiceAdminMixin, admin.ModelAdmin):
                 membership = services.membership_add(
                     actor=request.user, team=data["team"], user=data["user"], role=data["role"]
                 )
-        for field in Membership._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(membership, field.attname))
-        obj._state.adding = False
+        adopt(obj, membership)
 
     def save_related(self, request, form, formsets, change):
         pass  # a membership has no inlines or many-to-many fields
@@ -364,9 +359,7 @@ class InvitationAdmin(TeamScopedAdmin, ServiceAdminMixin, admin.ModelAdmin):
             invitation = services.invitation_create(
                 actor=request.user, team=data["team"], email=data["email"], role=data["role"]
             )
-        for field in Invitation._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(invitation, field.attname))
-        obj._state.adding = False
+        adopt(obj, invitation)
 
     def save_related(self, request, form, formsets, change):
         pass  # no inlines or many-to-many fields

@@ -106,6 +106,14 @@ def _refusal(request) -> Refused | None:
     return getattr(request, "_aether_refusal", None)
 
 
+def adopt(obj, saved) -> None:
+    """Give admin's own instance (which it logs and redirects with) the row a service saved: every column, and
+    saved rather than still being added."""
+    for field in type(obj)._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding = False
+
+
 class ServiceAdminMixin:
     """For a ModelAdmin whose save_model / save_related / delete_model call services inside `refusal_as`."""
 

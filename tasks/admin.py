@@ -21,6 +21,7 @@ from aether.admin_services import (
     ReadOnlyAdminMixin,
     ServiceAdminMixin,
     ServiceInlineMixin,
+    adopt,
     delete_selected_through,
     refusal_as,
     run_each,
@@ -146,9 +147,7 @@ class LabelAdmin(TeamScopedAdmin, ServiceAdminMixin, admin.ModelAdmin):
                 label = services.label_create(
                     actor=request.user, team=data["team"], name=data["name"], color=data["color"]
                 )
-        for field in Label._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(label, field.attname))
-        obj._state.adding = False
+        adopt(obj, label)
 
     def save_related(self, request, form, formsets, change):
         pass  # the tasks' labels are set on the tasks
@@ -211,9 +210,7 @@ class TemplateAdmin(TeamScopedAdmin, ServiceAdminMixin, admin.ModelAdmin):
                 ],
                 template=template,
             )
-        for field in Template._meta.concrete_fields:
-            setattr(form.instance, field.attname, getattr(saved, field.attname))
-        form.instance._state.adding = False
+        adopt(form.instance, saved)
         stages.new_objects, stages.changed_objects, stages.deleted_objects = list(saved.stages.all()), [], []
 
     def delete_model(self, request, obj):
@@ -345,9 +342,7 @@ class TaskAdmin(TeamScopedAdmin, ObjectActionsMixin, ServiceAdminMixin, admin.Mo
                 ]
                 or None,
             )
-        for field in Task._meta.concrete_fields:  # admin logs and redirects with the form's instance
-            setattr(form.instance, field.attname, getattr(task, field.attname))
-        form.instance._state.adding = False
+        adopt(form.instance, task)  # admin logs and redirects with the form's instance
         if stages is not None:
             stages.new_objects, stages.changed_objects, stages.deleted_objects = list(task.stages.all()), [], []
 
@@ -460,9 +455,7 @@ class StageAdmin(TeamScopedAdmin, ObjectActionsMixin, ServiceAdminMixin, admin.M
                 stage = services.stage_add(
                     actor=request.user, task=task, name=data["name"], estimated_hours=data["estimated_hours"]
                 )
-                for field in Stage._meta.concrete_fields:
-                    setattr(obj, field.attname, getattr(stage, field.attname))
-                obj._state.adding = False
+                adopt(obj, stage)
 
     def save_related(self, request, form, formsets, change):
         pass  # a stage has no inlines or many-to-many fields
@@ -567,9 +560,7 @@ class CommentAdmin(TeamScopedAdmin, ServiceAdminMixin, admin.ModelAdmin):
                     pk=form.cleaned_data["task"].pk
                 )
                 comment = services.comment_create(actor=request.user, task=task, body=body)
-        for field in Comment._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(comment, field.attname))
-        obj._state.adding = False
+        adopt(obj, comment)
 
     def save_related(self, request, form, formsets, change):
         pass  # a comment has no inlines or many-to-many fields
