@@ -194,3 +194,76 @@ class StageDay(_KeptRow):
 
 
 KEPT_MODELS = (CreatedDay, OpenByDue, CompletedDay, CompletedShape, StageDay)
+
+
+class ForecastBasis(models.TextChoices):
+    """What a forecast's estimate error came from (analytics/forecasts), from most to least specific."""
+
+    STAGES = "stages", "this team's record for these stages"
+    TEAM = "team", "this team's record for all its stages"
+    PRIOR = "prior", "a prior: too little record of this team's estimates"
+    NONE = "none", "no forecast"
+
+
+class Forecast(models.Model):
+    """A task's completion forecast, kept: written only by analytics/forecasts (in the transaction of the task's
+    own change, and by the refresh of its team), read by every page, the API and the CSV.
+
+    `p50` and `p85` are team-local dates by which the task finishes with 50 % and 85 % probability, as of the
+    team-local day `as_of`; `at_risk` is `p85 > the task's due date`. Where there is no honest date (no
+    stages left to estimate, too little history) both dates are NULL and `reason` says why in plain words.
+    """
+
+    task = models.OneToOneField("tasks.Task", on_delete=models.CASCADE, primary_key=True, related_name="forecast")
+    team_id = models.BigIntegerField()
+    project_id = models.BigIntegerField()
+    as_of = models.DateField()
+    p50 = models.DateField(null=True, blank=True)
+    p85 = models.DateField(null=True, blank=True)
+    at_risk = models.BooleanField(default=False)
+    basis = models.CharField(max_length=8, choices=ForecastBasis.choices, default=ForecastBasis.NONE)
+    reason = models.CharField(max_length=200, blank=True)
+    remaining_hours = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(p50__isnull=True, p85__isnull=True, at_risk=False) & ~models.Q(reason=""))
+                | models.Q(p50__isnull=False, p85__isnull=False, p50__lte=models.F("p85")),
+                name="analytics_forecast_dates_or_reason",
+            ),
+        ]
+        indexes = [
+            # The dashboard's and the API's at-risk lists: a team's at-risk tasks, latest 85 % date first.
+            models.Index(fields=["team_id", "-p85"], condition=models.Q(at_risk=True), name="analytics_forecast_risk"),
+            models.Index(fields=["project_id"], condition=models.Q(at_risk=True), name="analytics_forecast_risk_prj"),
+        ]
+
+    def __str__(self):
+        return f"task {self.task_id}: {self.p50}..{self.p85}" if self.p50 else f"task {self.task_id}: {self.reason}"
+
+
+class ForecastCalibration(models.Model):
+    """How well the team's forecasts would have done: the backtest replays the team's recently completed tasks
+    as they stood when they started, with only the history before then, and counts the actual finishes on or
+    before the forecast's 50th and 85th percentile dates. Written by analytics/forecasts' backtest."""
+
+    team_id = models.BigIntegerField(primary_key=True)
+    as_of = models.DateField()
+    replayed = models.PositiveIntegerField(default=0)  # completed tasks forecast as at their start
+    within_p50 = models.PositiveIntegerField(default=0)
+    within_p85 = models.PositiveIntegerField(default=0)
+    thin = models.PositiveIntegerField(default=0)  # tasks with too little history at their start (not replayed)
+    computed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"team {self.team_id}: {self.within_p85}/{self.replayed} within the 85 % date"
+
+    @property
+    def share_p85(self) -> float | None:
+        return self.within_p85 / self.replayed if self.replayed else None
+
+    @property
+    def share_p50(self) -> float | None:
+        return self.within_p50 / self.replayed if self.replayed else None
