@@ -19,7 +19,7 @@ from aether.changes import record
 from tasks.models import Task
 
 from .figures import LEAD_BOUNDS, Rows, contributions_of
-from .forecasts.workdays import SQL_WEEKDAYS_BEFORE
+from .forecasts.workdays import sql_weekdays_before
 from .models import BUCKETS, HOURS, KEPT_MODELS, LEAD_BUCKETS, NO_DUE_DATE, PACE_CLAMP, RATIO_CLAMP, STATUS_PRIORITY
 
 CHUNK = 5000
@@ -116,7 +116,7 @@ _BASE = """
     JOIN accounts_team tm ON tm.id = p.team_id
     WHERE t.deleted_at IS NULL
 """
-_COMPLETED = f"""
+_COMPLETED_SELECT = f"""
     SELECT p.team_id, t.project_id, COALESCE(t.assignee_id, 0) AS assignee_id,
                   (t.completed_at AT TIME ZONE tm.time_zone)::date AS day, t.priority,
            floor(extract(epoch FROM t.completed_at - t.created_at))::bigint AS lead,
@@ -127,16 +127,18 @@ _COMPLETED = f"""
                AS bucket,
            CASE WHEN t.started_at IS NOT NULL AND w.worked > 0 THEN LEAST(GREATEST(round(ln(
                w.worked::float8 / 100 / GREATEST(1,
-                   {SQL_WEEKDAYS_BEFORE("(t.completed_at AT TIME ZONE tm.time_zone)::date + 1")}
-                   - {SQL_WEEKDAYS_BEFORE("(t.started_at AT TIME ZONE tm.time_zone)::date")})
+                   {sql_weekdays_before("(t.completed_at AT TIME ZONE tm.time_zone)::date + 1")}
+                   - {sql_weekdays_before("(t.started_at AT TIME ZONE tm.time_zone)::date")})
            ) * 1000000)::bigint, %(pace_low)s), %(pace_high)s) END AS pace
     {_BASE} AND t.status = 'completed'
-""".replace(
+"""  # noqa: S608 -- fixed text: our table names, no input
+# Each completed task's stage hours (the pace), joined before the WHERE of _BASE.
+_COMPLETED = _COMPLETED_SELECT.replace(
     "WHERE",
     """CROSS JOIN LATERAL (SELECT COALESCE(sum((s.actual_hours * 100)::bigint), 0) AS worked FROM tasks_stage s
                           WHERE s.task_id = t.id AND s.status = 'completed') w WHERE""",
     1,
-)  # noqa: S608 -- fixed text: our table names, no input
+)
 _CREATED_COUNTS = ", ".join(
     f"count(*) FILTER (WHERE t.status = '{c.rsplit('_', 1)[0]}' AND t.priority = {c.rsplit('_', 1)[1]})"
     for c in STATUS_PRIORITY

@@ -5,7 +5,7 @@ Contract: `weekdays_before(d)` is the number of Mondays..Fridays strictly before
 number of working days from `a` to `b` inclusive, at least 1 (a task started and finished on one Saturday
 took one day); `nth_working_day(a, k)` the k-th working day counting `a` as the first when it is one (k >= 1),
 so that a task that started on `a` and took `working_days(a, b)` days finished on `b`'s working day.
-The SQL forms (`SQL_WEEKDAYS_BEFORE`) give the same integers, so analytics_rebuild and analytics_verify agree
+The SQL forms (`sql_weekdays_before`) give the same integers, so analytics_rebuild and analytics_verify agree
 with the observer to the unit.
 """
 
@@ -36,7 +36,7 @@ def nth_working_day(start: date, k: int) -> date:
     return day_of_weekday_index(weekdays_before(start) + k - 1)
 
 
-def SQL_WEEKDAYS_BEFORE(expr: str) -> str:  # noqa: N802 -- reads as the SQL it returns
+def sql_weekdays_before(expr: str) -> str:
     """weekdays_before() of an SQL date expression."""
     n = f"(({expr}) - date '0001-01-01')"
     return f"(({n} / 7) * 5 + LEAST(mod({n}, 7), 5))"
