@@ -183,7 +183,7 @@ def forecast_tasks(tasks: Sequence[TaskInput], history: HistoryAt, draws: Draws,
         result = Result(task.task_id)
         results.append(result)
         remaining = [(order, name, est) for order, name, est in task.remaining if est > 0]
-        result.remaining_hours = Decimal(str(round(sum(est for _, _, est in remaining), 2)))
+        result.remaining_hours = Decimal(repr(sum(est for _, _, est in remaining))).quantize(Decimal("0.01"))
         if not task.has_stages:
             result.reason = "No forecast: this task has no stages to estimate its work from."
             continue
