@@ -8,8 +8,8 @@ Contract (docs/forecasts.md explains the why):
   of the kept ln ratios, scaled by their standard deviation times sqrt(1 + 1/n): the spread of the next
   observation, wider when the record is short, not the plain fit.
 - The pace (hours of stage work per working day) is drawn the same way from the assignee's record of the last
-  PERSON_WINDOW days (n >= K_PERSON), else the team's whole record (n >= K_TEAM_PACE); with less, no date:
-  "Too little history".
+  PERSON_WINDOW days (n >= K_PERSON), else the team's whole record; a team with fewer than K_TEAM_PACE
+  finished tasks gets no date at all: "Too little history".
 - Per draw, D = sum(est_i * r_i) / pace working days; the finish is the ceil(D)-th working day counting the
   team-local `as_of` day as the first when it is one (workdays.nth_working_day: a task that starts and ends on
   one working day took 1, as the kept pace counts). p50 and p85 are the draws' order statistics
@@ -110,12 +110,12 @@ class HistoryAt:
         return PRIOR, ForecastBasis.PRIOR
 
     def pace_level(self, assignee: int | None) -> Predictive | None:
+        if self.pace.n < K_TEAM_PACE:
+            return None  # a team this new has told us nothing yet, whoever does the work
         record = self.people.get(assignee or 0)
         if assignee and record is not None and record.n >= K_PERSON:
             return record.predictive()
-        if self.pace.n >= K_TEAM_PACE:
-            return self.pace.predictive()
-        return None
+        return self.pace.predictive()
 
 
 @dataclass(frozen=True)
