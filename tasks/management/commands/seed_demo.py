@@ -342,7 +342,7 @@ class Command(BaseCommand):
             while done < n:
                 size = min(batch, n - done)
                 with transaction.atomic():
-                    self._insert_select(size, projects, people, template.pk, stage_specs)
+                    self._insert_select(size, projects, people, template.pk, stage_specs, teams["Demo"].time_zone)
                 done += size
                 bar.update(size)
         with connection.cursor() as cursor:
@@ -358,73 +358,131 @@ class Command(BaseCommand):
         self.stdout.write(f"generated {n} tasks with {n * len(stage_specs)} stages")
 
     @staticmethod
-    def _insert_select(n: int, projects, people, template_id, stage_specs) -> None:
-        """Generate the batch inside the database with two INSERT ... SELECT statements.
+    def _insert_select(n: int, projects, people, template_id, stage_specs, time_zone: str = "UTC") -> None:
+        """Generate the batch inside the database with three INSERT ... SELECT statements.
 
-        Their shape: 55% completed, 25% part-way, 20% not started; stage times follow
-        one another, a completed task's completed_at is its last stage's, and nothing lies in the future.
+        Their shape: 55% completed, 25% part-way, 20% not started. The time a task takes follows its work and
+        its person's pace, on working days (the forecasts' history must look like a team's, analytics/forecasts):
+        each stage's actual hours are its estimate x 0.5-1.8; the task is worked at its person's pace (5 h per
+        working day for the first person, 4 for the second, ...) x e^(0.35 N(0, 1)) for this task, Monday to
+        Friday 09:00-17:00 in the team's time zone, from 0-2 working days after its creation; a stage completes
+        when the hours so far are worked. A started task's schedule is moved earlier, whole working days, until
+        its last completed stage is before today: nothing lies in the future, and the old mix of statuses holds.
         """
         names = [name for name, _ in stage_specs]
         hours = [est for _, est in stage_specs]
         k = len(stage_specs)
+        epoch = "date '0001-01-01'"
+
+        def weekdays_before(day: str) -> str:  # analytics/forecasts/workdays.py, in SQL
+            return f"((({day}) - {epoch}) / 7 * 5 + LEAST(mod(({day}) - {epoch}, 7), 5))"
+
+        def day_of(index: str) -> str:
+            return f"({epoch} + (({index}) / 5 * 7 + mod({index}, 5))::int)"
+
         with connection.cursor() as cursor:
             cursor.execute(
-                """
-                CREATE TEMP TABLE seed_batch ON COMMIT DROP AS
+                f"""
+                CREATE TEMP TABLE seed_plan ON COMMIT DROP AS
                 SELECT nextval(pg_get_serial_sequence('tasks_task', 'id')) AS id,
                        (%(projects)s::bigint[])[1 + floor(random() * %(n_projects)s)::int] AS project_id,
-                       (%(people)s::bigint[])[1 + floor(random() * %(n_people)s)::int] AS assignee_id,
+                       person,
                        1 + floor(random() * 4)::int AS priority,
                        created_at,
-                       LEAST(interval '1 hour' * (4 + random() * 40), (now() - created_at) / (%(k)s + 1)) AS span,
                        CASE WHEN fate < 0.55 THEN %(k)s
                             WHEN fate < 0.80 THEN 1 + floor(random() * (%(k)s - 1))::int
-                            ELSE 0 END AS done
-                FROM (SELECT now() - random() * interval '365 days' AS created_at, random() AS fate
+                            ELSE 0 END AS done,
+                       ARRAY(SELECT round(e * (0.5 + random() * 1.3)::numeric, 2)
+                             FROM unnest(%(hours)s::numeric[]) e WHERE g.person IS NOT NULL) AS acts,
+                       (5 - (person - 1) %% 3) * exp(0.35 * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()))
+                           AS pace,
+                       {weekdays_before("(created_at AT TIME ZONE %(tz)s)::date")} + floor(random() * 3)::int AS s0
+                FROM (SELECT now() - random() * interval '365 days' AS created_at, random() AS fate,
+                             1 + floor(random() * %(n_people)s)::int AS person
                       FROM generate_series(1, %(n)s)) g
-                """,
+                """,  # noqa: S608 -- our text; values are parameters
                 {
                     "projects": projects,
-                    "people": people,
                     "n_projects": len(projects),
                     "n_people": len(people),
                     "k": k,
                     "n": n,
+                    "hours": hours,
+                    "tz": time_zone,
                 },
             )
+            # The start, moved back so that the last completed stage ends before today (whole working days).
             cursor.execute(
-                """
+                f"""
+                CREATE TEMP TABLE seed_batch ON COMMIT DROP AS
+                SELECT p.*, (%(people)s::bigint[])[person] AS assignee_id,
+                       s0 - GREATEST(0, s0 + ceil(worked / pace)::int - 1
+                                        - ({weekdays_before("(now() AT TIME ZONE %(tz)s)::date")} - 1)) AS s
+                FROM (SELECT p.*, (SELECT COALESCE(sum(a), 0) FROM unnest(acts[1:done]) a) AS worked
+                      FROM seed_plan p) p
+                """,  # noqa: S608
+                {"people": people, "tz": time_zone},
+            )
+
+            def at_work(index: str, fraction: str) -> str:
+                """The instant `fraction` of the way through the working day `index` (09:00-17:00 local)."""
+                return (
+                    f"(({day_of(index)} + interval '9 hours' + interval '8 hours' * ({fraction})) AT TIME ZONE %(tz)s)"
+                )
+
+            # Stage `ord` completes x = (hours up to it) / pace working days after the start: on the working day
+            # s + ceil(x) - 1, the fraction x - (ceil(x) - 1) of the way through it.
+            x = "(cum / b.pace)"
+            done_at = at_work(f"b.s + ceil({x})::int - 1", f"{x} - (ceil({x}) - 1)")
+            start = at_work("b.s", "0")
+            cursor.execute(
+                f"""
                 INSERT INTO tasks_task (id, project_id, title, description, status, priority, assignee_id,
                     created_by_id, due_date, started_at, completed_at, template_id, created_at, updated_at)
                 SELECT id, project_id, initcap(w[1]) || ' ' || w[2] || ' ' || w[3],
                        initcap(w[4]) || ' ' || array_to_string(w[5:9], ' ') || '.',
                        CASE WHEN done = %(k)s THEN 'completed' WHEN done = 0 THEN 'pending' ELSE 'in_progress' END,
                        priority, assignee_id, %(creator)s,
-                       (created_at + interval '1 day' * (3 + floor(random() * 58)))::date,
-                       CASE WHEN done > 0 THEN created_at END,
-                       CASE WHEN done = %(k)s THEN created_at + span * %(k)s END,
-                       %(template)s, created_at, created_at
+                       (created + interval '1 day' * (3 + floor(random() * 58)))::date,
+                       CASE WHEN done > 0 THEN started END,
+                       CASE WHEN done = %(k)s THEN finished END,
+                       %(template)s, created, created
                 FROM (SELECT b.*, ARRAY(SELECT (%(words)s::text[])[1 + floor(random() * %(n_words)s)::int]
-                                        FROM generate_series(1, 9) WHERE b.id IS NOT NULL) AS w
+                                        FROM generate_series(1, 9) WHERE b.id IS NOT NULL) AS w,
+                             {start} AS started,
+                             CASE WHEN b.done > 0 THEN LEAST(b.created_at, {start}) ELSE b.created_at END AS created,
+                             (SELECT {done_at} FROM (SELECT b.worked AS cum) c) AS finished
                       FROM seed_batch b) seed_words
-                """,
-                {"k": k, "creator": people[0], "template": template_id, "words": WORDS, "n_words": len(WORDS)},
+                """,  # noqa: S608
+                {
+                    "k": k,
+                    "creator": people[0],
+                    "template": template_id,
+                    "words": WORDS,
+                    "n_words": len(WORDS),
+                    "tz": time_zone,
+                },
             )
             cursor.execute(
-                """
+                f"""
                 INSERT INTO tasks_stage (task_id, "order", name, estimated_hours, actual_hours, status,
                     started_at, completed_at)
                 SELECT b.id, s.ord, s.name, s.est,
-                       CASE WHEN s.ord <= b.done THEN round(s.est * (0.5 + random() * 1.3)::numeric, 2) END,
+                       CASE WHEN s.ord <= b.done THEN b.acts[s.ord] END,
                        CASE WHEN s.ord <= b.done THEN 'completed'
                             WHEN s.ord = b.done + 1 AND b.done > 0 THEN 'in_progress'
                             ELSE 'pending' END,
-                       CASE WHEN s.ord <= b.done OR (s.ord = b.done + 1 AND b.done > 0)
-                            THEN b.created_at + b.span * (s.ord - 1) END,
-                       CASE WHEN s.ord <= b.done THEN b.created_at + b.span * s.ord END
+                       CASE WHEN s.ord = 1 AND b.done > 0 THEN {start}
+                            WHEN s.ord <= b.done + 1 AND b.done > 0 THEN
+                                (SELECT {done_at} FROM (SELECT sum(a) AS cum FROM unnest(b.acts[1:s.ord - 1]) a) c)
+                       END,
+                       CASE WHEN s.ord <= b.done THEN
+                                (SELECT {done_at} FROM (SELECT sum(a) AS cum FROM unnest(b.acts[1:s.ord]) a) c)
+                       END
                 FROM seed_batch b
                 CROSS JOIN unnest(%(names)s::text[], %(hours)s::numeric[]) WITH ORDINALITY AS s(name, est, ord)
-                """,
-                {"names": names, "hours": hours},
+                """,  # noqa: S608
+                {"names": names, "hours": hours, "tz": time_zone},
             )
+            cursor.execute("DROP TABLE seed_plan")
             cursor.execute("DROP TABLE seed_batch")
