@@ -57,7 +57,8 @@ def test_working_days_count_monday_to_friday_inclusive():
     assert nth_working_day(FRIDAY, 2) == date(2026, 11, 16)
     assert nth_working_day(SATURDAY, 1) == date(2026, 11, 16)
     assert weekdays_before(date(1, 1, 8)) == 5
-    assert log_millionths(1.5, -10, 10) == 10 and log_millionths(1.5, -(10**9), 10**9) == 405465
+    assert log_millionths(1.5, -10, 10) == 10
+    assert log_millionths(1.5, -(10**9), 10**9) == 405465
 
 
 def test_one_stage_by_hand():
@@ -65,7 +66,9 @@ def test_one_stage_by_hand():
     # working day counting Monday as the first: Wednesday, at 50 % and at 85 % (no spread).
     result = one(task(("Build", 10)), history(Build=1.5))
     assert (result.p50, result.p85) == (date(2026, 11, 11), date(2026, 11, 11))
-    assert result.basis == "stages" and result.reason == "" and str(result.remaining_hours) == "10.00"
+    assert result.basis == "stages"
+    assert result.reason == ""
+    assert str(result.remaining_hours) == "10.00"
 
 
 def test_as_of_a_friday_or_a_weekend_skips_the_weekend():
@@ -106,7 +109,9 @@ def test_no_team_record_uses_the_prior():
 
 def test_no_history_gives_a_reason_not_a_date():
     result = one(task(("Build", 10)), HistoryAt())
-    assert result.p50 is None and result.p85 is None and result.basis == "none"
+    assert result.p50 is None
+    assert result.p85 is None
+    assert result.basis == "none"
     assert result.reason.startswith("Too little history: the team has 0 finished tasks")
 
 
@@ -127,7 +132,8 @@ def test_bad_inputs_give_reasons():
     assert one(zero, h).p85 is None
     absurd = task(("Build", 99999.99))  # 150,000 h at 6 h a day: decades
     result = one(absurd, h)
-    assert result.p85 is None and "more than 5 years" in result.reason
+    assert result.p85 is None
+    assert "more than 5 years" in result.reason
 
 
 def test_at_risk_is_p85_after_the_due_date():
@@ -142,7 +148,8 @@ def test_the_draws_are_deterministic_and_differ_by_day():
     a = one(task(("Build", 40)), h)
     b = one(task(("Build", 40)), h)
     assert (a.p50, a.p85) == (b.p50, b.p85)
-    assert list(a.finishes) == list(b.finishes) and len(a.finishes) == DRAWS
+    assert list(a.finishes) == list(b.finishes)
+    assert len(a.finishes) == DRAWS
 
 
 def test_a_project_finishes_with_its_last_task():
@@ -187,5 +194,6 @@ def test_more_remaining_work_never_brings_the_forecast_earlier(names, team, pace
             continue
         if later.p85 is None:
             continue  # pushed beyond the horizon: later still
-        assert later.p50 >= base.p50 and later.p85 >= base.p85
+        assert later.p50 >= base.p50
+        assert later.p85 >= base.p85
         assert (later.finishes >= base.finishes).all()

@@ -82,14 +82,18 @@ def test_a_new_task_gets_its_forecast_in_its_own_write(world):
     f = Forecast.objects.get(task=task)
     # 10 h x 1.5 = 15 h at 6 h a day = 2.5 working days: the 3rd counting Monday 9 November: Wednesday.
     assert (f.as_of, f.p50, f.p85) == (date(2026, 11, 9), date(2026, 11, 11), date(2026, 11, 11))
-    assert f.at_risk is True and f.basis == "stages" and f.remaining_hours == 10
+    assert f.at_risk is True
+    assert f.basis == "stages"
+    assert f.remaining_hours == 10
     assert figures_verify() == []  # the kept history (ratio and pace sums) agrees with a recompute
 
 
 def test_too_little_history_says_so(world):
     weeks_of_history(world, weeks=2)
     f = Forecast.objects.get(task=open_task(world, ("Build", "10")))
-    assert f.p50 is None and f.p85 is None and f.basis == "none"
+    assert f.p50 is None
+    assert f.p85 is None
+    assert f.basis == "none"
     assert (
         f.reason == "Too little history: the team has 2 finished tasks with stage hours, and a date needs at least 5."
     )
@@ -148,7 +152,8 @@ def test_the_team_refresh_covers_every_bump_once_and_reports_only_what_changed(w
         assert Forecast.objects.get(task=tasks[0]).p85 == date(2026, 11, 11)
     project = ProjectForecast.objects.get(project_id=world["project"].pk)
     # Its last task: 20 h x 1.5 = 30 h / 6 = 5 days... (kept values are rounded: 5 +- 1e-7) the 5th or 6th day.
-    assert project.p85 in (date(2026, 11, 13), date(2026, 11, 16)) and project.forecast == 2
+    assert project.p85 in (date(2026, 11, 13), date(2026, 11, 16))
+    assert project.forecast == 2
 
 
 def test_the_daily_job_runs_once_per_team_and_day(world):
@@ -156,7 +161,8 @@ def test_the_daily_job_runs_once_per_team_and_day(world):
     open_task(world, ("Build", "10"))
     first = forecasts_daily(now=NOW)
     second = forecasts_daily(now=NOW + timedelta(hours=3))  # a second scheduler, the same day
-    assert world["team"].pk in first.claimed and second.claimed == []
+    assert world["team"].pk in first.claimed
+    assert second.claimed == []
     assert ForecastDailyRun.objects.filter(team_id=world["team"].pk).count() == 1
     assert ForecastCalibration.objects.get(team_id=world["team"].pk).replayed == 5
     assert world["team"].pk in forecasts_daily(now=NOW + timedelta(days=1)).claimed  # the next day: again

@@ -12,6 +12,7 @@ been running: those are real notices, emailed to the demo people (files under va
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import timedelta
 from decimal import Decimal
@@ -130,6 +131,31 @@ summary support survey switch sync tablet tagline template tenant terminal testi
 timer toggle token toolbar tooltip tracker traffic translation trial tutorial upload uptime usability vendor video
 viewer voucher wallet warehouse watermark webhook webinar widget wiki wizard workflow zone""".split()  # noqa: SIM905 -- a list literal of 270 words would be 270 lines
 OTHER_TITLES = ["Backup monitoring", "On-call rota script", "Inventory dashboard", "Cost report automation"]
+# The Demo team's past year (_demo_history): how much longer than estimated each kind of stage tends to take
+# (the median of actual / estimated; each stage draws around it with a log spread of 0.3), and each person's
+# pace in hours of stage work per working day across everything they had on (each task around it, spread 0.3).
+HISTORY_TASKS = 120
+STAGE_OVERRUN = {"Implementation": 1.35, "Build and polish": 1.4, "Creative production": 1.3, "Testing": 1.2,
+                 "Design": 1.1, "Release": 0.9, "Publishing": 0.85, "Reporting": 0.9}  # fmt: skip
+HISTORY_PACE = {"alice": 3.5, "bob": 3.0}
+DEMO_PACE = 3.5
+
+
+def after_work(start, days: float):
+    """When `days` working days of work starting at `start` are done: working days are Monday to Friday,
+    09:00-17:00 (the Demo team's time zone is UTC); a start outside them waits for the next one."""
+    t, left = start, timedelta(hours=8 * days)
+    while True:
+        if t.weekday() >= 5 or t.hour >= 17:
+            t = (t + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+            continue
+        if t.hour < 9:
+            t = t.replace(hour=9, minute=0, second=0, microsecond=0)
+        today = t.replace(hour=17, minute=0, second=0, microsecond=0) - t
+        if left <= today:
+            return t + left
+        left -= today
+        t = t + today
 
 
 class Command(BaseCommand):
@@ -153,6 +179,7 @@ class Command(BaseCommand):
             created = self._demo_tasks(users, templates, projects)
             if created:
                 self._comments(users)
+                created += self._demo_history(users, templates, projects)
         self.stdout.write(f"demo data ready ({created} demo tasks created now)")
         if created:
             self._run_jobs()
@@ -232,7 +259,8 @@ class Command(BaseCommand):
                     actual = (est * Decimal(str(rng.uniform(0.6, 1.7)))).quantize(Decimal("0.5"))
                     stage.actual_hours = max(actual, Decimal("0.5"))
                     stage.started_at = t
-                    t = t + timedelta(hours=float(stage.actual_hours) * rng.uniform(1.5, 4))
+                    # Worked on working days at about 3.5 hours a day (the stage's share of someone's week).
+                    t = after_work(t, float(stage.actual_hours) / (DEMO_PACE * rng.uniform(0.75, 1.35)))
                     stage.completed_at = min(t, now - timedelta(minutes=5))
                     stage.status = Status.COMPLETED
                 elif order == done + 1 and fate == 1:
@@ -272,6 +300,52 @@ class Command(BaseCommand):
             self._history(task, creator, assignee, created_at, stages)
             created += 1
         return created
+
+    def _demo_history(self, users, templates, projects) -> int:
+        """The Demo team's past year: HISTORY_TASKS completed tasks (Alice's and Bob's), each worked on working
+        days at its person's pace, each stage taking its kind's usual overrun (STAGE_OVERRUN) give or take, so
+        that the forecasts have a record to learn from and the backtest something to replay. Fixed keys and
+        a fixed seed: a rerun adds nothing. A task that would not have finished by yesterday is left out."""
+        rng = random.Random(2026)
+        now = timezone.now()
+        demo = [t for (team, _), t in templates.items() if team == "demo"]
+        demo_projects = [projects["Website relaunch"], projects["Mobile app 2.0"]]
+        made = 0
+        for i in range(HISTORY_TASKS):
+            key = f"seed-demo-history-{i}"
+            template = demo[i % len(demo)]
+            who = "alice" if i % 2 else "bob"
+            pace = HISTORY_PACE[who] * math.exp(rng.gauss(0, 0.3))
+            start = after_work(now - timedelta(days=rng.uniform(20, 365)), 0)
+            created_at = start - timedelta(hours=rng.randint(1, 72))
+            stages, t = [], start
+            for order, (name, est) in enumerate(
+                template.stages.order_by("order").values_list("name", "estimated_hours"), 1
+            ):
+                ratio = STAGE_OVERRUN.get(name, 1.1) * math.exp(rng.gauss(0, 0.3))
+                actual = max((est * Decimal(str(ratio))).quantize(Decimal("0.5")), Decimal("0.5"))
+                begun, t = t, after_work(t, float(actual) / pace)
+                stages.append(Stage(order=order, name=name, estimated_hours=est, actual_hours=actual,
+                                    status=Status.COMPLETED, started_at=begun, completed_at=t))  # fmt: skip
+            if (
+                t >= now - timedelta(days=1)
+                or Task.objects.filter(created_by=users["alice"], idempotency_key=key).exists()
+            ):
+                continue
+            title = TITLES[template.name][i % len(TITLES[template.name])]
+            task = Task.objects.create(
+                project=demo_projects[i % 2], title=f"{title} ({start:%B %Y})", description=f"{title}, done earlier.",
+                status=Status.COMPLETED, priority=rng.choice(list(Priority)), assignee=users[who],
+                created_by=users["alice"], due_date=(start + timedelta(days=rng.randint(10, 40))).date(),
+                started_at=start, completed_at=t, template=template, idempotency_key=key,
+            )  # fmt: skip
+            Task.objects.filter(pk=task.pk).update(created_at=created_at)
+            for stage in stages:
+                stage.task = task
+            Stage.objects.bulk_create(stages)
+            self._history(task, users["alice"], users[who], created_at, stages)
+            made += 1
+        return made
 
     def _run_jobs(self) -> None:
         """Run the scheduled jobs once, as the scheduler would have: overdue notices and due-soon reminders
