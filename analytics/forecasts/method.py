@@ -136,7 +136,7 @@ class Result:
     basis: str = ForecastBasis.NONE
     reason: str = ""
     remaining_hours: Decimal = Decimal(0)
-    finishes: np.ndarray | None = None  # per draw, the finish's working-day index (for the project's maximum)
+    finishes: np.ndarray | None = None  # per draw, the finish in working days from as_of (the project's maximum)
 
 
 def _offset(task_id: int) -> int:
@@ -217,7 +217,10 @@ def forecast_tasks(tasks: Sequence[TaskInput], history: HistoryAt, draws: Draws,
 
 def _quantiles(pending: list[tuple[Result, np.ndarray]], as_of: date) -> None:
     first = weekdays_before(as_of)
-    matrix = np.ceil(np.stack([days for _, days in pending])).clip(1, None)  # working days, >= 1
+    matrix = np.empty((len(pending), DRAWS), dtype=np.float32)  # working days, whole numbers (exact in float32)
+    for i, (_, days) in enumerate(pending):
+        np.ceil(days, out=matrix[i], casting="same_kind")
+    np.clip(matrix, 1, None, out=matrix)
     cut = np.partition(matrix, [Q50, Q85], axis=1)
     for i, (result, _) in enumerate(pending):
         k50, k85 = cut[i, Q50], cut[i, Q85]
@@ -230,7 +233,7 @@ def _quantiles(pending: list[tuple[Result, np.ndarray]], as_of: date) -> None:
             continue
         result.p50 = day_of_weekday_index(first + int(k50) - 1)
         result.p85 = day_of_weekday_index(first + int(k85) - 1)
-        result.finishes = first + matrix[i] - 1
+        result.finishes = matrix[i]  # a view: working days from as_of, per draw
 
 
 @dataclass(frozen=True)
@@ -242,17 +245,21 @@ class ProjectResult:
     reason: str
 
 
-def forecast_project(results: Sequence[Result]) -> ProjectResult:
-    """The distribution of the project's last open task's finish: per draw, the latest of its tasks' finishes."""
+def forecast_project(results: Sequence[Result], as_of: date) -> ProjectResult:
+    """The distribution of the project's last open task's finish: per draw, the latest of its tasks' finishes
+    (their `finishes`, working days from `as_of`, all made as of that day)."""
     dated = [r.finishes for r in results if r.finishes is not None]
     if not dated:
         reason = "No open tasks." if not results else "No forecast: none of its open tasks has one yet."
         return ProjectResult(None, None, 0, len(results), reason)
-    last = np.max(np.stack(dated), axis=0)
+    last = dated[0].copy()
+    for finishes in dated[1:]:
+        np.maximum(last, finishes, out=last)
     cut = np.partition(last, [Q50, Q85])
+    first = weekdays_before(as_of)
     return ProjectResult(
-        day_of_weekday_index(int(cut[Q50])),
-        day_of_weekday_index(int(cut[Q85])),
+        day_of_weekday_index(first + int(cut[Q50]) - 1),
+        day_of_weekday_index(first + int(cut[Q85]) - 1),
         len(dated),
         len(results) - len(dated),
         "",

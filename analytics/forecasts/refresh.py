@@ -96,15 +96,15 @@ def _values(result: Result) -> tuple:
 
 # --- writing ---------------------------------------------------------------------------------------------
 
-_ROW = (
-    "(%s::bigint, %s::bigint, %s::bigint, %s::date, %s::date, %s::date, %s::boolean, %s, %s, %s::numeric, "
-    "%s::timestamptz)"
-)
 _COLUMNS = "task_id, team_id, project_id, as_of, p50, p85, at_risk, basis, reason, remaining_hours, computed_at"
+_TYPES = ("bigint", "bigint", "bigint", "date", "date", "date", "boolean", "text", "text", "numeric", "timestamptz")
+# The rows travel as one array per column (unnest), not as VALUES with 11 placeholders a row: the driver's
+# handling of 100,000 placeholders cost more than the statement itself.
+_UNNEST = "unnest(" + ", ".join(f"%s::{t}[]" for t in _TYPES) + ")"
 
 
-def _params(rows: list[tuple]) -> list:
-    return [v for row in rows for v in row]
+def _columns(rows: list[tuple], extra: int = 0) -> list[list]:
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(11 + extra)]
 
 
 def _row(result: Result, team_id: int, project_id: int, as_of: date, now: datetime) -> tuple:
@@ -113,49 +113,43 @@ def _row(result: Result, team_id: int, project_id: int, as_of: date, now: dateti
 
 def _upsert(rows: list[tuple]) -> None:
     """Write these rows whatever is there (the observer, holding the tasks' row locks)."""
+    if not rows:
+        return
     sets = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS.split(", ")[1:])
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            cursor.execute(
-                f"INSERT INTO analytics_forecast ({_COLUMNS}) VALUES {', '.join([_ROW] * len(chunk))} "  # noqa: S608
-                f"ON CONFLICT (task_id) DO UPDATE SET {sets}",
-                _params(chunk),
-            )
+        cursor.execute(
+            f"INSERT INTO analytics_forecast ({_COLUMNS}) SELECT * FROM {_UNNEST} "  # noqa: S608 -- our text
+            f"ON CONFLICT (task_id) DO UPDATE SET {sets}",
+            _columns(rows),
+        )
 
 
 def _update_unless_touched(rows: list[tuple], seen: dict[int, str]) -> list[int]:
     """Rewrite existing rows that nobody rewrote since we read their version `seen` (xmin)."""
-    done: list[int] = []
+    if not rows:
+        return []
     sets = ", ".join(f"{c} = v.{c}" for c in _COLUMNS.split(", ")[1:])
-    row = _ROW[:-1] + ", %s::xid)"
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), CHUNK):
-            chunk = [(*r, seen[r[0]]) for r in rows[start : start + CHUNK]]
-            cursor.execute(
-                f"UPDATE analytics_forecast f SET {sets} FROM (VALUES {', '.join([row] * len(chunk))}) "  # noqa: S608
-                f"AS v({_COLUMNS}, seen) WHERE f.task_id = v.task_id AND f.xmin = v.seen RETURNING f.task_id",
-                _params(chunk),
-            )
-            done += [r[0] for r in cursor.fetchall()]
-    return done
+        cursor.execute(
+            f"UPDATE analytics_forecast f SET {sets} FROM {_UNNEST[:-1]}, %s::text[]) "  # noqa: S608
+            f"AS v({_COLUMNS}, seen) WHERE f.task_id = v.task_id AND f.xmin = v.seen::xid RETURNING f.task_id",
+            [*_columns(rows), [seen[r[0]] for r in rows]],
+        )
+        return [r[0] for r in cursor.fetchall()]
 
 
 def _insert_if_open(rows: list[tuple]) -> list[int]:
     """New rows, for tasks still open once their writers (if any) committed (FOR SHARE waits for them)."""
-    done: list[int] = []
+    if not rows:
+        return []
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            cursor.execute(
-                f"INSERT INTO analytics_forecast ({_COLUMNS}) SELECT v.* FROM (VALUES "  # noqa: S608
-                f"{', '.join([_ROW] * len(chunk))}) AS v({_COLUMNS}) WHERE v.task_id IN (SELECT t.id FROM "
-                f"tasks_task t WHERE t.id = ANY(%s) AND {_OPEN} FOR SHARE) "
-                f"ON CONFLICT (task_id) DO NOTHING RETURNING task_id",
-                [*_params(chunk), [r[0] for r in chunk]],
-            )
-            done += [r[0] for r in cursor.fetchall()]
-    return done
+        cursor.execute(
+            f"INSERT INTO analytics_forecast ({_COLUMNS}) SELECT v.* FROM {_UNNEST} AS v({_COLUMNS}) "  # noqa: S608
+            f"WHERE v.task_id IN (SELECT t.id FROM tasks_task t WHERE t.id = ANY(%s) AND {_OPEN} FOR SHARE) "
+            f"ON CONFLICT (task_id) DO NOTHING RETURNING task_id",
+            [*_columns(rows), [r[0] for r in rows]],
+        )
+        return [r[0] for r in cursor.fetchall()]
 
 
 def _delete_unless_touched(seen: dict[int, str]) -> list[int]:
@@ -356,7 +350,7 @@ def _projects_write(team_id: int, as_of: date, results: list[Result], projects: 
     }
     rows = []
     for project_id, own in by_project.items():
-        f = forecast_project(own)
+        f = forecast_project(own, as_of)
         values = (f.p50, f.p85, any(r.at_risk for r in own), f.forecast, f.unforecast, f.reason)
         if stored.pop(project_id, None) != values:
             rows.append(

@@ -157,10 +157,10 @@ def test_a_project_finishes_with_its_last_task():
     results = forecast_tasks(
         [task(("Build", 10), task_id=1), task(("Build", 22), task_id=2)], h, Draws(1, MONDAY), MONDAY
     )
-    project = forecast_project(results)
+    project = forecast_project(results, MONDAY)
     assert project.p85 == results[1].p85 == date(2026, 11, 16)  # 33 h / 6 = 5.5 days -> the 6th: Monday next
     assert (project.forecast, project.unforecast) == (2, 0)
-    assert forecast_project([]).reason == "No open tasks."
+    assert forecast_project([], MONDAY).reason == "No open tasks."
 
 
 records = st.builds(

@@ -456,25 +456,23 @@ class Command(BaseCommand):
 
         with connection.cursor() as cursor:
             cursor.execute(
-                f"""
+                """
                 CREATE TEMP TABLE seed_plan ON COMMIT DROP AS
-                SELECT nextval(pg_get_serial_sequence('tasks_task', 'id')) AS id,
-                       (%(projects)s::bigint[])[1 + floor(random() * %(n_projects)s)::int] AS project_id,
-                       person,
-                       1 + floor(random() * 4)::int AS priority,
-                       created_at,
-                       CASE WHEN fate < 0.55 THEN %(k)s
-                            WHEN fate < 0.80 THEN 1 + floor(random() * (%(k)s - 1))::int
-                            ELSE 0 END AS done,
-                       ARRAY(SELECT round(e * (0.5 + random() * 1.3)::numeric, 2)
-                             FROM unnest(%(hours)s::numeric[]) e WHERE g.person IS NOT NULL) AS acts,
-                       (5 - (person - 1) %% 3) * exp(0.35 * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()))
-                           AS pace,
-                       {weekdays_before("(created_at AT TIME ZONE %(tz)s)::date")} + floor(random() * 3)::int AS s0
-                FROM (SELECT now() - random() * interval '365 days' AS created_at, random() AS fate,
-                             1 + floor(random() * %(n_people)s)::int AS person
-                      FROM generate_series(1, %(n)s)) g
-                """,  # noqa: S608 -- our text; values are parameters
+                SELECT p.*, (SELECT COALESCE(sum(a), 0) FROM unnest(acts[1:done]) a) AS worked
+                FROM (SELECT nextval(pg_get_serial_sequence('tasks_task', 'id')) AS id,
+                             (%(projects)s::bigint[])[1 + floor(random() * %(n_projects)s)::int] AS project_id,
+                             person,
+                             1 + floor(random() * 4)::int AS priority,
+                             CASE WHEN fate < 0.55 THEN %(k)s
+                                  WHEN fate < 0.80 THEN 1 + floor(random() * (%(k)s - 1))::int
+                                  ELSE 0 END AS done,
+                             ARRAY(SELECT round(e * (0.5 + random() * 1.3)::numeric, 2)
+                                   FROM unnest(%(hours)s::numeric[]) e WHERE g.person IS NOT NULL) AS acts,
+                             (5 - (person - 1) %% 3)
+                                 * exp(0.35 * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random())) AS pace
+                      FROM (SELECT random() AS fate, 1 + floor(random() * %(n_people)s)::int AS person
+                            FROM generate_series(1, %(n)s)) g) p
+                """,
                 {
                     "projects": projects,
                     "n_projects": len(projects),
@@ -482,18 +480,24 @@ class Command(BaseCommand):
                     "k": k,
                     "n": n,
                     "hours": hours,
-                    "tz": time_zone,
                 },
             )
-            # The start, moved back so that the last completed stage ends before today (whole working days).
+            # Created at a uniform time in the past year such that what was done of it (`worked` hours at
+            # `pace`, on working days, from 0-2 working days after creation) ended before today: the tasks that
+            # completed on a given day are then a fair sample of all, not the longest ones pushed back to fit.
+            # (Calendar span: working days x 7/5, plus the start's delay and a weekend.)
             cursor.execute(
                 f"""
                 CREATE TEMP TABLE seed_batch ON COMMIT DROP AS
-                SELECT p.*, (%(people)s::bigint[])[person] AS assignee_id,
-                       s0 - GREATEST(0, s0 + ceil(worked / pace)::int - 1
-                                        - ({weekdays_before("(now() AT TIME ZONE %(tz)s)::date")} - 1)) AS s
-                FROM (SELECT p.*, (SELECT COALESCE(sum(a), 0) FROM unnest(acts[1:done]) a) AS worked
-                      FROM seed_plan p) p
+                SELECT b.*, s0 - GREATEST(0, s0 + ceil(worked / pace)::int - 1
+                                             - ({weekdays_before("(now() AT TIME ZONE %(tz)s)::date")} - 1)) AS s
+                FROM (SELECT p.*, {weekdays_before("(created_at AT TIME ZONE %(tz)s)::date")} + floor(random() * 3)::int
+                                  AS s0
+                      FROM (SELECT p.*, (%(people)s::bigint[])[person] AS assignee_id,
+                                   now() - interval '1 day' * (span + random() * GREATEST(365 - span, 0)) AS created_at
+                            FROM (SELECT p.*, CASE WHEN done = 0 THEN 0
+                                                   ELSE ceil(worked / pace) * 7 / 5 + 5 END AS span
+                                  FROM seed_plan p) p) p) b
                 """,  # noqa: S608
                 {"people": people, "tz": time_zone},
             )
