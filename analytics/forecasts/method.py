@@ -10,10 +10,12 @@ Contract (docs/forecasts.md explains the why):
 - The pace (hours of stage work per working day) is drawn the same way from the assignee's record of the last
   PERSON_WINDOW days (n >= K_PERSON), else the team's whole record; a team with fewer than K_TEAM_PACE
   finished tasks gets no date at all: "Too little history".
-- Per draw, D = sum(est_i * r_i) / pace working days; the finish is the ceil(D)-th working day counting the
-  team-local `as_of` day as the first when it is one (workdays.nth_working_day: a task that starts and ends on
-  one working day took 1, as the kept pace counts). p50 and p85 are the draws' order statistics
-  ceil(0.50 N) and ceil(0.85 N).
+- Per draw, D = sum(est_i * r_i) / pace; the finish is the k-th working day counting the team-local `as_of`
+  day as the first when it is one (workdays.nth_working_day), k = D rounded to the nearest whole number (half
+  up), at least 1. Why rounded, not ceil: the kept pace is hours / the whole number of working days a task
+  touched (start and finish day included), so D already estimates that whole number; ceil would add half a
+  day on average (the backtest showed it: 65 % of demo tasks finished by the p50 date with ceil).
+  p50 and p85 are the draws' order statistics ceil(0.50 N) and ceil(0.85 N).
 - Deterministic for a given history and day: the draws come from one vector of N standard normals per
   (team, as_of) (numpy PCG64 seeded with both) and, per degrees of freedom, one chi-square vector, so Student
   draws are Z / sqrt(chi2 / df). A task reads that vector cyclically from its own offsets: slot 0 (the pace)
@@ -52,6 +54,7 @@ _HORIZON_WORKING_DAYS = HORIZON_DAYS * 5 // 7
 LOG_CLIP = 7.0  # a drawn log ratio or pace is kept within e^+-7 (x1100): Student tails must not overflow
 
 _BASIS_RANK = {ForecastBasis.STAGES: 0, ForecastBasis.TEAM: 1, ForecastBasis.PRIOR: 2}
+_BASIS_BY_RANK = {rank: basis for basis, rank in _BASIS_RANK.items()}
 
 
 @dataclass(frozen=True)
@@ -100,22 +103,30 @@ class HistoryAt:
     stages: Record = Record()
     people: dict[int, Record] = field(default_factory=dict)  # assignee -> pace record of the last window
     pace: Record = Record()  # the team's whole pace record
+    _levels: dict = field(default_factory=dict, compare=False, repr=False)  # memo of the two methods below
 
     def stage_level(self, name: str) -> tuple[Predictive, str]:
-        record = self.names.get(name)
-        if record is not None and record.n >= K_NAME:
-            return record.predictive(), ForecastBasis.STAGES
-        if self.stages.n >= K_TEAM:
-            return self.stages.predictive(), ForecastBasis.TEAM
-        return PRIOR, ForecastBasis.PRIOR
+        found = self._levels.get(name)
+        if found is None:
+            record = self.names.get(name)
+            if record is not None and record.n >= K_NAME:
+                found = record.predictive(), ForecastBasis.STAGES
+            elif self.stages.n >= K_TEAM:
+                found = self.stages.predictive(), ForecastBasis.TEAM
+            else:
+                found = PRIOR, ForecastBasis.PRIOR
+            self._levels[name] = found
+        return found
 
     def pace_level(self, assignee: int | None) -> Predictive | None:
         if self.pace.n < K_TEAM_PACE:
             return None  # a team this new has told us nothing yet, whoever does the work
-        record = self.people.get(assignee or 0)
-        if assignee and record is not None and record.n >= K_PERSON:
-            return record.predictive()
-        return self.pace.predictive()
+        key = ("pace", assignee or 0)
+        if key not in self._levels:
+            record = self.people.get(assignee or 0)
+            own = assignee and record is not None and record.n >= K_PERSON
+            self._levels[key] = (record if own else self.pace).predictive()
+        return self._levels[key]
 
 
 @dataclass(frozen=True)
@@ -178,7 +189,9 @@ class Draws:
 def forecast_tasks(tasks: Sequence[TaskInput], history: HistoryAt, draws: Draws, as_of: date) -> list[Result]:
     """The forecasts of these tasks of one team as of `as_of` (see the module's contract)."""
     results: list[Result] = []
-    pending: list[tuple[Result, np.ndarray]] = []
+    pending: list[Result] = []
+    days = np.zeros((len(tasks), DRAWS))  # one row per task that gets draws (the first len(pending))
+    scaled = np.empty(DRAWS)
     for task in tasks:
         result = Result(task.task_id)
         results.append(result)
@@ -198,31 +211,30 @@ def forecast_tasks(tasks: Sequence[TaskInput], history: HistoryAt, draws: Draws,
             )
             continue
         base = _offset(task.task_id)
-        hours = np.zeros(DRAWS)
+        row = days[len(pending)]
         worst = 0
         for order, name, est in remaining:
             level, basis = history.stage_level(name)
             worst = max(worst, _BASIS_RANK[basis])
             start = (base + STRIDE * order) % DRAWS
-            hours += est * draws.factors(level)[start : start + DRAWS]
-        result.basis = next(b for b, rank in _BASIS_RANK.items() if rank == worst)
-        days = hours / draws.factors(pace)[base : base + DRAWS]
-        pending.append((result, days))
+            np.multiply(draws.factors(level)[start : start + DRAWS], est, out=scaled)
+            row += scaled  # hours of this draw
+        result.basis = _BASIS_BY_RANK[worst]
+        row /= draws.factors(pace)[base : base + DRAWS]  # working days
+        pending.append(result)
     if pending:
-        _quantiles(pending, as_of)
+        _quantiles(pending, days[: len(pending)], as_of)
     for task, result in zip(tasks, results, strict=True):
         result.at_risk = bool(result.p85 and task.due_date and result.p85 > task.due_date)
     return results
 
 
-def _quantiles(pending: list[tuple[Result, np.ndarray]], as_of: date) -> None:
+def _quantiles(pending: list[Result], days: np.ndarray, as_of: date) -> None:
     first = weekdays_before(as_of)
-    matrix = np.empty((len(pending), DRAWS), dtype=np.float32)  # working days, whole numbers (exact in float32)
-    for i, (_, days) in enumerate(pending):
-        np.ceil(days, out=matrix[i], casting="same_kind")
+    matrix = np.floor(days + 0.5).astype(np.float32)  # D to the nearest whole working day (exact in float32)
     np.clip(matrix, 1, None, out=matrix)
     cut = np.partition(matrix, [Q50, Q85], axis=1)
-    for i, (result, _) in enumerate(pending):
+    for i, result in enumerate(pending):
         k50, k85 = cut[i, Q50], cut[i, Q85]
         if k85 > _HORIZON_WORKING_DAYS:
             result.basis = ForecastBasis.NONE

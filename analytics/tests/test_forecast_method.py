@@ -62,32 +62,32 @@ def test_working_days_count_monday_to_friday_inclusive():
 
 
 def test_one_stage_by_hand():
-    # Build: estimated 10 h, the team's Build stages took 1.5x: 15 h at 6 h a day = 2.5 working days -> the 3rd
-    # working day counting Monday as the first: Wednesday, at 50 % and at 85 % (no spread).
-    result = one(task(("Build", 10)), history(Build=1.5))
+    # Build: estimated 11 h, the team's Build stages took 1.5x: 16.5 h at 6 h a day = 2.75 working days, to the
+    # nearest whole day 3: the 3rd working day counting Monday as the first, Wednesday, at 50 % and 85 % (no spread).
+    result = one(task(("Build", 11)), history(Build=1.5))
     assert (result.p50, result.p85) == (date(2026, 11, 11), date(2026, 11, 11))
     assert result.basis == "stages"
     assert result.reason == ""
-    assert str(result.remaining_hours) == "10.00"
+    assert str(result.remaining_hours) == "11.00"
 
 
 def test_as_of_a_friday_or_a_weekend_skips_the_weekend():
-    assert one(task(("Build", 10)), history(Build=1.5), FRIDAY).p85 == date(2026, 11, 17)  # Fri, Mon, Tue
-    assert one(task(("Build", 10)), history(Build=1.5), SATURDAY).p85 == date(2026, 11, 18)  # Mon, Tue, Wed
+    assert one(task(("Build", 11)), history(Build=1.5), FRIDAY).p85 == date(2026, 11, 17)  # Fri, Mon, Tue
+    assert one(task(("Build", 11)), history(Build=1.5), SATURDAY).p85 == date(2026, 11, 18)  # Mon, Tue, Wed
 
 
 def test_several_stages_add_up():
-    # 10 h x 1.5 + 4 h x 0.75 + 5 h x 2 = 15 + 3 + 10 = 28 h at 6 h a day = 4.67 -> the 5th working day (Friday).
+    # 10 h x 1.5 + 4 h x 0.75 + 5 h x 2 = 15 + 3 + 10 = 28 h at 6 h a day = 4.67 -> 5: the 5th working day (Friday).
     result = one(task(("Build", 10), ("Review", 4), ("Ship", 5)), history(Build=1.5, Review=0.75, Ship=2.0))
     assert (result.p50, result.p85) == (FRIDAY, FRIDAY)
     assert str(result.remaining_hours) == "19.00"
 
 
 def test_a_stage_name_never_seen_uses_the_team_record():
-    # The team's record is Build's alone (1.5x): "Polish" (never seen) 2 h -> 3 h; with Build 10 h -> 15 h:
-    # 18 h / 6 = 3.0 ... kept values are rounded, so use 2.2 h: 15 + 3.3 = 18.3 h / 6 = 3.05 -> 4th day.
-    result = one(task(("Build", 10), ("Polish", 2.2)), history(Build=1.5))
-    assert result.p85 == date(2026, 11, 12)
+    # The team's record is Build's alone (1.5x): "Polish" (never seen) 3.4 h -> 5.1 h; with Build 10 h -> 15 h:
+    # 20.1 h / 6 = 3.35 -> 3: the 3rd working day, Wednesday.
+    result = one(task(("Build", 10), ("Polish", 3.4)), history(Build=1.5))
+    assert result.p85 == date(2026, 11, 11)
     assert result.basis == "team"  # the least specific level used
 
 
@@ -98,8 +98,8 @@ def test_a_name_with_too_few_stages_uses_the_team_record():
 
 
 def test_no_team_record_uses_the_prior():
-    # Pace 6 h/day, no stage record: ln r ~ N(ln 1.3, 0.5). 30 h -> median 39 h = 6.5 days -> 7th working day;
-    # 85 %: 39 x e^(0.5 x 1.0364) = 65.5 h = 10.9 days -> 11th; a draw's sampling error is a day at most.
+    # Pace 6 h/day, no stage record: ln r ~ N(ln 1.3, 0.5). 30 h -> median 39 h = 6.5 days -> the 6th or 7th
+    # working day; 85 %: 39 x e^(0.5 x 1.0364) = 65.5 h = 10.9 days -> 11th; sampling error: a day at most.
     result = one(task(("Build", 30)), HistoryAt(pace=same(6.0)))
     assert result.basis == "prior"
     assert abs(weekdays_before(result.p50) - weekdays_before(nth_working_day(MONDAY, 7))) <= 1
@@ -117,9 +117,9 @@ def test_no_history_gives_a_reason_not_a_date():
 
 def test_the_assignees_own_pace_when_they_have_enough():
     h = history(Build=1.5)
-    h.people[7] = same(4.0, n=3)  # 4 h a day: 15 h = 3.75 days -> the 4th working day, Thursday
+    h.people[7] = same(4.0, n=3)  # 4 h a day: 15 h = 3.75 days -> 4: Thursday
     assert one(task(("Build", 10), assignee=7), h).p85 == date(2026, 11, 12)
-    assert one(task(("Build", 10), assignee=8), h).p85 == date(2026, 11, 11)  # no record: the team's 6 h
+    assert one(task(("Build", 11), assignee=8), h).p85 == date(2026, 11, 11)  # no record: the team's 6 h
 
 
 def test_bad_inputs_give_reasons():
@@ -138,9 +138,9 @@ def test_bad_inputs_give_reasons():
 
 def test_at_risk_is_p85_after_the_due_date():
     h = history(Build=1.5)
-    assert one(task(("Build", 10), due=date(2026, 11, 10)), h).at_risk is True
-    assert one(task(("Build", 10), due=date(2026, 11, 11)), h).at_risk is False
-    assert one(task(("Build", 10)), h).at_risk is False
+    assert one(task(("Build", 11), due=date(2026, 11, 10)), h).at_risk is True
+    assert one(task(("Build", 11), due=date(2026, 11, 11)), h).at_risk is False
+    assert one(task(("Build", 11)), h).at_risk is False
 
 
 def test_the_draws_are_deterministic_and_differ_by_day():
@@ -155,10 +155,10 @@ def test_the_draws_are_deterministic_and_differ_by_day():
 def test_a_project_finishes_with_its_last_task():
     h = history(Build=1.5)
     results = forecast_tasks(
-        [task(("Build", 10), task_id=1), task(("Build", 22), task_id=2)], h, Draws(1, MONDAY), MONDAY
+        [task(("Build", 11), task_id=1), task(("Build", 23), task_id=2)], h, Draws(1, MONDAY), MONDAY
     )
     project = forecast_project(results, MONDAY)
-    assert project.p85 == results[1].p85 == date(2026, 11, 16)  # 33 h / 6 = 5.5 days -> the 6th: Monday next
+    assert project.p85 == results[1].p85 == date(2026, 11, 16)  # 34.5 h / 6 = 5.75 days -> 6: Monday next
     assert (project.forecast, project.unforecast) == (2, 0)
     assert forecast_project([], MONDAY).reason == "No open tasks."
 

@@ -78,13 +78,14 @@ def open_task(w, *stages, due=None):
 
 def test_a_new_task_gets_its_forecast_in_its_own_write(world):
     weeks_of_history(world)
-    task = open_task(world, ("Build", "10"), due=date(2026, 11, 10))
+    task = open_task(world, ("Build", "11"), due=date(2026, 11, 10))
     f = Forecast.objects.get(task=task)
-    # 10 h x 1.5 = 15 h at 6 h a day = 2.5 working days: the 3rd counting Monday 9 November: Wednesday.
+    # 11 h x 1.5 = 16.5 h at 6 h a day = 2.75 working days, to the nearest day 3: the 3rd counting Monday 9
+    # November as the first: Wednesday.
     assert (f.as_of, f.p50, f.p85) == (date(2026, 11, 9), date(2026, 11, 11), date(2026, 11, 11))
     assert f.at_risk is True
     assert f.basis == "stages"
-    assert f.remaining_hours == 10
+    assert f.remaining_hours == 11
     assert figures_verify() == []  # the kept history (ratio and pace sums) agrees with a recompute
 
 
@@ -140,7 +141,7 @@ def test_a_completed_stage_asks_for_one_team_refresh_and_a_rollback_for_none(wor
 
 def test_the_team_refresh_covers_every_bump_once_and_reports_only_what_changed(world):
     weeks_of_history(world)
-    tasks = [open_task(world, ("Build", "10")), open_task(world, ("Build", "20"))]
+    tasks = [open_task(world, ("Build", "11")), open_task(world, ("Build", "21"))]
     with at(NOW):
         assert team_refresh(world["team"].pk).passes == 1  # the bumps of the writes above
         assert team_refresh(world["team"].pk).passes == 0  # nothing new asked: nothing done
@@ -158,7 +159,7 @@ def test_the_team_refresh_covers_every_bump_once_and_reports_only_what_changed(w
 
 def test_the_daily_job_runs_once_per_team_and_day(world):
     weeks_of_history(world, weeks=10)
-    open_task(world, ("Build", "10"))
+    open_task(world, ("Build", "11"))
     first = forecasts_daily(now=NOW)
     second = forecasts_daily(now=NOW + timedelta(hours=3))  # a second scheduler, the same day
     assert world["team"].pk in first.claimed
@@ -175,7 +176,7 @@ def test_the_backtest_replays_completed_tasks_as_at_their_start(world):
     monday = FIRST_MONDAY + timedelta(weeks=9)
     finished(world, monday, monday + timedelta(days=3, hours=6))  # the tenth took until Thursday: 4 working days
     # Tasks 1-5 had fewer than 5 finished before them (thin); 6-9 finished on their 2nd working day, within the
-    # forecast (2 days, exactly, +- the rounding of the kept values: the 2nd or 3rd day); the tenth did not.
+    # forecast (2 working days: the 2nd); the tenth did not.
     assert backtest(world["team"].pk) == backtest(world["team"].pk, limit=100)
     result = backtest(world["team"].pk)
     assert (result.replayed, result.thin, result.within_p85, result.within_p50) == (5, 5, 4, 4)
