@@ -26,7 +26,7 @@ import logging
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -35,7 +35,7 @@ from aether.changes import record
 from tasks.models import Status, Task
 
 from ..figures import _zone, contributions_of
-from ..models import CompletedDay, Forecast, ForecastTeamState, ProjectForecast, StageDay
+from ..models import CompletedDay, Forecast, ForecastDailyRun, ForecastTeamState, ProjectForecast, StageDay
 from .history import TeamHistory
 from .method import Draws, Result, TaskInput, forecast_project, forecast_tasks
 
@@ -407,8 +407,14 @@ def forecasts_daily(*, now: datetime | None = None) -> DailyRun:
 
     now = now or timezone.now()
     claimed, changed = [], 0
-    for team_id, time_zone in Team.objects.order_by("pk").values_list("pk", "time_zone"):
+    teams = Team.objects.order_by("pk").values_list("pk", "time_zone")
+    done_today = set(
+        ForecastDailyRun.objects.filter(day__gte=(now - timedelta(days=1)).date()).values_list("team_id", "day")
+    )
+    for team_id, time_zone in teams:
         day = local_today(time_zone, now)
+        if (team_id, day) in done_today:
+            continue  # the common case of a run every quarter hour: two reads, no write
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(
