@@ -138,7 +138,7 @@ HISTORY_TASKS = 120
 STAGE_OVERRUN = {"Implementation": 1.35, "Build and polish": 1.4, "Creative production": 1.3, "Testing": 1.2,
                  "Design": 1.1, "Release": 0.9, "Publishing": 0.85, "Reporting": 0.9}  # fmt: skip
 HISTORY_PACE = {"alice": 3.5, "bob": 3.0}
-DEMO_PACE = 3.5
+DEMO_PACE = 3.5  # anyone else (the Other team's Dave)
 
 
 def after_work(start, days: float):
@@ -190,6 +190,11 @@ class Command(BaseCommand):
         # (aether/changes.py), so the API's ETags move on; the generated rows are not in the sync change log (a
         # client's first sync after this sends them).
         call_command("analytics_rebuild", stdout=self.stdout)
+        if not tasks:
+            # The demo's forecasts and calibration at once, for the first visit (by name: tasks never imports
+            # analytics). Generated tasks get theirs from the daily job or `forecasts_refresh`: a refresh
+            # reports every task whose forecast it writes, and a million rows would all go to the sync log.
+            call_command("forecasts_refresh", "--backtest", stdout=self.stdout)
         for email, _, team, role, staff in PEOPLE:
             admin = "  (staff: opens Django admin at /admin/)" if staff else ""
             self.stdout.write(f"  {email:<20} {role:<7} in {team:<6} password: {PASSWORD}{admin}")
@@ -252,21 +257,33 @@ class Command(BaseCommand):
             fate = i % 3 if team_slug == "demo" else rng.choice([0, 1, 2])
             created_at = now - timedelta(days=rng.randint(5, 120), hours=rng.randint(0, 23))
             done = {0: len(stage_specs), 1: rng.randint(1, len(stage_specs) - 1), 2: 0}[fate]
+            assignee = (
+                rng.choice([users["alice"], users["bob"], users["bob"]]) if team_slug == "demo" else users["dave"]
+            )
+            # The same team as its past year (_demo_history): the person's pace, each kind of stage's overrun.
+            pace = HISTORY_PACE.get(assignee.email.split("@")[0], DEMO_PACE) * math.exp(rng.gauss(0, 0.3))
             stages, t = [], created_at + timedelta(hours=rng.randint(2, 48))
             for order, (name, est) in enumerate(stage_specs, 1):
                 stage = Stage(order=order, name=name, estimated_hours=est)
                 if order <= done:
-                    actual = (est * Decimal(str(rng.uniform(0.6, 1.7)))).quantize(Decimal("0.5"))
-                    stage.actual_hours = max(actual, Decimal("0.5"))
+                    ratio = STAGE_OVERRUN.get(name, 1.1) * math.exp(rng.gauss(0, 0.3))
+                    stage.actual_hours = max((est * Decimal(str(ratio))).quantize(Decimal("0.5")), Decimal("0.5"))
                     stage.started_at = t
-                    # Worked on working days at about 3.5 hours a day (the stage's share of someone's week).
-                    t = after_work(t, float(stage.actual_hours) / (DEMO_PACE * rng.uniform(0.75, 1.35)))
-                    stage.completed_at = min(t, now - timedelta(minutes=5))
+                    t = after_work(t, float(stage.actual_hours) / pace)  # on working days
+                    stage.completed_at = t
                     stage.status = Status.COMPLETED
                 elif order == done + 1 and fate == 1:
                     stage.status = Status.IN_PROGRESS
-                    stage.started_at = min(t, now - timedelta(minutes=5))
+                    stage.started_at = t
                 stages.append(stage)
+            if done and t > now - timedelta(minutes=5):
+                # Not done by now at that pace: it began whole weeks earlier (the same weekdays and hours), rather
+                # than finishing impossibly fast (the forecasts learn the team's pace from these times).
+                back = timedelta(weeks=math.ceil((t - now + timedelta(minutes=5)) / timedelta(weeks=1)))
+                created_at -= back
+                for stage in stages:
+                    stage.started_at = stage.started_at and stage.started_at - back
+                    stage.completed_at = stage.completed_at and stage.completed_at - back
             status = {0: Status.COMPLETED, 1: Status.IN_PROGRESS, 2: Status.PENDING}[fate]
             completed_at = stages[-1].completed_at if fate == 0 else None
             # Due dates: completed ones around their completion; open ones some overdue, some due soon.
@@ -274,9 +291,6 @@ class Command(BaseCommand):
                 due = (completed_at + timedelta(days=rng.randint(-4, 6))).date()
             else:
                 due = today + timedelta(days=rng.choice([-9, -3, -1, 0, 1, 2, 5, 12, 20, 30]))
-            assignee = (
-                rng.choice([users["alice"], users["bob"], users["bob"]]) if team_slug == "demo" else users["dave"]
-            )
             task = Task.objects.create(
                 project=project,
                 title=title,
@@ -305,9 +319,12 @@ class Command(BaseCommand):
         """The Demo team's past year: HISTORY_TASKS completed tasks (Alice's and Bob's), each worked on working
         days at its person's pace, each stage taking its kind's usual overrun (STAGE_OVERRUN) give or take, so
         that the forecasts have a record to learn from and the backtest something to replay. Fixed keys and
-        a fixed seed: a rerun adds nothing. A task that would not have finished by yesterday is left out."""
+        a fixed seed: a rerun adds nothing. A task that would not have finished by the anchor is left out."""
         rng = random.Random(2026)
         now = timezone.now()
+        # Laid out back from the Monday of last week (midnight, UTC), not from this instant: the same weeks
+        # whatever the weekday of loading, so the Demo team's record (and its backtest) is the same any day.
+        anchor = (now - timedelta(days=now.weekday() + 7)).replace(hour=0, minute=0, second=0, microsecond=0)
         demo = [t for (team, _), t in templates.items() if team == "demo"]
         demo_projects = [projects["Website relaunch"], projects["Mobile app 2.0"]]
         made = 0
@@ -316,7 +333,7 @@ class Command(BaseCommand):
             template = demo[i % len(demo)]
             who = "alice" if i % 2 else "bob"
             pace = HISTORY_PACE[who] * math.exp(rng.gauss(0, 0.3))
-            start = after_work(now - timedelta(days=rng.uniform(20, 365)), 0)
+            start = after_work(anchor - timedelta(days=rng.uniform(13, 358)), 0)
             created_at = start - timedelta(hours=rng.randint(1, 72))
             stages, t = [], start
             for order, (name, est) in enumerate(
