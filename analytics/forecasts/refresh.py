@@ -185,14 +185,17 @@ def _bump(team_ids) -> None:
     pending.update(teams)
 
 
+_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
+
+
 class _PendingRefresh(set):
     def flush(self) -> None:
         from ..tasks import forecasts_refresh_team
 
         teams, _ = sorted(self), self.clear()
         for team in teams:
-            try:
-                forecasts_refresh_team.delay(team)
+            try:  # one quick retry, as the outbox's kick: a request must not wait on a broker that is down
+                forecasts_refresh_team.apply_async(args=[team], retry=True, retry_policy=_RETRY_POLICY)
             except Exception:  # the broker is down: the change is committed, the daily job refreshes the team
                 log.warning("could not ask for the forecast refresh of team %s", team, exc_info=True)
 

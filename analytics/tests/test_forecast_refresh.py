@@ -124,7 +124,7 @@ def test_a_completed_stage_asks_for_one_team_refresh_and_a_rollback_for_none(wor
     weeks_of_history(world)
     task = open_task(world, ("Build", "3"), ("Review", "2"))
     wanted = ForecastTeamState.objects.get(team_id=world["team"].pk).wanted
-    with mock.patch("analytics.tasks.forecasts_refresh_team.delay") as delay, at(NOW):
+    with mock.patch("analytics.tasks.forecasts_refresh_team.apply_async") as delay, at(NOW):
         with contextlib.suppress(RuntimeError), transaction.atomic():
             services.task_complete_with_stages(
                 actor=world["dev"], task=task, actual_hours={s.pk: "1" for s in task.stages.all()}
@@ -135,7 +135,8 @@ def test_a_completed_stage_asks_for_one_team_refresh_and_a_rollback_for_none(wor
         services.task_complete_with_stages(
             actor=world["dev"], task=task, actual_hours={s.pk: "1" for s in task.stages.all()}
         )  # two stages and the task completed: one transaction, one refresh asked
-    delay.assert_called_once_with(world["team"].pk)
+    assert delay.call_count == 1
+    assert delay.call_args.kwargs["args"] == [world["team"].pk]
     assert ForecastTeamState.objects.get(team_id=world["team"].pk).wanted == wanted + 1
 
 
@@ -183,3 +184,29 @@ def test_the_backtest_replays_completed_tasks_as_at_their_start(world):
     with at(NOW):
         row = backtest_team(world["team"].pk)
     assert (row.replayed, row.within_p85, row.thin, row.as_of) == (5, 4, 5, date(2026, 11, 9))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_while_another_runs_leaves_the_bump_to_it(world):
+    import psycopg
+    from django.db import connection
+
+    from analytics.forecasts.refresh import _advisory_key
+    from analytics.tasks import forecasts_refresh_team
+
+    weeks_of_history(world)
+    open_task(world, ("Build", "11"))  # a forecast written: a refresh asked for (wanted > done)
+    settings = connection.settings_dict
+    with psycopg.connect(
+        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"], port=settings["PORT"], autocommit=True
+    ) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [_advisory_key(world["team"].pk)])  # another worker's refresh
+        with at(NOW):
+            assert team_refresh(world["team"].pk).skipped is True
+        state = ForecastTeamState.objects.get(team_id=world["team"].pk)
+        assert state.wanted > state.done  # still asked for: the running one goes round again after its commit
+        other.execute("SELECT pg_advisory_unlock(%s)", [_advisory_key(world["team"].pk)])
+    with at(NOW):
+        assert forecasts_refresh_team(world["team"].pk) == 0  # the Celery task: one pass, nothing differed
+    state.refresh_from_db()
+    assert state.wanted == state.done
