@@ -6,7 +6,9 @@ stage name, CompletedDay's ln-pace sums by day and assignee) and keeps them as p
 team's record of all stages, each assignee's pace over the PERSON_WINDOW days before `end`, and the team's
 whole pace record. A live forecast as of day d uses `at(d + 1)` (today's completions count); the backtest of a
 task that started on day s uses `at(s)` (what was known the evening before). Each `at` is a binary search per
-key, so the backtest replays hundreds of tasks from memory with no query per task.
+key, so the backtest replays hundreds of tasks from memory with no query per task. A live forecast, which needs
+one day only, reads `history_at(team_id, end)`: the same figures summed by the database (two grouped queries
+that return a row per stage name and per assignee), a few milliseconds on a team with a million tasks.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from datetime import date, timedelta
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from ..models import CompletedDay, StageDay
 from .method import PERSON_WINDOW, HistoryAt, Record
@@ -86,3 +88,39 @@ def _merged(rows) -> list[tuple[date, int, int, int]]:
         current[2] += total
         current[3] += squares
     return [tuple(v) for v in by_day.values()]
+
+
+def history_at(team_id: int, end: date, *, using: str = "default") -> HistoryAt:
+    """TeamHistory.load(team_id).at(end), summed in the database (see the module's docstring)."""
+    names = {
+        name: Record(int(n), float(total), float(squares))
+        for name, n, total, squares in StageDay.objects.using(using)
+        .filter(team_id=team_id, day__lt=end)
+        .exclude(ratio_n=0)
+        .order_by()
+        .values_list("name")
+        .annotate(Sum("ratio_n"), Sum("ratio_sum"), Sum("ratio_sq"))
+    }
+    stages = Record()
+    for record in names.values():
+        stages = stages + record
+    window = Q(day__gte=end - timedelta(days=PERSON_WINDOW))
+    people, pace = {}, Record()
+    for person, n, total, squares, wn, wtotal, wsquares in (
+        CompletedDay.objects.using(using)
+        .filter(team_id=team_id, day__lt=end)
+        .exclude(pace_n=0)
+        .order_by()
+        .values_list("assignee_id")
+        .annotate(
+            n=Sum("pace_n"),
+            total=Sum("pace_sum"),
+            squares=Sum("pace_sq"),
+            window_n=Sum("pace_n", filter=window, default=0),
+            window_total=Sum("pace_sum", filter=window, default=0),
+            window_squares=Sum("pace_sq", filter=window, default=0),
+        )
+    ):
+        pace = pace + Record(int(n), float(total), float(squares))
+        people[person] = Record(int(wn), float(wtotal), float(wsquares))
+    return HistoryAt(names=names, stages=stages, people=people, pace=pace)

@@ -36,7 +36,7 @@ from tasks.models import Status, Task
 
 from ..figures import _zone, contributions_of
 from ..models import CompletedDay, Forecast, ForecastDailyRun, ForecastTeamState, ProjectForecast, StageDay
-from .history import TeamHistory
+from .history import history_at
 from .method import Draws, Result, TaskInput, forecast_project, forecast_tasks
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def _open_inputs(where: str, params: list) -> tuple[list[TaskInput], dict[int, i
 
 def _forecast(team_id: int, time_zone: str, inputs: list[TaskInput], now: datetime) -> tuple[date, list[Result]]:
     as_of = local_today(time_zone, now)
-    history = TeamHistory.load(team_id).at(date.fromordinal(as_of.toordinal() + 1))
+    history = history_at(team_id, date.fromordinal(as_of.toordinal() + 1))
     draws = Draws(team_id, as_of)
     results: list[Result] = []
     for start in range(0, len(inputs), CHUNK):

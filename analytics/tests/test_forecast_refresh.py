@@ -210,3 +210,11 @@ def test_a_refresh_while_another_runs_leaves_the_bump_to_it(world):
         assert forecasts_refresh_team(world["team"].pk) == 0  # the Celery task: one pass, nothing differed
     state.refresh_from_db()
     assert state.wanted == state.done
+
+
+def test_the_live_history_is_the_backtests_at_that_day(world):
+    from analytics.forecasts.history import TeamHistory, history_at
+
+    weeks_of_history(world, weeks=8)
+    for end in (date(2026, 10, 13), date(2026, 11, 1), date(2026, 12, 1)):
+        assert history_at(world["team"].pk, end) == TeamHistory.load(world["team"].pk).at(end)
