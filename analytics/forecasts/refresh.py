@@ -17,7 +17,8 @@ Contract:
   team when its project forecasts changed.
 - `forecasts_daily()`: per team, once per team-local day (the ForecastDailyRun row, inserted in the run's
   transaction, is the claim: a second worker or scheduler skips it), the backtest (calibration) and a refresh
-  as of the new day.
+  as of the new day; and, every run, the refresh of any team whose `wanted` is ahead of `done` (a request lost
+  with the broker or a killed worker), so a lost request delays a refresh by at most the run's interval.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from aether.changes import record
@@ -434,5 +436,10 @@ def forecasts_daily(*, now: datetime | None = None) -> DailyRun:
                 ForecastTeamState.objects.filter(team_id=team_id, done__lt=wanted).update(done=wanted)
                 changed += c
         claimed.append(team_id)
+    # A refresh asked for and never done: the broker was down at the commit, or the worker died in the pass.
+    # This run, every quarter hour, does it (the advisory lock and wanted/done keep it to once).
+    behind = ForecastTeamState.objects.filter(done__lt=F("wanted")).order_by("team_id")
+    for team_id in behind.values_list("team_id", flat=True):
+        changed += team_refresh(team_id, now=now).changed
     log.info("forecasts daily: %s teams refreshed, %s forecasts changed", len(claimed), changed)
     return DailyRun(claimed, changed)

@@ -10,6 +10,7 @@ from unittest import mock
 
 import pytest
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.tests.factories import MembershipFactory, TeamFactory, UserFactory
@@ -170,6 +171,21 @@ def test_the_daily_job_runs_once_per_team_and_day(world):
     assert world["team"].pk in forecasts_daily(now=NOW + timedelta(days=1)).claimed  # the next day: again
     f = Forecast.objects.get(task__title="Open")  # a day later, the same work ends a day later
     assert (f.as_of, f.p85) == (date(2026, 11, 10), date(2026, 11, 12))
+
+
+def test_a_refresh_request_lost_with_the_broker_is_done_by_the_next_scheduled_run(world):
+    weeks_of_history(world, weeks=10)
+    task = open_task(world, ("Build", "11"))
+    forecasts_daily(now=NOW)  # today's run for the team is done
+    team = world["team"].pk
+    Forecast.objects.filter(task=task).delete()  # as if a change's refresh never ran ...
+    ForecastTeamState.objects.filter(team_id=team).update(wanted=F("done") + 1)  # ... its request lost
+    run = forecasts_daily(now=NOW + timedelta(minutes=15))
+    assert run.claimed == []  # not the day's run again
+    assert Forecast.objects.filter(task=task).exists()
+    state = ForecastTeamState.objects.get(team_id=team)
+    assert state.done == state.wanted
+    assert forecasts_daily(now=NOW + timedelta(minutes=30)).changed == 0  # caught up: nothing more
 
 
 def test_the_backtest_replays_completed_tasks_as_at_their_start(world):
