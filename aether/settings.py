@@ -141,14 +141,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if env.bool("DATABASE_POOL", default=False):
     # The ASGI web process (gunicorn.conf.py sets this): its sync views run in a thread per request, so a
     # connection kept per thread would be a new connection per request. One psycopg pool per process instead,
-    # checked before use like CONN_HEALTH_CHECKS; CONN_MAX_AGE must then be 0 (Django refuses both).
-    from psycopg_pool import ConnectionPool
-
+    # each checked before use (Django passes the pool CONN_HEALTH_CHECKS); CONN_MAX_AGE must then be 0 (Django refuses both).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN", default=2),
         "max_size": env.int("DATABASE_POOL_MAX", default=20),
-        "check": ConnectionPool.check_connection,
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10),
     }
 if env.str("DATABASE_REPLICA_URL", default=""):

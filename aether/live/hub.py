@@ -127,11 +127,14 @@ class Hub:
         except (ValueError, KeyError, TypeError):
             log.warning("live: an unreadable message on the channel: %.200r", raw)
             return
+        # First whom this commit may have taken a team from: its other events (the leaver's tasks unassigned in
+        # the same transaction) must not reach them.
+        for event in found:
+            if event.get("kind") in ("members", "account"):
+                self._recheck(event["user"], event.get("team"))
         out: dict[Stream, list[dict]] = defaultdict(list)
         for event in found:
             kind = event.get("kind")
-            if kind in ("members", "account"):
-                self._recheck(event["user"], event.get("team"))
             if kind == "members":
                 # the person themselves (My work follows their teams) and the team's pages (its member list)
                 for stream in self.by_user.get(event["user"], ()):
