@@ -141,7 +141,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if env.bool("DATABASE_POOL", default=False):
     # The ASGI web process (gunicorn.conf.py sets this): its sync views run in a thread per request, so a
     # connection kept per thread would be a new connection per request. One psycopg pool per process instead,
-    # each checked before use (Django passes the pool CONN_HEALTH_CHECKS); CONN_MAX_AGE must then be 0 (Django refuses both).
+    # each checked before use (Django gives the pool CONN_HEALTH_CHECKS); CONN_MAX_AGE must then be 0.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN", default=2),

@@ -63,9 +63,23 @@ def teams_of(user_id: int) -> set[int]:
     """The teams the person may see now (none once the account is inactive): what the pages' selectors use."""
     from accounts.models import Membership
 
-    return set(
-        Membership.objects.filter(user_id=user_id, user__is_active=True).values_list("team_id", flat=True)
-    )
+    return set(Membership.objects.filter(user_id=user_id, user__is_active=True).values_list("team_id", flat=True))
+
+
+def release_connection() -> None:
+    """Give this thread's database connection back (to the pool) now: a stream lives for hours, and must not
+    hold a connection it used once, at its start (outside a test's transaction, which owns its connection)."""
+    from django.db import connection
+
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+def current_teams(user_id: int) -> set[int]:
+    try:
+        return teams_of(user_id)
+    finally:
+        release_connection()
 
 
 class Hub:
@@ -183,7 +197,7 @@ class Hub:
 
     async def _apply_teams(self, user_id: int, streams: list[Stream]) -> None:
         try:
-            teams = await sync_to_async(teams_of, thread_sensitive=False)(user_id)
+            teams = await sync_to_async(current_teams, thread_sensitive=False)(user_id)
         except Exception:  # the database is away: close them (their reconnection is checked again by the view)
             log.warning("live: could not re-check person %s; closing their streams", user_id, exc_info=True)
             teams = set()

@@ -25,7 +25,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
-from .hub import CLOSE, Stream, hub, teams_of
+from .hub import CLOSE, Stream, hub, release_connection, teams_of
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +132,16 @@ async def _events(stream: Stream, since: int | None):
         hub.remove(stream)
 
 
+def checked_subscription(request) -> Subscription:
+    try:
+        return subscription_of(request)
+    finally:
+        release_connection()
+
+
 @require_GET
 async def stream(request):
-    subscription = await sync_to_async(subscription_of)(request)
+    subscription = await sync_to_async(checked_subscription)(request)
     live = Stream(
         user_id=subscription.user_id,
         teams=set(subscription.teams),

@@ -49,9 +49,13 @@ def test_a_change_is_published_after_its_commit_and_a_rolled_back_one_never(chan
     task = TaskFactory(project=ProjectFactory(team=team), created_by=author)
     received(channel)  # what the factories' writes published
 
-    with pytest.raises(RuntimeError), transaction.atomic():
-        comment_create(actor=author, task=task, body="never committed")
-        raise RuntimeError("rolled back")
+    def write_then_fail():
+        with transaction.atomic():
+            comment_create(actor=author, task=task, body="never committed")
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
     assert received(channel) == []
 
     comment = comment_create(actor=author, task=task, body="committed")
