@@ -32,6 +32,7 @@ import asyncio
 import http.client
 import json
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -46,10 +47,12 @@ from django.db import transaction
 
 from accounts.models import User
 from accounts.services.teams import team_create
-from tasks.models import Status, Task
+from tasks.models import Project, Status, Task
 from tasks.services.comment import comment_create
 from tasks.services.project import project_create
 from tasks.services.task import task_create, task_set_status
+
+CLIENT = sys.argv[1:] == ["--client"]
 
 
 def bench_people(n: int) -> list[tuple[User, Task]]:
@@ -63,7 +66,8 @@ def bench_people(n: int) -> list[tuple[User, Task]]:
             team = team_create(owner=user, name=f"live-bench-{i:04d}")
             project = project_create(actor=user, team=team, name="Board")
             task_create(actor=user, project=project, title=f"The task of person {i}")
-        task = Task.objects.filter(project__team__memberships__user=user, deleted_at__isnull=True).first()
+        project = Project.objects.filter(team__memberships__user=user).get()
+        task = Task.objects.filter(project=project, deleted_at__isnull=True).order_by("pk").first()
         found.append((user, task))
     return found
 
@@ -73,44 +77,84 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
 
 
 class Streams:
-    """Event streams read over plain sockets on this process's event loop (a thread of its own)."""
+    """Event streams read over plain sockets by a client process of their own (`--client`: one event loop, as a
+    browser reads its EventSource), which reports each stream's opening and each event with its arrival time
+    (time.perf_counter: CLOCK_MONOTONIC, one clock for both processes)."""
 
     def __init__(self, port: int):
         self.port = port
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
         self.open = 0
         self.failed: list[str] = []
+        self.handlers: dict[int, object] = {}
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--client"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+        threading.Thread(target=self._reports, daemon=True).start()
 
     def start(self, cookie: str, path: str, on_event) -> None:
-        asyncio.run_coroutine_threadsafe(self._read(cookie, path, on_event), self.loop)
+        n = len(self.handlers)
+        self.handlers[n] = on_event
+        self.process.stdin.write(json.dumps([n, self.port, cookie, path]) + "\n")
+        self.process.stdin.flush()
 
-    async def _read(self, cookie: str, path: str, on_event) -> None:
+    def _reports(self) -> None:
+        for line in self.process.stdout:
+            kind, n, rest = line.rstrip("\n").split(" ", 2)
+            if kind == "open":
+                self.open += 1
+            elif kind == "failed":
+                self.failed.append(rest)
+            else:
+                at, data = rest.split(" ", 1)
+                self.handlers[int(n)](json.loads(data), float(at))
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+    def wait_open(self, n: int, timeout: float = 60) -> int:
+        """How many of `n` streams have not answered after `timeout` seconds (a refusal stops the run)."""
+        deadline = time.monotonic() + timeout
+        while self.open + len(self.failed) < n and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if self.failed:
+            raise SystemExit(f"{self.open} of {n} streams opened; refused: {self.failed[:3]}")
+        return n - self.open
+
+
+def client() -> None:
+    """The client process of `Streams`: a stream per line of standard input ([n, port, cookie, path])."""
+
+    async def read(n: int, port: int, cookie: str, path: str) -> None:
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
             head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n"
             writer.write(f"{head}\r\n".encode())
             await writer.drain()
             status = await reader.readline()
             if b" 200 " not in status:
-                self.failed.append(status.decode(errors="replace").strip())
+                print(f"failed {n} {status.decode(errors='replace').strip()}", flush=True)
                 return
             while (await reader.readline()) not in (b"\r\n", b""):
                 pass
-            self.open += 1
+            print(f"open {n} -", flush=True)
             while line := await reader.readline():
                 if line.startswith(b"data: ["):
-                    on_event(json.loads(line[6:]), time.perf_counter())
+                    print(f"event {n} {time.perf_counter()} {line[6:].decode().strip()}", flush=True)
         except OSError as error:
-            self.failed.append(str(error))
+            print(f"failed {n} {error}", flush=True)
 
-    def wait_open(self, n: int, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while self.open + len(self.failed) < n and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if self.failed or self.open < n:
-            raise SystemExit(f"{self.open} of {n} streams opened; failures: {self.failed[:3]}")
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        tasks = set()
+        while line := await reader.readline():
+            task = loop.create_task(read(*json.loads(line)))
+            tasks.add(task)
+        await asyncio.gather(*tasks)
+
+    asyncio.run(main())
 
 
 def worker_pids(server: Gunicorn) -> list[int]:
@@ -142,15 +186,19 @@ def bench_latency(args, people) -> dict:
                 with lock:
                     if ours and i in pending:
                         latencies.append((at - pending.pop(i)) * 1000)
+                    elif ours and args.verbose:
+                        print("unexpected", i, told, flush=True)
 
             return on_event
 
-        cookies = {}
-        for i, (user, task) in enumerate(people):
-            cookies[i] = session_cookie(user.email)
+        cookies = [session_cookie(user.email) for user, _ in people]
+        for i, (_user, task) in enumerate(people):
             streams.start(cookies[i], f"/live/stream/?project={task.project_id}", heard(i, task.pk))
-        streams.wait_open(len(people))
-        print(f"{len(people)} streams open (one person each, their own board), {args.workers} web workers")
+        unopened = streams.wait_open(len(people))
+        print(
+            f"{streams.open} streams open (one person each, their own board; {unopened} not answered), "
+            f"{args.workers} web workers"
+        )
 
         pages, _ = pages_of(args.email)
         page_times: dict[str, list[float]] = {name: [] for name in pages}
@@ -195,6 +243,8 @@ def bench_latency(args, people) -> dict:
         browser.join(30)
         with lock:
             lost = len(pending)
+            if args.verbose and pending:
+                print("not heard:", sorted(pending), flush=True)
         p50, p95, top = percentiles(latencies)
         print(
             f"latency commit -> stream, {len(latencies)} changes at {args.rate}/s: p50 {p50:.1f} ms, p95 {p95:.1f} ms,"
@@ -206,7 +256,8 @@ def bench_latency(args, people) -> dict:
             p50_, p95_, _ = percentiles(times)
             page_p50[name] = p50_
             print(f"  {name:<34} p50 {p50_:6.1f} ms  p95 {p95_:6.1f} ms  ({len(times)} requests)")
-        return {"p95": p95, "lost": lost, "misdelivered": len(misdelivered), "pages": page_p50}
+        streams.close()
+        return {"p95": p95, "lost": lost + unopened, "misdelivered": len(misdelivered), "pages": page_p50}
     finally:
         server.stop()
 
@@ -224,15 +275,17 @@ def bench_memory(args, people) -> float:
         before = rss_mb(worker)
         streams = Streams(server.port)
         for n in range(args.idle):
-            _user, task = people[n % len(people)]
+            task = people[n % len(people)][1]
             streams.start(cookies[n % len(people)], f"/live/stream/?project={task.project_id}", lambda *_: None)
-        streams.wait_open(args.idle)
+        unopened = streams.wait_open(args.idle)
         time.sleep(args.settle)
         with_streams = rss_mb(worker)
         print(
             f"memory of the one web worker: {before:.0f} MB warmed up, {with_streams:.0f} MB with {args.idle} idle "
-            f"streams open ({(with_streams - before) * 1024 / args.idle:.1f} KB a stream)"
+            f"streams open ({(with_streams - before) * 1024 / args.idle:.1f} KB a stream; {unopened} not answered; "
+            f"{len(list(Path(f'/proc/{worker}/task').iterdir()))} threads)"
         )
+        streams.close()
         return with_streams
     finally:
         server.stop()
@@ -247,6 +300,7 @@ def main():
     parser.add_argument("--settle", type=float, default=20.0, help="seconds the idle streams stay open first")
     parser.add_argument("--workers", type=int, default=2, help="web workers for the latency run")
     parser.add_argument("--email", default="bob@example.com", help="whose pages are timed meanwhile")
+    parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--skip", default="", help="latency or memory: leave that part out")
     args = parser.parse_args()
 
@@ -271,4 +325,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    client() if CLIENT else main()

@@ -167,7 +167,7 @@ class Hub:
                 self._to_teams(out, event.get("teams", ()), told)
         for stream, told in out.items():
             if not stream.offer((event_id, told)):
-                log.info("live: dropped a stream of person %s that stopped reading", stream.user_id)
+                log.warning("live: dropped a stream of person %s that stopped reading", stream.user_id)
                 self.close(stream, "dropped")
 
     def _to_teams(self, out, teams, told: dict) -> None:

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 15
 RETRY_MILLISECONDS = 2000  # how soon EventSource reconnects after a dropped connection
+SUBSCRIBE_SECONDS = 5  # how long a stream waits for its process's Redis subscription before going on
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,13 @@ async def _events(stream: Stream, since: int | None):
     hub.add(stream)
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
+        # Subscribed first, the event id read after: every event past that id reaches this stream, and the ones
+        # up to it are caught up by the refetch `resync` asks for. (A process's first stream starts the
+        # subscriber; while Redis is away this gives up after a few seconds, and the page resynchronises later.)
+        try:
+            await asyncio.wait_for(hub.connected.wait(), SUBSCRIBE_SECONDS)
+        except TimeoutError:
+            pass
         current = await _current_id()
         if since is None or current is None or current > since:
             # events went by since the page was rendered (or since the connection dropped): refetch, conditionally
