@@ -14,6 +14,7 @@ not to buffer it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -99,6 +100,23 @@ async def _current_id() -> int | None:
     return int(value or 0)
 
 
+def _release_request_thread() -> None:
+    """Let go of the thread Django gave this request. Under ASGI a request's sync parts (the middleware, the
+    check above) run on a thread of the request's own (asgiref's ThreadSensitiveContext), kept until the
+    response ends: for a stream, hours, and a thread per open page (~130 KB each, bench/live_bench.py). The
+    stream's sync work is over here (the middleware has answered, the connection is back in the pool); should
+    Django need a thread again at the end (closing the response), asgiref makes a new one for that moment."""
+    from asgiref.sync import SyncToAsync
+
+    try:
+        context = SyncToAsync.thread_sensitive_context.get()
+    except LookupError:
+        return
+    executor = SyncToAsync.context_to_thread_executor.pop(context, None)
+    if executor is not None:
+        executor.shutdown(wait=False)
+
+
 def _message(event: str, data, event_id: int | None = None) -> str:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
@@ -113,11 +131,10 @@ async def _events(stream: Stream, since: int | None):
         # Subscribed first, the event id read after: every event past that id reaches this stream, and the ones
         # up to it are caught up by the refetch `resync` asks for. (A process's first stream starts the
         # subscriber; while Redis is away this gives up after a few seconds, and the page resynchronises later.)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(hub.connected.wait(), SUBSCRIBE_SECONDS)
-        except TimeoutError:
-            pass
         current = await _current_id()
+        _release_request_thread()
         if since is None or current is None or current > since:
             # events went by since the page was rendered (or since the connection dropped): refetch, conditionally
             yield _message("resync", {}, current)
@@ -160,4 +177,3 @@ async def stream(request):
     response["Cache-Control"] = "no-store"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on as it comes
     return response
-
