@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from asgiref.sync import sync_to_async
 from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, StreamingHttpResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
@@ -167,6 +168,10 @@ def checked_subscription(request) -> Subscription:
 @require_GET
 async def stream(request):
     subscription = await sync_to_async(checked_subscription)(request)
+    if not isinstance(request, ASGIRequest):
+        # Served by WSGI (aether/wsgi.py, a test's live server): a stream would hold a thread for good, so there
+        # is none: 204 tells EventSource not to reconnect, and the pages are as they were before live pages.
+        return HttpResponse(status=204)
     live = Stream(
         user_id=subscription.user_id,
         teams=set(subscription.teams),
