@@ -15,6 +15,7 @@ from accounts.services.teams import membership_remove
 from accounts.tests.factories import MembershipFactory, TeamFactory, UserFactory
 from aether.live import events
 from aether.live.hub import CLOSE, QUEUE_SIZE, Hub, Stream
+from aether.testing import PrivateRedis
 from tasks.services.comment import comment_create
 from tasks.tests.factories import ProjectFactory, TaskFactory
 
@@ -178,3 +179,37 @@ def test_a_removed_member_stream_is_closed_at_once_and_hears_nothing_more():
     # comment written after it reached their teammate only
     assert told[-1][1] == [{"kind": "members"}], told
     assert all(k.get("kind") != "comment" for _, kinds in told for k in kinds)
+
+
+def test_the_subscriber_comes_back_after_a_redis_outage_and_every_page_resynchronises(tmp_path, settings):
+    private = PrivateRedis(tmp_path).start()
+    settings.REDIS_URL = private.url
+    message = json.dumps({"id": 9, "events": [{"kind": "task", "task": 3, "teams": [7]}]})
+
+    async def scenario():
+        hub = Hub()
+        page = Stream(user_id=1, teams={7})
+        hub.add(page)
+        await hub.start()
+        await asyncio.wait_for(hub.connected.wait(), 5)
+        publisher = redis.Redis.from_url(private.url)
+        publisher.publish(events.channel(), message)
+        before = await asyncio.wait_for(page.queue.get(), 5)
+        private.crash()
+        await asyncio.sleep(0.5)
+        private.start()  # the same port: the subscriber finds it again by itself
+        after_outage = await asyncio.wait_for(page.queue.get(), 15)
+        await asyncio.wait_for(hub.connected.wait(), 5)
+        publisher = redis.Redis.from_url(private.url)
+        publisher.publish(events.channel(), message)
+        again = await asyncio.wait_for(page.queue.get(), 5)
+        hub.listener.cancel()
+        return before, after_outage, again
+
+    try:
+        before, after_outage, again = asyncio.run(scenario())
+    finally:
+        private.stop()
+    assert before == (9, [{"kind": "task", "task": 3}])
+    assert after_outage == (None, "resync")  # what went by meanwhile: the page refetches (conditionally)
+    assert again == before
