@@ -19,6 +19,11 @@ class AetherConfig(AppConfig):
         # Every committed change renews the generations of what it moved (aether/generations.py).
         observer_register(observer)
 
+        from .live.publish import observer as live
+
+        # ... and is published, after its commit, to the open pages that show it (aether/live/__init__.py).
+        observer_register(live)
+
 
 class AetherAdminConfig(admin_apps.AdminConfig):
     """Django admin with Aether's site (aether/admin_site.py): team-scoped or superuser-only admins, by

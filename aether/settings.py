@@ -108,6 +108,7 @@ ROOT_URLCONF = "aether.urls"
 # The largest request body (the API's JSON included; a task with its stages is a few kilobytes).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 WSGI_APPLICATION = "aether.wsgi.application"
+ASGI_APPLICATION = "aether.asgi.application"  # what the web process serves (Procfile, aether/live/)
 
 TEMPLATES = [
     {
@@ -137,6 +138,16 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://...): the only engine.")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if env.bool("DATABASE_POOL", default=False):
+    # The ASGI web process (gunicorn.conf.py sets this): its sync views run in a thread per request, so a
+    # connection kept per thread would be a new connection per request. One psycopg pool per process instead,
+    # each checked before use (Django gives the pool CONN_HEALTH_CHECKS); CONN_MAX_AGE must then be 0.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN", default=2),
+        "max_size": env.int("DATABASE_POOL_MAX", default=20),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10),
+    }
 if env.str("DATABASE_REPLICA_URL", default=""):
     # A read replica for reporting: dashboard figures and CSV exports read it (analytics/routers.py). In tests it
     # mirrors the default database.

@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from . import views
 from .api import error_response_for_status, is_api_request, too_large
+from .live import views as live_views
 from .outages import outage_response
 
 _TRACKING_WEBHOOKS = {
@@ -31,6 +32,7 @@ def tracking_webhook(request, esp: str):
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("live/stream/", live_views.stream, name="live_stream"),
     path("accounts/", include("accounts.urls")),
     path("", include("tasks.urls")),
     path("notifications/", include("notifications.urls")),

@@ -77,7 +77,7 @@ def main() -> None:
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
         )
     log = open(work / "gunicorn.log", "w")  # noqa: SIM115 -- held open while the server runs
-    server = subprocess.Popen([str(BIN / "gunicorn"), "aether.wsgi", "-c", "gunicorn.conf.py"], cwd=ROOT, env=env,
+    server = subprocess.Popen([str(BIN / "gunicorn"), "aether.asgi", "-c", "gunicorn.conf.py"], cwd=ROOT, env=env,
                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     host = f"http://127.0.0.1:{port}"
     try:

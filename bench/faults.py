@@ -173,7 +173,7 @@ class Stack:
         return json.loads(result.stdout.strip().splitlines()[-1])
 
     COMMANDS = {
-        "web": ["gunicorn", "aether.wsgi", "-c", "gunicorn.conf.py"],
+        "web": ["gunicorn", "aether.asgi", "-c", "gunicorn.conf.py"],
         "worker": ["celery", "-A", "aether", "worker", "--loglevel=INFO", "--concurrency=2", "-n", "faults@%h"],
         "beat": ["celery", "-A", "aether", "beat", "--loglevel=INFO", "--scheduler",
                  "django_celery_beat.schedulers:DatabaseScheduler", "--pidfile="],

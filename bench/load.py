@@ -174,7 +174,7 @@ def main():
         subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     log = open(work / "gunicorn.log", "w")  # noqa: SIM115 -- held open while the server runs
     server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "aether.wsgi", "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null"],
+        [str(BIN / "gunicorn"), "aether.asgi", "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     host = f"http://127.0.0.1:{port}"

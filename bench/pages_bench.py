@@ -120,7 +120,7 @@ class Gunicorn:
                 str(ROOT / "gunicorn.conf.py"),
                 "--access-logfile",
                 os.devnull,
-                "aether.wsgi",
+                "aether.asgi",
             ],
             cwd=ROOT,
             env=env,

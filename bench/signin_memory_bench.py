@@ -89,7 +89,7 @@ def run(label: str, *, old: bool, sign_ins: int, port: int) -> dict:
         "AETHER_ENV_FILE": "",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "aether.wsgi"],
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "aether.asgi"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

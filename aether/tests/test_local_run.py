@@ -165,6 +165,26 @@ def test_a_second_make_run_in_the_same_checkout_says_what_already_runs(tmp_path)
 # --- make run's two web workers share what must be shared ---------------------------------------------------
 
 
+def access_log_with_pid(directory: Path) -> Path:
+    """A logging configuration that starts each access line with the worker's pid (uvicorn's worker writes its
+    own access lines, through gunicorn's access logger, and ignores gunicorn's --access-logformat)."""
+    path = directory / "logging.json"
+    handler = {"class": "logging.StreamHandler", "formatter": "pid", "stream": "ext://sys.stdout"}
+    path.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "disable_existing_loggers": False,
+                "formatters": {"pid": {"format": "%(process)d %(message)s"}},
+                "handlers": {"access": handler},
+                "root": {"level": "INFO", "handlers": []},  # gunicorn's defaults name handlers this one replaces
+                "loggers": {"gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False}},
+            }
+        )
+    )
+    return path
+
+
 @pytest.fixture
 def make_run_web(transactional_db, tmp_path, settings):
     """The web process exactly as Procfile.dev starts it (two gunicorn workers), in debug as make run runs it, on
@@ -180,7 +200,7 @@ def make_run_web(transactional_db, tmp_path, settings):
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "AETHER_VAR_DIR": str(tmp_path),
-        "GUNICORN_CMD_ARGS": "--access-logformat='%(p)s %(m)s %(U)s %(s)s'",
+        "GUNICORN_CMD_ARGS": f"--log-config-json {access_log_with_pid(tmp_path)}",
         "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
     }
     log = tmp_path / "web.log"
@@ -222,7 +242,8 @@ def _open(request) -> tuple[int, dict]:
 
 
 def _workers_that_answered(log: Path, path: str) -> set[str]:
-    return {m.group(1) for m in re.finditer(rf"^<?(\d+)>? \w+ {re.escape(path)} \d+", log.read_text(), re.M)}
+    line = rf'^(\d+) \S+ - "\w+ {re.escape(path)} HTTP/[\d.]+" \d+'
+    return {m.group(1) for m in re.finditer(line, log.read_text(), re.M)}
 
 
 @pytest.mark.slow

@@ -117,7 +117,7 @@ def test_gunicorn_refuses_to_start_with_an_esp_and_no_secret():
     env = {"PATH": "/usr/bin:/bin", **PRODUCTION, "ANYMAIL_ESP": "postmark", "PORT": str(free_port())}
     env["AETHER_ENV_FILE"] = ""
     result = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "aether.wsgi", "-c", "gunicorn.conf.py"],
+        [sys.executable, "-m", "gunicorn", "aether.asgi", "-c", "gunicorn.conf.py"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import selectors as account_selectors
 from accounts.permissions import Action, can
+from aether.live.pages import live_page
 
 from .. import ical, selectors, services
 from ..deadlines import deadlines_for
@@ -122,6 +123,7 @@ def _cell(day: date, first: date, todays: dict[date, list[str]], shown: list, mo
 
 
 @login_required
+@live_page("mine")
 def month(request):
     data = request.GET.copy()
     for name in list(data):

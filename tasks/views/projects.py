@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from accounts.forms import add_service_errors
 from accounts.permissions import Action, can, require
 from accounts.selectors import team_members
+from aether.live.pages import live_page
 from aether.posting import post_only
 
 from .. import selectors, services
@@ -85,6 +86,7 @@ def board_moves(task: Task) -> list[tuple[str, str, str]]:
 
 
 @login_required
+@live_page("mine")
 def my_work(request):
     deadlines = deadlines_for(request)
     limit = selectors.MY_WORK_GROUP_LIMIT
@@ -141,6 +143,7 @@ def project_list(request):
 
 
 @login_required
+@live_page("project")
 def board(request, pk: int):
     project = _project_or_404(request, pk)
     limit = selectors.BOARD_COLUMN_LIMIT
@@ -275,6 +278,7 @@ def task_list_query(request, project) -> TaskListQuery:
 
 
 @login_required
+@live_page("project")
 def task_list(request, pk: int):
     project = _project_or_404(request, pk)
     listed = task_list_query(request, project)

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from accounts.forms import add_service_errors
 from accounts.permissions import Action, can, may_delete_comment, may_edit_comment, require
+from aether.live.pages import live_page
 from aether.posting import post_only
 
 from .. import selectors, services
@@ -179,6 +180,7 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
 
 
 @login_required
+@live_page("task")
 def task_detail(request, pk: int):
     task = _task_or_404(request, pk, include_deleted=True)
     if task.deleted_at is not None:
