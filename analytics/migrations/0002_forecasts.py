@@ -5,43 +5,86 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0001_kept_figures'),
-        ('tasks', '0011_api_keyset_indexes'),
+        ("analytics", "0001_kept_figures"),
+        ("tasks", "0011_api_keyset_indexes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ForecastCalibration',
+            name="ForecastCalibration",
             fields=[
-                ('team_id', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('as_of', models.DateField()),
-                ('replayed', models.PositiveIntegerField(default=0)),
-                ('within_p50', models.PositiveIntegerField(default=0)),
-                ('within_p85', models.PositiveIntegerField(default=0)),
-                ('thin', models.PositiveIntegerField(default=0)),
-                ('computed_at', models.DateTimeField()),
+                ("team_id", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("as_of", models.DateField()),
+                ("replayed", models.PositiveIntegerField(default=0)),
+                ("within_p50", models.PositiveIntegerField(default=0)),
+                ("within_p85", models.PositiveIntegerField(default=0)),
+                ("thin", models.PositiveIntegerField(default=0)),
+                ("computed_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='Forecast',
+            name="Forecast",
             fields=[
-                ('task', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='forecast', serialize=False, to='tasks.task')),
-                ('team_id', models.BigIntegerField()),
-                ('project_id', models.BigIntegerField()),
-                ('as_of', models.DateField()),
-                ('p50', models.DateField(blank=True, null=True)),
-                ('p85', models.DateField(blank=True, null=True)),
-                ('at_risk', models.BooleanField(default=False)),
-                ('basis', models.CharField(choices=[('stages', "this team's record for these stages"), ('team', "this team's record for all its stages"), ('prior', "a prior: too little record of this team's estimates"), ('none', 'no forecast')], default='none', max_length=8)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('remaining_hours', models.DecimalField(decimal_places=2, default=0, max_digits=10)),
-                ('computed_at', models.DateTimeField()),
+                (
+                    "task",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="forecast",
+                        serialize=False,
+                        to="tasks.task",
+                    ),
+                ),
+                ("team_id", models.BigIntegerField()),
+                ("project_id", models.BigIntegerField()),
+                ("as_of", models.DateField()),
+                ("p50", models.DateField(blank=True, null=True)),
+                ("p85", models.DateField(blank=True, null=True)),
+                ("at_risk", models.BooleanField(default=False)),
+                (
+                    "basis",
+                    models.CharField(
+                        choices=[
+                            ("stages", "this team's record for these stages"),
+                            ("team", "this team's record for all its stages"),
+                            ("prior", "a prior: too little record of this team's estimates"),
+                            ("none", "no forecast"),
+                        ],
+                        default="none",
+                        max_length=8,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("remaining_hours", models.DecimalField(decimal_places=2, default=0, max_digits=10)),
+                ("computed_at", models.DateTimeField()),
             ],
             options={
-                'indexes': [models.Index(condition=models.Q(('at_risk', True)), fields=['team_id', '-p85'], name='analytics_forecast_risk'), models.Index(condition=models.Q(('at_risk', True)), fields=['project_id'], name='analytics_forecast_risk_prj')],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('at_risk', False), ('p50__isnull', True), ('p85__isnull', True), models.Q(('reason', ''), _negated=True)), models.Q(('p50__isnull', False), ('p50__lte', models.F('p85')), ('p85__isnull', False)), _connector='OR'), name='analytics_forecast_dates_or_reason')],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("at_risk", True)),
+                        fields=["team_id", "-p85"],
+                        name="analytics_forecast_risk",
+                    ),
+                    models.Index(
+                        condition=models.Q(("at_risk", True)), fields=["project_id"], name="analytics_forecast_risk_prj"
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(
+                                ("at_risk", False),
+                                ("p50__isnull", True),
+                                ("p85__isnull", True),
+                                models.Q(("reason", ""), _negated=True),
+                            ),
+                            models.Q(("p50__isnull", False), ("p50__lte", models.F("p85")), ("p85__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="analytics_forecast_dates_or_reason",
+                    )
+                ],
             },
         ),
     ]

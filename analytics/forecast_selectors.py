@@ -1,0 +1,123 @@
+"""What the pages read of the kept forecasts (analytics.models.Forecast and ForecastCalibration, written by the
+forecast engine only): a project's summary, a dashboard scope's at-risk tasks and its teams' calibration.
+
+Each is one query whatever the number of tasks, scoped by what the caller already checked: a Project from
+tasks.selectors.projects_visible_to, or an analytics.selectors.Scope from dashboard_scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Count, Max, Q
+
+from tasks.forecast_text import ProjectForecast, calibration_words, day_text
+from tasks.models import Status
+
+from .models import Forecast, ForecastCalibration
+from .selectors import Scope
+
+AT_RISK_LIMIT = 10  # rows of the dashboard's at-risk list; the rest are one link away (the list's filter)
+
+
+def project_forecast(project_id: int) -> ProjectForecast:
+    """The project's forecast (the distribution of its last open task's finish, read as the latest 50 % and 85 %
+    dates among its open tasks) and how many of those are at risk: one aggregate over its forecast rows, which
+    exist for open tasks only."""
+    row = Forecast.objects.filter(project_id=project_id).aggregate(
+        latest_p50=Max("p50"),
+        latest_p85=Max("p85"),
+        n_at_risk=Count("pk", filter=Q(at_risk=True)),
+        n=Count("pk"),
+        n_undated=Count("pk", filter=Q(p85__isnull=True)),
+    )
+    return ProjectForecast(
+        p50=row["latest_p50"],
+        p85=row["latest_p85"],
+        at_risk=row["n_at_risk"],
+        forecast=row["n"],
+        undated=row["n_undated"],
+    )
+
+
+@dataclass(frozen=True)
+class AtRiskTask:
+    task_id: int
+    title: str
+    assignee: str  # "" when nobody
+    due_date: date | None
+    p85: date
+    late_days: int
+    p85_text: str
+    due_text: str
+
+
+def _scope_filter(scope: Scope) -> Q:
+    """The scope's forecasts: a project's, a team's, or my tasks' in my teams (and one assignee's if asked)."""
+    if scope.kind == "project":
+        where = Q(project_id=scope.project.pk)
+    elif scope.kind == "team":
+        where = Q(team_id=scope.team.pk)
+    else:
+        where = Q(team_id__in=[t.pk for t in scope.teams])
+    if scope.assignee_id is not None:
+        where &= Q(task__assignee_id=scope.assignee_id)
+    return where
+
+
+def at_risk_tasks(scope: Scope, *, limit: int = AT_RISK_LIMIT) -> tuple[list[AtRiskTask], int]:
+    """The scope's open tasks at risk of missing their due date, latest 85 % date first (the partial index
+    analytics_forecast_risk is in that order per team, so the first `limit` are a short range of it), with how
+    many there are in all. Two queries; trashed, archived and completed tasks are left out even if a row lingers."""
+    live = Q(task__deleted_at__isnull=True, task__archived_at__isnull=True) & ~Q(task__status=Status.COMPLETED)
+    risky = Forecast.objects.filter(_scope_filter(scope), live, at_risk=True)
+    rows = list(
+        risky.order_by("-p85", "-task_id").values_list(
+            "task_id", "task__title", "task__assignee__full_name", "task__assignee__email", "task__due_date", "p85"
+        )[:limit]
+    )
+    total = len(rows) if len(rows) < limit else risky.count()
+    today = scope.today
+    found = [
+        AtRiskTask(
+            task_id=task_id,
+            title=title,
+            assignee=full_name or email or "",
+            due_date=due,
+            p85=p85,
+            late_days=(p85 - due).days if due else 0,  # at_risk means p85 > due, so a due date is there
+            p85_text=day_text(p85, today),
+            due_text=day_text(due, today) if due else "",
+        )
+        for task_id, title, full_name, email, due, p85 in rows
+    ]
+    return found, total
+
+
+@dataclass(frozen=True)
+class Calibration:
+    team_name: str
+    replayed: int
+    within_p85: int
+    words: str
+
+
+def calibrations(scope: Scope) -> list[Calibration]:
+    """How well the forecasts of the scope's team (each of my teams, for my work) would have done, in words:
+    "Of the last 412 finished tasks, 86 % finished by their 85 % date". A team the backtest has not reached yet
+    is said so. One query."""
+    teams = [scope.team] if scope.team is not None else list(scope.teams)
+    kept = {c.team_id: c for c in ForecastCalibration.objects.filter(team_id__in=[t.pk for t in teams])}
+    found = []
+    for team in teams:
+        c = kept.get(team.pk)
+        replayed, within = (c.replayed, c.within_p85) if c else (0, 0)
+        words = (
+            calibration_words(replayed, within)
+            if c
+            else "The forecasts have not been checked against finished tasks yet, so there is no measure of their "
+            "accuracy."
+        )
+        found.append(Calibration(team.name, replayed, within, words))
+    return found
