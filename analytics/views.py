@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts.selectors import first_team_run_by, teams_of
 from tasks.selectors import projects_visible_to
 
-from .forecast_selectors import at_risk_tasks, calibrations
+from .forecast_selectors import AT_RISK_COUNT_CAP, at_risk_tasks, calibrations
 from .forms import DashboardFilterForm
 from .selectors import PRESETS, assignee_choices, dashboard_figures, dashboard_scope
 
@@ -66,6 +66,7 @@ def dashboard(request):
         stages_ranked=_ranked(figures["stages"]),
         at_risk=at_risk,
         at_risk_total=at_risk_total,
+        at_risk_cap=AT_RISK_COUNT_CAP,
         # the rest of a project's at-risk tasks: its list, filtered (a team's span projects, each its own list)
         at_risk_url=f"{reverse('tasks:task_list', args=[scope.project.pk])}?at_risk=true" if scope.project else None,
         calibrations=calibrations(scope),
