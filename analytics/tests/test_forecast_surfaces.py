@@ -177,19 +177,29 @@ def test_the_board_marks_and_filters_the_at_risk_cards(client, world):
     assert "Fine docs" in bad
 
 
-def test_the_projects_head_says_its_latest_dates_and_how_many_are_at_risk(client, world):
+def test_the_projects_head_loads_its_forecast_in_place(client, world):
+    project = world["project"]
+    for view in ("tasks:board", "tasks:task_list"):
+        html = html_of(client, world["member"], reverse(view, args=[project.pk]))
+        assert f'id="project-forecast" hx-get="/projects/{project.pk}/forecast/" hx-trigger="load"' in html
+        assert f'<a href="/projects/{project.pk}/forecast/">' in html  # without JavaScript, a link to it
+
+
+def test_the_projects_forecast_says_its_latest_dates_and_how_many_are_at_risk(client, world):
     today = world["today"]
-    html = html_of(client, world["member"], reverse("tasks:board", args=[world["project"].pk]))
+    html = html_of(client, world["member"], f"/projects/{world['project'].pk}/forecast/")
     head = html.split('id="project-forecast"')[1].split("</p>")[0]
     latest = words(today + timedelta(days=5), today + timedelta(days=7), today).removeprefix("likely ")
     assert f"Its last open task likely finishes {latest} (the latest dates among its open tasks)" in head
     assert "1 open task without a date yet" in head
     assert "1 at risk</a> of missing its due date" in head
+    client.force_login(world["people"]["outsider"])
+    assert client.get(f"/projects/{world['project'].pk}/forecast/").status_code == 404
 
 
 def test_a_project_without_forecasts_says_so(client, world):
     empty = ProjectFactory(team=world["team"], name="Quiet")
-    html = html_of(client, world["member"], reverse("tasks:task_list", args=[empty.pk]))
+    html = html_of(client, world["member"], f"/projects/{empty.pk}/forecast/")
     assert "No forecast yet for its open tasks." in html
 
 
