@@ -153,6 +153,7 @@ def main() -> None:
         "dashboard page, team (whole page)": (html_alice, f"/dashboard/?team={team_id}&range=30"),
         "dashboard page, my work (whole page)": (html_bob, "/dashboard/?team=&range=30"),
         "task page (at risk)": (html_bob, f"/tasks/{task_id}/"),
+        "project forecast (loaded in place by board and list)": (html_bob, f"/projects/{project.pk}/forecast/"),
         "list page": (html_bob, f"/projects/{project.pk}/list/"),
         "list page ?at_risk=true": (html_bob, f"/projects/{project.pk}/list/?at_risk=true"),
         "board": (html_bob, f"/projects/{project.pk}/"),
