@@ -181,8 +181,8 @@ def test_the_projects_head_loads_its_forecast_in_place(client, world):
     project = world["project"]
     for view in ("tasks:board", "tasks:task_list"):
         html = html_of(client, world["member"], reverse(view, args=[project.pk]))
-        loads = f'id="project-forecast" data-background hx-get="/projects/{project.pk}/forecast/" hx-trigger="load" hx-target="this"'
-        assert loads in html
+        url = f"/projects/{project.pk}/forecast/"
+        assert f'id="project-forecast" data-background hx-get="{url}" hx-trigger="load" hx-target="this"' in html
         assert f'<a href="/projects/{project.pk}/forecast/">' in html  # without JavaScript, a link to it
 
 
