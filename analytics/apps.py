@@ -10,5 +10,8 @@ class AnalyticsConfig(AppConfig):
         from tasks.changes import observer_register
 
         from .figures import observer
+        from .forecasts.refresh import observer as forecasts
 
         observer_register(observer)
+        # After the figures: the forecasts read the kept history the write has just updated.
+        observer_register(forecasts)

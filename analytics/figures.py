@@ -22,11 +22,14 @@ from django.db import connections
 
 from tasks.models import Stage, Status, Task
 
+from .forecasts.workdays import log_millionths, working_days
 from .models import (
     KEPT_MODELS,
     LEAD_BUCKETS,
     NO_ASSIGNEE,
     NO_DUE_DATE,
+    PACE_CLAMP,
+    RATIO_CLAMP,
     STATUS_PRIORITY,
     CompletedDay,
     CompletedShape,
@@ -98,6 +101,7 @@ def contribute(rows: Rows, task: tuple, stages: Iterable[tuple], sign: int = 1) 
     (_, project, team, tz, status, priority, assignee, created, started, completed, due, deleted) = task
     if deleted is not None:
         return  # the trash counts for nothing
+    stages = [s for s in stages if s[2] == Status.COMPLETED]
     who = assignee or NO_ASSIGNEE
     created_values = [1] + [0] * len(STATUS_PRIORITY)
     created_values[1 + STATUS_PRIORITY.index(f"{status}_{priority}")] = 1
@@ -110,6 +114,12 @@ def contribute(rows: Rows, task: tuple, stages: Iterable[tuple], sign: int = 1) 
         lead = (completed - created) // timedelta(seconds=1)
         cycle = (completed - started) // timedelta(seconds=1) if started is not None else None
         delay = (day - due).days if due is not None else None
+        # The forecasts' pace: stage hours per working day, start day to completion day (local, inclusive).
+        worked = sum(int(s[4] * 100) for s in stages)
+        pace = None
+        if started is not None and worked > 0:
+            days = working_days(_local(started, tz).date(), day)
+            pace = log_millionths(worked / 100 / days, *PACE_CLAMP)
         hours, buckets = [0] * 24, [0] * LEAD_BUCKETS
         hours[local.hour] = 1
         buckets[lead_bucket(lead)] = 1
@@ -124,16 +134,19 @@ def contribute(rows: Rows, task: tuple, stages: Iterable[tuple], sign: int = 1) 
             delay or 0,
             (delay or 0) ** 2,
             1 if delay is not None and delay <= 0 else 0,
+            0 if pace is None else 1,
+            pace or 0,
+            (pace or 0) ** 2,
         ]
         _add(rows, CompletedDay, (team, project, who, day, priority), values, sign)
         _add(rows, CompletedShape, (team, project, who, day), [1, *hours, *buckets], sign)
-    for _, name, stage_status, estimated, actual, stage_completed in stages:
-        if stage_status != Status.COMPLETED:
-            continue
+    for _, name, _status, estimated, actual, stage_completed in stages:
         est, act = int(estimated * 100), int(actual * 100)
         err = act - est
         day = _local(stage_completed, tz).date()
-        _add(rows, StageDay, (team, project, who, day, name), (1, est, act, err, err * err), sign)
+        ratio = log_millionths(act / est, -RATIO_CLAMP, RATIO_CLAMP) if est > 0 and act > 0 else None
+        values = (1, est, act, err, err * err, 0 if ratio is None else 1, ratio or 0, (ratio or 0) ** 2)
+        _add(rows, StageDay, (team, project, who, day, name), values, sign)
 
 
 def contributions_of(task_ids: list[int], *, sign: int = 1, rows: Rows | None = None, using=None) -> Rows:

@@ -98,7 +98,11 @@ class CompletedDay(_KeptRow):
     """Completed tasks by the local day of completion and priority.
 
     lead = completed_at - created_at (whole seconds); cycle = completed_at - started_at (tasks that started);
-    delay = local completion date - due date (days, signed; tasks with a due date); on_time: delay <= 0."""
+    delay = local completion date - due date (days, signed; tasks with a due date); on_time: delay <= 0.
+    pace (the forecasts' history, analytics/forecasts/history.py): per completed task that started and has
+    stage hours, ln(actual stage hours / working days from its local start day to its completion day,
+    inclusive) in millionths, rounded, clamped to PACE_CLAMP; pace_n counts them, pace_sum and pace_sq their
+    sum and sum of squares."""
 
     team_id = models.BigIntegerField()
     project_id = models.BigIntegerField()
@@ -115,9 +119,13 @@ class CompletedDay(_KeptRow):
     delay_sum = models.BigIntegerField(default=0)
     delay_sq = models.BigIntegerField(default=0)
     on_time = models.BigIntegerField(default=0)
+    pace_n = models.BigIntegerField(default=0)
+    pace_sum = models.BigIntegerField(default=0)
+    pace_sq = models.DecimalField(max_digits=38, decimal_places=0, default=0)
 
     KEY = ("team_id", "project_id", "assignee_id", "day", "priority")
-    SUMS = ("n", "lead_sum", "lead_sq", "cycle_n", "cycle_sum", "cycle_sq", "due_n", "delay_sum", "delay_sq", "on_time")
+    SUMS = ("n", "lead_sum", "lead_sq", "cycle_n", "cycle_sum", "cycle_sq", "due_n", "delay_sum", "delay_sq", "on_time",
+            "pace_n", "pace_sum", "pace_sq")  # fmt: skip
 
     class Meta:
         constraints = [
@@ -164,7 +172,10 @@ class CompletedShape(_KeptRow):
 class StageDay(_KeptRow):
     """Completed stages by name and the local day the stage completed; hours in hundredths (exact).
 
-    error = actual - estimated; the task's assignee is the stage's."""
+    error = actual - estimated; the task's assignee is the stage's. ratio (the forecasts' estimate error,
+    analytics/forecasts/history.py): per stage with estimate and actual above zero, ln(actual / estimated) in
+    millionths, rounded, clamped to RATIO_CLAMP; ratio_n counts them, ratio_sum and ratio_sq their sum and sum
+    of squares."""
 
     team_id = models.BigIntegerField()
     project_id = models.BigIntegerField()
@@ -176,9 +187,12 @@ class StageDay(_KeptRow):
     act_sum = models.BigIntegerField(default=0)
     err_sum = models.BigIntegerField(default=0)
     err_sq = models.DecimalField(max_digits=38, decimal_places=0, default=0)
+    ratio_n = models.BigIntegerField(default=0)
+    ratio_sum = models.BigIntegerField(default=0)
+    ratio_sq = models.DecimalField(max_digits=38, decimal_places=0, default=0)
 
     KEY = ("team_id", "project_id", "assignee_id", "day", "name")
-    SUMS = ("n", "est_sum", "act_sum", "err_sum", "err_sq")
+    SUMS = ("n", "est_sum", "act_sum", "err_sum", "err_sq", "ratio_n", "ratio_sum", "ratio_sq")
 
     class Meta:
         constraints = [
@@ -194,6 +208,13 @@ class StageDay(_KeptRow):
 
 
 KEPT_MODELS = (CreatedDay, OpenByDue, CompletedDay, CompletedShape, StageDay)
+
+# The forecasts' logarithms are kept in millionths (exact integers, so the kept sums verify exactly) and clamped,
+# so that one absurd row (a typo of 500 hours on a 1-hour estimate) shifts a record by a bounded amount: a stage's
+# actual/estimated within 1/20..20, a task's pace within 0.05..100 hours per working day.
+MILLIONTHS = 1_000_000
+RATIO_CLAMP = 2_995_732  # round(ln 20 * 1e6)
+PACE_CLAMP = (-2_995_732, 4_605_170)  # round(ln 0.05 * 1e6), round(ln 100 * 1e6)
 
 
 class ForecastBasis(models.TextChoices):
@@ -267,3 +288,57 @@ class ForecastCalibration(models.Model):
     @property
     def share_p50(self) -> float | None:
         return self.within_p50 / self.replayed if self.replayed else None
+
+
+class ProjectForecast(models.Model):
+    """A project's completion forecast: the distribution of its last open task's finish (per Monte Carlo draw,
+    the latest finish of its open tasks that have a forecast), written by the team refresh
+    (analytics/forecasts/refresh.py). `p50`/`p85` as on Forecast; `at_risk`: some open task's p85 is after its
+    due date. `unforecast` open tasks have no dates (their reasons are on their Forecast rows) and are not in
+    the dates; with none forecast, the dates are NULL and `reason` says why."""
+
+    project_id = models.BigIntegerField(primary_key=True)
+    team_id = models.BigIntegerField()
+    as_of = models.DateField()
+    p50 = models.DateField(null=True, blank=True)
+    p85 = models.DateField(null=True, blank=True)
+    at_risk = models.BooleanField(default=False)
+    forecast = models.PositiveIntegerField(default=0)  # open tasks with dates, in p50/p85
+    unforecast = models.PositiveIntegerField(default=0)  # open tasks without dates
+    reason = models.CharField(max_length=200, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["team_id"], name="analytics_project_fc_team")]
+
+    def __str__(self):
+        return f"project {self.project_id}: {self.p50}..{self.p85}" if self.p50 else f"project {self.project_id}"
+
+
+class ForecastTeamState(models.Model):
+    """The refresh bookkeeping of a team's forecasts (analytics/forecasts/refresh.py): a change that moves the
+    team's history or a forecast bumps `wanted` in its transaction; a refresh (one at a time per team, under a
+    transaction-level advisory lock) reads `wanted`, refreshes, and sets `done` to what it read, then looks
+    again: so every bump is covered by a refresh that started after it, and none runs twice at once."""
+
+    team_id = models.BigIntegerField(primary_key=True)
+    wanted = models.BigIntegerField(default=0)
+    done = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"team {self.team_id}: {self.done}/{self.wanted}"
+
+
+class ForecastDailyRun(models.Model):
+    """The daily refresh's claim: one row per (team, team-local day), inserted by the run that does it (INSERT
+    ... ON CONFLICT DO NOTHING in the run's transaction, like the deadline notices' claims)."""
+
+    team_id = models.BigIntegerField()
+    day = models.DateField()
+    ran_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team_id", "day"], name="analytics_forecast_daily_once")]
+
+    def __str__(self):
+        return f"team {self.team_id} on {self.day}"

@@ -19,7 +19,8 @@ from aether.changes import record
 from tasks.models import Task
 
 from .figures import LEAD_BOUNDS, Rows, contributions_of
-from .models import BUCKETS, HOURS, KEPT_MODELS, LEAD_BUCKETS, NO_DUE_DATE, STATUS_PRIORITY
+from .forecasts.workdays import sql_weekdays_before
+from .models import BUCKETS, HOURS, KEPT_MODELS, LEAD_BUCKETS, NO_DUE_DATE, PACE_CLAMP, RATIO_CLAMP, STATUS_PRIORITY
 
 CHUNK = 5000
 
@@ -101,20 +102,21 @@ def figures_rebuild(*, using: str = "default") -> None:
             for model in KEPT_MODELS:
                 cursor.execute(f"DELETE FROM {model._meta.db_table}")  # noqa: S608 -- our table names
             for sql in _REBUILD:
-                cursor.execute(sql, {"no_due": NO_DUE_DATE, "bounds": list(LEAD_BOUNDS)})
+                cursor.execute(sql, {"no_due": NO_DUE_DATE, "bounds": list(LEAD_BOUNDS), **_CLAMPS})
             # Fresh statistics, or the planner believes the new rows are a handful.
             cursor.execute("ANALYZE " + ", ".join(m._meta.db_table for m in KEPT_MODELS))
         # Every team's dashboards change (their ETags move on), those of teams left with no figures too.
         record(teams=Team.objects.using(using).values_list("pk", flat=True))
 
 
+_CLAMPS = {"ratio_low": -RATIO_CLAMP, "ratio_high": RATIO_CLAMP, "pace_low": PACE_CLAMP[0], "pace_high": PACE_CLAMP[1]}
 _BASE = """
     FROM tasks_task t
     JOIN tasks_project p ON p.id = t.project_id
     JOIN accounts_team tm ON tm.id = p.team_id
     WHERE t.deleted_at IS NULL
 """
-_COMPLETED = f"""
+_COMPLETED_SELECT = f"""
     SELECT p.team_id, t.project_id, COALESCE(t.assignee_id, 0) AS assignee_id,
                   (t.completed_at AT TIME ZONE tm.time_zone)::date AS day, t.priority,
            floor(extract(epoch FROM t.completed_at - t.created_at))::bigint AS lead,
@@ -122,9 +124,21 @@ _COMPLETED = f"""
            ((t.completed_at AT TIME ZONE tm.time_zone)::date - t.due_date) AS delay,
            extract(hour FROM t.completed_at AT TIME ZONE tm.time_zone)::int AS hour,
            width_bucket(floor(extract(epoch FROM t.completed_at - t.created_at))::bigint, %(bounds)s::bigint[])
-               AS bucket
+               AS bucket,
+           CASE WHEN t.started_at IS NOT NULL AND w.worked > 0 THEN LEAST(GREATEST(round(ln(
+               w.worked::float8 / 100 / GREATEST(1,
+                   {sql_weekdays_before("(t.completed_at AT TIME ZONE tm.time_zone)::date + 1")}
+                   - {sql_weekdays_before("(t.started_at AT TIME ZONE tm.time_zone)::date")})
+           ) * 1000000)::bigint, %(pace_low)s), %(pace_high)s) END AS pace
     {_BASE} AND t.status = 'completed'
 """  # noqa: S608 -- fixed text: our table names, no input
+# Each completed task's stage hours (the pace), joined before the WHERE of _BASE.
+_COMPLETED = _COMPLETED_SELECT.replace(
+    "WHERE",
+    """CROSS JOIN LATERAL (SELECT COALESCE(sum((s.actual_hours * 100)::bigint), 0) AS worked FROM tasks_stage s
+                          WHERE s.task_id = t.id AND s.status = 'completed') w WHERE""",
+    1,
+)
 _CREATED_COUNTS = ", ".join(
     f"count(*) FILTER (WHERE t.status = '{c.rsplit('_', 1)[0]}' AND t.priority = {c.rsplit('_', 1)[1]})"
     for c in STATUS_PRIORITY
@@ -140,12 +154,13 @@ _REBUILD = [
         SELECT p.team_id, t.project_id, COALESCE(t.assignee_id, 0), COALESCE(t.due_date, %(no_due)s), count(*)
         {_BASE} AND t.status <> 'completed' GROUP BY 1, 2, 3, 4""",
     f"""INSERT INTO analytics_completedday (team_id, project_id, assignee_id, day, priority, n, lead_sum,
-            lead_sq, cycle_n, cycle_sum, cycle_sq, due_n, delay_sum, delay_sq, on_time)
+            lead_sq, cycle_n, cycle_sum, cycle_sq, due_n, delay_sum, delay_sq, on_time, pace_n, pace_sum, pace_sq)
         SELECT team_id, project_id, assignee_id, day, priority, count(*), sum(lead),
                sum(lead::numeric * lead), count(cycle), COALESCE(sum(cycle), 0),
                COALESCE(sum(cycle::numeric * cycle), 0),
                count(delay), COALESCE(sum(delay), 0), COALESCE(sum(delay::bigint * delay), 0),
-               count(*) FILTER (WHERE delay <= 0)
+               count(*) FILTER (WHERE delay <= 0),
+               count(pace), COALESCE(sum(pace), 0), COALESCE(sum(pace::numeric * pace), 0)
         FROM ({_COMPLETED}) c GROUP BY 1, 2, 3, 4, 5""",  # noqa: S608
     f"""INSERT INTO analytics_completedshape (team_id, project_id, assignee_id, day, weekday, n, {", ".join(HOURS)},
             {", ".join(BUCKETS)})
@@ -153,12 +168,16 @@ _REBUILD = [
                {_BUCKET_COUNTS}
         FROM ({_COMPLETED}) c GROUP BY 1, 2, 3, 4""",  # noqa: S608
     f"""INSERT INTO analytics_stageday (team_id, project_id, assignee_id, day, name, n, est_sum, act_sum, err_sum,
-            err_sq)
+            err_sq, ratio_n, ratio_sum, ratio_sq)
         SELECT team_id, project_id, assignee_id, day, name, count(*), sum(est), sum(act), sum(act - est),
-               sum((act - est)::numeric * (act - est))
+               sum((act - est)::numeric * (act - est)), count(ratio), COALESCE(sum(ratio), 0),
+               COALESCE(sum(ratio::numeric * ratio), 0)
         FROM (SELECT p.team_id, t.project_id, COALESCE(t.assignee_id, 0) AS assignee_id,
                      (s.completed_at AT TIME ZONE tm.time_zone)::date AS day, s.name,
-                     (s.estimated_hours * 100)::bigint AS est, (s.actual_hours * 100)::bigint AS act
+                     (s.estimated_hours * 100)::bigint AS est, (s.actual_hours * 100)::bigint AS act,
+                     CASE WHEN s.estimated_hours > 0 AND s.actual_hours > 0 THEN LEAST(GREATEST(round(ln(
+                         (s.actual_hours * 100)::bigint::float8 / (s.estimated_hours * 100)::bigint
+                     ) * 1000000)::bigint, %(ratio_low)s), %(ratio_high)s) END AS ratio
               {_BASE.replace("WHERE", "JOIN tasks_stage s ON s.task_id = t.id WHERE")} AND s.status = 'completed') st
         GROUP BY 1, 2, 3, 4, 5""",  # noqa: S608
 ]

@@ -101,6 +101,7 @@ def test_setup_periodic_tasks_creates_every_job_once_and_keeps_admin_changes():
         "Repeating tasks": ("tasks.create_recurring_occurrences", 900, "seconds"),
         "Archive completed tasks": ("tasks.archive_completed", 86400, "seconds"),
         "Trim the sync change log": ("sync.trim_changes", 86400, "seconds"),
+        "Daily forecasts": ("analytics.forecasts_daily", 900, "seconds"),
     }
     assert all(p.description and p.enabled for p in jobs.values())
     assert jobs["Overdue detection"].expire_seconds == 900

@@ -210,6 +210,24 @@ def job_analytics_rebuild(w):
     call_command("analytics_rebuild", verbosity=0)
 
 
+def job_forecasts_refresh(w):
+    # A forecast gone stale behind the observers' back (a lost refresh): the team's refresh rewrites it and
+    # reports the task, so its ETags move on.
+    from analytics.forecasts.refresh import team_refresh
+    from analytics.models import Forecast
+
+    Forecast.objects.filter(task=w.task).update(reason="stale")
+    assert team_refresh(w.team.pk, force=True).changed == 1
+
+
+def job_forecasts_daily(w):
+    from analytics.forecasts.refresh import forecasts_daily
+    from analytics.models import Forecast
+
+    Forecast.objects.filter(task=w.task).update(reason="stale")
+    assert w.team.pk in forecasts_daily().claimed
+
+
 def member_joins(w):
     account_services.membership_add(actor=w.owner, team=w.team, user=UserFactory())
 
@@ -252,6 +270,8 @@ WRITERS = {
     "job: overdue notices": (job_overdue, {"notifications"}),
     "job: repeating tasks": (job_recurrence, {"list", "dashboard"}),
     "job: analytics_rebuild": (job_analytics_rebuild, {"dashboard"}),
+    "job: a team's forecasts refreshed": (job_forecasts_refresh, TASK_VIEWS),
+    "job: the daily forecasts": (job_forecasts_daily, TASK_VIEWS),
     "accounts: a member joins": (member_joins, {"me", "projects", "dashboard"}),
     "accounts: a role changes": (member_role, {"me", "list", "task", "notifications"}),
     "accounts: the team's time zone": (team_time_zone, {"list", "task", "dashboard", "me"}),

@@ -68,7 +68,7 @@ def test_demo_templates_have_the_given_estimates():
 
 def test_demo_tasks_are_a_realistic_spread_and_coherent():
     call_command("seed_demo", stdout=StringIO())
-    demo = Task.objects.filter(project__team__name="Demo")
+    demo = Task.objects.filter(project__team__name="Demo").exclude(idempotency_key__startswith="seed-demo-history-")
     assert 50 <= demo.count() <= 70
     assert Project.objects.filter(team__name="Demo").count() == 2
     assert Task.objects.filter(project__team__name="Other").count() >= 3
@@ -98,6 +98,20 @@ def test_demo_tasks_are_a_realistic_spread_and_coherent():
     assert any(a > e for a, e in actuals)
     assert any(a < e for a, e in actuals)
     assert not Stage.objects.filter(Q(status=Status.COMPLETED) & Q(actual_hours__lte=Decimal("0"))).exists()
+
+
+def test_the_demo_team_has_a_year_of_finished_work_on_working_days():
+    from analytics.forecasts.backtest import backtest
+
+    call_command("seed_demo", stdout=StringIO())
+    history = Task.objects.filter(idempotency_key__startswith="seed-demo-history-")
+    assert 100 <= history.count() <= 120
+    assert set(history.values_list("status", flat=True)) == {Status.COMPLETED}
+    stages = Stage.objects.filter(task__in=history)
+    assert not stages.filter(completed_at__week_day__in=[1, 7]).exists()  # Sunday, Saturday
+    assert history.earliest("started_at").started_at < timezone.now() - timedelta(days=300)
+    result = backtest(Team.objects.get(name="Demo").pk)
+    assert result.replayed >= 100  # docs/forecasts.md: the calibration on this data
 
 
 def test_loading_demo_data_emails_only_what_the_scheduled_jobs_send():

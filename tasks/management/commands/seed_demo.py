@@ -12,6 +12,7 @@ been running: those are real notices, emailed to the demo people (files under va
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import timedelta
 from decimal import Decimal
@@ -130,6 +131,31 @@ summary support survey switch sync tablet tagline template tenant terminal testi
 timer toggle token toolbar tooltip tracker traffic translation trial tutorial upload uptime usability vendor video
 viewer voucher wallet warehouse watermark webhook webinar widget wiki wizard workflow zone""".split()  # noqa: SIM905 -- a list literal of 270 words would be 270 lines
 OTHER_TITLES = ["Backup monitoring", "On-call rota script", "Inventory dashboard", "Cost report automation"]
+# The Demo team's past year (_demo_history): how much longer than estimated each kind of stage tends to take
+# (the median of actual / estimated; each stage draws around it with a log spread of 0.3), and each person's
+# pace in hours of stage work per working day across everything they had on (each task around it, spread 0.3).
+HISTORY_TASKS = 120
+STAGE_OVERRUN = {"Implementation": 1.35, "Build and polish": 1.4, "Creative production": 1.3, "Testing": 1.2,
+                 "Design": 1.1, "Release": 0.9, "Publishing": 0.85, "Reporting": 0.9}  # fmt: skip
+HISTORY_PACE = {"alice": 3.5, "bob": 3.0}
+DEMO_PACE = 3.5  # anyone else (the Other team's Dave)
+
+
+def after_work(start, days: float):
+    """When `days` working days of work starting at `start` are done: working days are Monday to Friday,
+    09:00-17:00 (the Demo team's time zone is UTC); a start outside them waits for the next one."""
+    t, left = start, timedelta(hours=8 * days)
+    while True:
+        if t.weekday() >= 5 or t.hour >= 17:
+            t = (t + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+            continue
+        if t.hour < 9:
+            t = t.replace(hour=9, minute=0, second=0, microsecond=0)
+        today = t.replace(hour=17, minute=0, second=0, microsecond=0) - t
+        if left <= today:
+            return t + left
+        left -= today
+        t = t + today
 
 
 class Command(BaseCommand):
@@ -153,6 +179,7 @@ class Command(BaseCommand):
             created = self._demo_tasks(users, templates, projects)
             if created:
                 self._comments(users)
+                created += self._demo_history(users, templates, projects)
         self.stdout.write(f"demo data ready ({created} demo tasks created now)")
         if created:
             self._run_jobs()
@@ -163,6 +190,11 @@ class Command(BaseCommand):
         # (aether/changes.py), so the API's ETags move on; the generated rows are not in the sync change log (a
         # client's first sync after this sends them).
         call_command("analytics_rebuild", stdout=self.stdout)
+        if not tasks:
+            # The demo's forecasts and calibration at once, for the first visit (by name: tasks never imports
+            # analytics). Generated tasks get theirs from the daily job or `forecasts_refresh`: a refresh
+            # reports every task whose forecast it writes, and a million rows would all go to the sync log.
+            call_command("forecasts_refresh", "--backtest", stdout=self.stdout)
         for email, _, team, role, staff in PEOPLE:
             admin = "  (staff: opens Django admin at /admin/)" if staff else ""
             self.stdout.write(f"  {email:<20} {role:<7} in {team:<6} password: {PASSWORD}{admin}")
@@ -225,20 +257,33 @@ class Command(BaseCommand):
             fate = i % 3 if team_slug == "demo" else rng.choice([0, 1, 2])
             created_at = now - timedelta(days=rng.randint(5, 120), hours=rng.randint(0, 23))
             done = {0: len(stage_specs), 1: rng.randint(1, len(stage_specs) - 1), 2: 0}[fate]
+            assignee = (
+                rng.choice([users["alice"], users["bob"], users["bob"]]) if team_slug == "demo" else users["dave"]
+            )
+            # The same team as its past year (_demo_history): the person's pace, each kind of stage's overrun.
+            pace = HISTORY_PACE.get(assignee.email.split("@")[0], DEMO_PACE) * math.exp(rng.gauss(0, 0.3))
             stages, t = [], created_at + timedelta(hours=rng.randint(2, 48))
             for order, (name, est) in enumerate(stage_specs, 1):
                 stage = Stage(order=order, name=name, estimated_hours=est)
                 if order <= done:
-                    actual = (est * Decimal(str(rng.uniform(0.6, 1.7)))).quantize(Decimal("0.5"))
-                    stage.actual_hours = max(actual, Decimal("0.5"))
+                    ratio = STAGE_OVERRUN.get(name, 1.1) * math.exp(rng.gauss(0, 0.3))
+                    stage.actual_hours = max((est * Decimal(str(ratio))).quantize(Decimal("0.5")), Decimal("0.5"))
                     stage.started_at = t
-                    t = t + timedelta(hours=float(stage.actual_hours) * rng.uniform(1.5, 4))
-                    stage.completed_at = min(t, now - timedelta(minutes=5))
+                    t = after_work(t, float(stage.actual_hours) / pace)  # on working days
+                    stage.completed_at = t
                     stage.status = Status.COMPLETED
                 elif order == done + 1 and fate == 1:
                     stage.status = Status.IN_PROGRESS
-                    stage.started_at = min(t, now - timedelta(minutes=5))
+                    stage.started_at = t
                 stages.append(stage)
+            if done and t > now - timedelta(minutes=5):
+                # Not done by now at that pace: it began whole weeks earlier (the same weekdays and hours), rather
+                # than finishing impossibly fast (the forecasts learn the team's pace from these times).
+                back = timedelta(weeks=math.ceil((t - now + timedelta(minutes=5)) / timedelta(weeks=1)))
+                created_at -= back
+                for stage in stages:
+                    stage.started_at = stage.started_at and stage.started_at - back
+                    stage.completed_at = stage.completed_at and stage.completed_at - back
             status = {0: Status.COMPLETED, 1: Status.IN_PROGRESS, 2: Status.PENDING}[fate]
             completed_at = stages[-1].completed_at if fate == 0 else None
             # Due dates: completed ones around their completion; open ones some overdue, some due soon.
@@ -246,9 +291,6 @@ class Command(BaseCommand):
                 due = (completed_at + timedelta(days=rng.randint(-4, 6))).date()
             else:
                 due = today + timedelta(days=rng.choice([-9, -3, -1, 0, 1, 2, 5, 12, 20, 30]))
-            assignee = (
-                rng.choice([users["alice"], users["bob"], users["bob"]]) if team_slug == "demo" else users["dave"]
-            )
             task = Task.objects.create(
                 project=project,
                 title=title,
@@ -272,6 +314,55 @@ class Command(BaseCommand):
             self._history(task, creator, assignee, created_at, stages)
             created += 1
         return created
+
+    def _demo_history(self, users, templates, projects) -> int:
+        """The Demo team's past year: HISTORY_TASKS completed tasks (Alice's and Bob's), each worked on working
+        days at its person's pace, each stage taking its kind's usual overrun (STAGE_OVERRUN) give or take, so
+        that the forecasts have a record to learn from and the backtest something to replay. Fixed keys and
+        a fixed seed: a rerun adds nothing. A task that would not have finished by the anchor is left out."""
+        rng = random.Random(2026)
+        now = timezone.now()
+        # Laid out back from the Monday of last week (midnight, UTC), not from this instant: the same weeks
+        # whatever the weekday of loading, so the Demo team's record (and its backtest) is the same any day.
+        anchor = (now - timedelta(days=now.weekday() + 7)).replace(hour=0, minute=0, second=0, microsecond=0)
+        demo = [t for (team, _), t in templates.items() if team == "demo"]
+        demo_projects = [projects["Website relaunch"], projects["Mobile app 2.0"]]
+        made = 0
+        for i in range(HISTORY_TASKS):
+            key = f"seed-demo-history-{i}"
+            template = demo[i % len(demo)]
+            who = "alice" if i % 2 else "bob"
+            pace = HISTORY_PACE[who] * math.exp(rng.gauss(0, 0.3))
+            start = after_work(anchor - timedelta(days=rng.uniform(13, 358)), 0)
+            created_at = start - timedelta(hours=rng.randint(1, 72))
+            stages, t = [], start
+            for order, (name, est) in enumerate(
+                template.stages.order_by("order").values_list("name", "estimated_hours"), 1
+            ):
+                ratio = STAGE_OVERRUN.get(name, 1.1) * math.exp(rng.gauss(0, 0.3))
+                actual = max((est * Decimal(str(ratio))).quantize(Decimal("0.5")), Decimal("0.5"))
+                begun, t = t, after_work(t, float(actual) / pace)
+                stages.append(Stage(order=order, name=name, estimated_hours=est, actual_hours=actual,
+                                    status=Status.COMPLETED, started_at=begun, completed_at=t))  # fmt: skip
+            if (
+                t >= now - timedelta(days=1)
+                or Task.objects.filter(created_by=users["alice"], idempotency_key=key).exists()
+            ):
+                continue
+            title = TITLES[template.name][i % len(TITLES[template.name])]
+            task = Task.objects.create(
+                project=demo_projects[i % 2], title=f"{title} ({start:%B %Y})", description=f"{title}, done earlier.",
+                status=Status.COMPLETED, priority=rng.choice(list(Priority)), assignee=users[who],
+                created_by=users["alice"], due_date=(start + timedelta(days=rng.randint(10, 40))).date(),
+                started_at=start, completed_at=t, template=template, idempotency_key=key,
+            )  # fmt: skip
+            Task.objects.filter(pk=task.pk).update(created_at=created_at)
+            for stage in stages:
+                stage.task = task
+            Stage.objects.bulk_create(stages)
+            self._history(task, users["alice"], users[who], created_at, stages)
+            made += 1
+        return made
 
     def _run_jobs(self) -> None:
         """Run the scheduled jobs once, as the scheduler would have: overdue notices and due-soon reminders
@@ -342,7 +433,7 @@ class Command(BaseCommand):
             while done < n:
                 size = min(batch, n - done)
                 with transaction.atomic():
-                    self._insert_select(size, projects, people, template.pk, stage_specs)
+                    self._insert_select(size, projects, people, template.pk, stage_specs, teams["Demo"].time_zone)
                 done += size
                 bar.update(size)
         with connection.cursor() as cursor:
@@ -358,73 +449,135 @@ class Command(BaseCommand):
         self.stdout.write(f"generated {n} tasks with {n * len(stage_specs)} stages")
 
     @staticmethod
-    def _insert_select(n: int, projects, people, template_id, stage_specs) -> None:
-        """Generate the batch inside the database with two INSERT ... SELECT statements.
+    def _insert_select(n: int, projects, people, template_id, stage_specs, time_zone: str = "UTC") -> None:
+        """Generate the batch inside the database with three INSERT ... SELECT statements.
 
-        Their shape: 55% completed, 25% part-way, 20% not started; stage times follow
-        one another, a completed task's completed_at is its last stage's, and nothing lies in the future.
+        Their shape: 55% completed, 25% part-way, 20% not started. The time a task takes follows its work and
+        its person's pace, on working days (the forecasts' history must look like a team's, analytics/forecasts):
+        each stage's actual hours are its estimate x 0.5-1.8; the task is worked at its person's pace (5 h per
+        working day for the first person, 4 for the second, ...) x e^(0.35 N(0, 1)) for this task, Monday to
+        Friday 09:00-17:00 in the team's time zone, from 0-2 working days after its creation; a stage completes
+        when the hours so far are worked. A started task's schedule is moved earlier, whole working days, until
+        its last completed stage is before today: nothing lies in the future, and the old mix of statuses holds.
         """
         names = [name for name, _ in stage_specs]
         hours = [est for _, est in stage_specs]
         k = len(stage_specs)
+        epoch = "date '0001-01-01'"
+
+        def weekdays_before(day: str) -> str:  # analytics/forecasts/workdays.py, in SQL
+            return f"((({day}) - {epoch}) / 7 * 5 + LEAST(mod(({day}) - {epoch}, 7), 5))"
+
+        def day_of(index: str) -> str:
+            return f"({epoch} + (({index}) / 5 * 7 + mod({index}, 5))::int)"
+
         with connection.cursor() as cursor:
             cursor.execute(
                 """
-                CREATE TEMP TABLE seed_batch ON COMMIT DROP AS
-                SELECT nextval(pg_get_serial_sequence('tasks_task', 'id')) AS id,
-                       (%(projects)s::bigint[])[1 + floor(random() * %(n_projects)s)::int] AS project_id,
-                       (%(people)s::bigint[])[1 + floor(random() * %(n_people)s)::int] AS assignee_id,
-                       1 + floor(random() * 4)::int AS priority,
-                       created_at,
-                       LEAST(interval '1 hour' * (4 + random() * 40), (now() - created_at) / (%(k)s + 1)) AS span,
-                       CASE WHEN fate < 0.55 THEN %(k)s
-                            WHEN fate < 0.80 THEN 1 + floor(random() * (%(k)s - 1))::int
-                            ELSE 0 END AS done
-                FROM (SELECT now() - random() * interval '365 days' AS created_at, random() AS fate
-                      FROM generate_series(1, %(n)s)) g
+                CREATE TEMP TABLE seed_plan ON COMMIT DROP AS
+                SELECT p.*, (SELECT COALESCE(sum(a), 0) FROM unnest(acts[1:done]) a) AS worked
+                FROM (SELECT nextval(pg_get_serial_sequence('tasks_task', 'id')) AS id,
+                             (%(projects)s::bigint[])[1 + floor(random() * %(n_projects)s)::int] AS project_id,
+                             person,
+                             1 + floor(random() * 4)::int AS priority,
+                             CASE WHEN fate < 0.55 THEN %(k)s
+                                  WHEN fate < 0.80 THEN 1 + floor(random() * (%(k)s - 1))::int
+                                  ELSE 0 END AS done,
+                             ARRAY(SELECT round(e * (0.5 + random() * 1.3)::numeric, 2)
+                                   FROM unnest(%(hours)s::numeric[]) e WHERE g.person IS NOT NULL) AS acts,
+                             (5 - (person - 1) %% 3)
+                                 * exp(0.35 * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random())) AS pace
+                      FROM (SELECT random() AS fate, 1 + floor(random() * %(n_people)s)::int AS person
+                            FROM generate_series(1, %(n)s)) g) p
                 """,
                 {
                     "projects": projects,
-                    "people": people,
                     "n_projects": len(projects),
                     "n_people": len(people),
                     "k": k,
                     "n": n,
+                    "hours": hours,
                 },
             )
+            # Created at a uniform time in the past year such that what was done of it (`worked` hours at
+            # `pace`, on working days, from 0-2 working days after creation) ended before today: the tasks that
+            # completed on a given day are then a fair sample of all, not the longest ones pushed back to fit.
+            # (Calendar span: working days x 7/5, plus the start's delay and a weekend.)
             cursor.execute(
-                """
+                f"""
+                CREATE TEMP TABLE seed_batch ON COMMIT DROP AS
+                SELECT b.*, s0 - GREATEST(0, s0 + ceil(worked / pace)::int - 1
+                                             - ({weekdays_before("(now() AT TIME ZONE %(tz)s)::date")} - 1)) AS s
+                FROM (SELECT p.*, {weekdays_before("(created_at AT TIME ZONE %(tz)s)::date")} + floor(random() * 3)::int
+                                  AS s0
+                      FROM (SELECT p.*, (%(people)s::bigint[])[person] AS assignee_id,
+                                   now() - interval '1 day' * (span + random() * GREATEST(365 - span, 0)) AS created_at
+                            FROM (SELECT p.*, CASE WHEN done = 0 THEN 0
+                                                   ELSE ceil(worked / pace) * 7 / 5 + 5 END AS span
+                                  FROM seed_plan p) p) p) b
+                """,  # noqa: S608
+                {"people": people, "tz": time_zone},
+            )
+
+            def at_work(index: str, fraction: str) -> str:
+                """The instant `fraction` of the way through the working day `index` (09:00-17:00 local)."""
+                return (
+                    f"(({day_of(index)} + interval '9 hours' + interval '8 hours' * ({fraction})) AT TIME ZONE %(tz)s)"
+                )
+
+            # Stage `ord` completes x = (hours up to it) / pace working days after the start: on the working day
+            # s + ceil(x) - 1, the fraction x - (ceil(x) - 1) of the way through it.
+            x = "(cum / b.pace)"
+            done_at = at_work(f"b.s + ceil({x})::int - 1", f"{x} - (ceil({x}) - 1)")
+            start = at_work("b.s", "0")
+            cursor.execute(
+                f"""
                 INSERT INTO tasks_task (id, project_id, title, description, status, priority, assignee_id,
                     created_by_id, due_date, started_at, completed_at, template_id, created_at, updated_at)
                 SELECT id, project_id, initcap(w[1]) || ' ' || w[2] || ' ' || w[3],
                        initcap(w[4]) || ' ' || array_to_string(w[5:9], ' ') || '.',
                        CASE WHEN done = %(k)s THEN 'completed' WHEN done = 0 THEN 'pending' ELSE 'in_progress' END,
                        priority, assignee_id, %(creator)s,
-                       (created_at + interval '1 day' * (3 + floor(random() * 58)))::date,
-                       CASE WHEN done > 0 THEN created_at END,
-                       CASE WHEN done = %(k)s THEN created_at + span * %(k)s END,
-                       %(template)s, created_at, created_at
+                       (created + interval '1 day' * (3 + floor(random() * 58)))::date,
+                       CASE WHEN done > 0 THEN started END,
+                       CASE WHEN done = %(k)s THEN finished END,
+                       %(template)s, created, created
                 FROM (SELECT b.*, ARRAY(SELECT (%(words)s::text[])[1 + floor(random() * %(n_words)s)::int]
-                                        FROM generate_series(1, 9) WHERE b.id IS NOT NULL) AS w
+                                        FROM generate_series(1, 9) WHERE b.id IS NOT NULL) AS w,
+                             {start} AS started,
+                             CASE WHEN b.done > 0 THEN LEAST(b.created_at, {start}) ELSE b.created_at END AS created,
+                             (SELECT {done_at} FROM (SELECT b.worked AS cum) c) AS finished
                       FROM seed_batch b) seed_words
-                """,
-                {"k": k, "creator": people[0], "template": template_id, "words": WORDS, "n_words": len(WORDS)},
+                """,  # noqa: S608
+                {
+                    "k": k,
+                    "creator": people[0],
+                    "template": template_id,
+                    "words": WORDS,
+                    "n_words": len(WORDS),
+                    "tz": time_zone,
+                },
             )
             cursor.execute(
-                """
+                f"""
                 INSERT INTO tasks_stage (task_id, "order", name, estimated_hours, actual_hours, status,
                     started_at, completed_at)
                 SELECT b.id, s.ord, s.name, s.est,
-                       CASE WHEN s.ord <= b.done THEN round(s.est * (0.5 + random() * 1.3)::numeric, 2) END,
+                       CASE WHEN s.ord <= b.done THEN b.acts[s.ord] END,
                        CASE WHEN s.ord <= b.done THEN 'completed'
                             WHEN s.ord = b.done + 1 AND b.done > 0 THEN 'in_progress'
                             ELSE 'pending' END,
-                       CASE WHEN s.ord <= b.done OR (s.ord = b.done + 1 AND b.done > 0)
-                            THEN b.created_at + b.span * (s.ord - 1) END,
-                       CASE WHEN s.ord <= b.done THEN b.created_at + b.span * s.ord END
+                       CASE WHEN s.ord = 1 AND b.done > 0 THEN {start}
+                            WHEN s.ord <= b.done + 1 AND b.done > 0 THEN
+                                (SELECT {done_at} FROM (SELECT sum(a) AS cum FROM unnest(b.acts[1:s.ord - 1]) a) c)
+                       END,
+                       CASE WHEN s.ord <= b.done THEN
+                                (SELECT {done_at} FROM (SELECT sum(a) AS cum FROM unnest(b.acts[1:s.ord]) a) c)
+                       END
                 FROM seed_batch b
                 CROSS JOIN unnest(%(names)s::text[], %(hours)s::numeric[]) WITH ORDINALITY AS s(name, est, ord)
-                """,
-                {"names": names, "hours": hours},
+                """,  # noqa: S608
+                {"names": names, "hours": hours, "tz": time_zone},
             )
+            cursor.execute("DROP TABLE seed_plan")
             cursor.execute("DROP TABLE seed_batch")

@@ -52,6 +52,16 @@ SCHEDULE = {
         24 * 60 * 60,
         "Archives tasks completed more than AETHER_ARCHIVE_AFTER_DAYS days ago (kept, hidden from default lists).",
     ),
+    # Every 15 minutes: each team's forecasts move to its new local day (and its calibration is recomputed) once
+    # that day begins in its time zone, and some team crosses midnight every quarter hour. Each (team, day) is
+    # done once however often this runs (a claim row, analytics/forecasts/refresh.py); a run with nothing new
+    # is two reads. Changes during the day refresh their team at once (the forecasts' observer).
+    "Daily forecasts": (
+        "analytics.forecasts_daily",
+        15 * 60,
+        "Refreshes each team's task and project forecasts as of its new local day, once a day, with its "
+        "calibration (the backtest of its recently completed tasks).",
+    ),
     # Daily: what is kept is counted in days (AETHER_SYNC_KEEP_DAYS); a cursor older than that answers 410.
     "Trim the sync change log": (
         "sync.trim_changes",
@@ -64,7 +74,7 @@ SCHEDULE = {
 class Command(BaseCommand):
     help = (
         "Create the periodic tasks (outbox sweep, batches and digests, overdue detection, due-soon reminders, "
-        "repeating tasks, archiving, the sync log's trim)."
+        "repeating tasks, archiving, the sync log's trim, the daily forecasts)."
     )
 
     @transaction.atomic
