@@ -79,11 +79,10 @@ def dashboard(request):
 
 @login_required
 def project_forecast(request, pk: int):
-    """A project's forecast in words: the latest 50 % and 85 % dates among its open tasks and how many are at
-    risk (analytics/forecast_selectors.py project_forecast). The head of its board and list loads it in place
-    after the page (htmx takes `#project-forecast` from this page; without JavaScript the head links here): its
-    one query reads every forecast row of the project (37 ms for 450,000, docs/performance.md), which the board
-    and list, held to 100 ms, do not wait for. Another team's project is a 404."""
+    """A project's forecast in words: the engine's kept distribution of its last open task's finish and how many
+    of its open tasks are at risk (analytics/forecast_selectors.py project_forecast, two short queries). The head
+    of its board and list loads it in place after the page (htmx takes `#project-forecast` from this page;
+    without JavaScript the head links here). Another team's project is a 404."""
     project = get_object_or_404(projects_visible_to(request.user), pk=pk)
     summary = read_project_forecast(project.pk)
     today = deadlines_at().today(project.team.time_zone)

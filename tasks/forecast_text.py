@@ -68,27 +68,31 @@ def risk_words(forecast: Any, due: date | None, today: date | None = None) -> st
 
 
 @dataclass(frozen=True)
-class ProjectForecast:
-    """What a project's head shows (analytics/selectors.py project_forecast): over its open tasks with a forecast
-    row, the latest 50 % and 85 % dates (None when none has a date), how many are at risk, how many have a row
-    and how many of those have no date."""
+class ProjectSummary:
+    """What a project's forecast says (analytics/forecast_selectors.py project_forecast, from the engine's kept
+    ProjectForecast row): the 50 % and 85 % dates of its last open task's finish (None without), how many open
+    tasks are at risk (counted up to a cap: `at_risk_capped`), how many have dates and how many have none, the
+    reason when none has, and whether the engine has reached the project at all (`kept`)."""
 
     p50: date | None
     p85: date | None
     at_risk: int
     forecast: int
     undated: int
+    reason: str = ""
+    kept: bool = True
+    at_risk_capped: bool = False
 
 
-def project_words(summary: ProjectForecast, today: date) -> str:
-    """ "Its last open task likely finishes 20-28 Jan, 85 % by 28 Jan (the latest dates among its open tasks)"."""
-    if not summary.forecast:
+def project_words(summary: ProjectSummary, today: date) -> str:
+    """ "Its last open task likely finishes 20-28 Jan, 85 % by 28 Jan" (with EN_DASH), or why there is no date."""
+    if not summary.kept:
         return f"{NO_FORECAST} for its open tasks."
     if summary.p50 is None or summary.p85 is None:
-        return "Too little history to forecast its open tasks honestly: no date yet."
+        return summary.reason or "No forecast date for its open tasks."
     words = (
         f"Its last open task likely finishes {range_text(summary.p50, summary.p85, today)}, 85 % by "
-        f"{day_text(summary.p85, today)} (the latest dates among its open tasks)"
+        f"{day_text(summary.p85, today)}"
     )
     if summary.undated:
         words += f"; {summary.undated} open task{'' if summary.undated == 1 else 's'} without a date yet"

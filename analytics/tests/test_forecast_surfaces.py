@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics.models import Forecast, ForecastBasis, ForecastCalibration
+from analytics.models import Forecast, ForecastBasis, ForecastCalibration, ProjectForecast
 from analytics.recompute import figures_rebuild
 from tasks.deadlines import deadlines_at
 from tasks.models import Status, Task
@@ -186,12 +186,25 @@ def test_the_projects_head_loads_its_forecast_in_place(client, world):
         assert f'<a href="/projects/{project.pk}/forecast/">' in html  # without JavaScript, a link to it
 
 
-def test_the_projects_forecast_says_its_latest_dates_and_how_many_are_at_risk(client, world):
-    today = world["today"]
-    html = html_of(client, world["member"], f"/projects/{world['project'].pk}/forecast/")
+def test_the_projects_forecast_says_when_its_last_task_finishes_and_how_many_are_at_risk(client, world):
+    today, project = world["today"], world["project"]
+    ProjectForecast.objects.update_or_create(
+        project_id=project.pk,
+        defaults={
+            "team_id": project.team_id,
+            "as_of": today,
+            "p50": today + timedelta(days=6),
+            "p85": today + timedelta(days=9),
+            "at_risk": True,
+            "forecast": 2,
+            "unforecast": 1,
+            "computed_at": timezone.now(),
+        },
+    )
+    html = html_of(client, world["member"], f"/projects/{project.pk}/forecast/")
     head = html.split('id="project-forecast"')[1].split("</p>")[0]
-    latest = words(today + timedelta(days=5), today + timedelta(days=7), today).removeprefix("likely ")
-    assert f"Its last open task likely finishes {latest} (the latest dates among its open tasks)" in head
+    latest = words(today + timedelta(days=6), today + timedelta(days=9), today).removeprefix("likely ")
+    assert f"Its last open task likely finishes {latest}" in head
     assert "1 open task without a date yet" in head
     assert "1 at risk</a> of missing its due date" in head
     client.force_login(world["people"]["outsider"])

@@ -7,7 +7,7 @@ import pytest
 
 from tasks.forecast_text import (
     NO_FORECAST,
-    ProjectForecast,
+    ProjectSummary,
     calibration_words,
     forecast_words,
     project_words,
@@ -57,14 +57,16 @@ def test_why_a_task_is_at_risk():
     assert risk_words(None, date(2026, 12, 15)) == ""
 
 
-def test_a_project_says_its_latest_dates_and_what_has_none():
-    words = project_words(ProjectForecast(date(2027, 1, 20), date(2027, 1, 28), 2, 5, 1), TODAY)
+def test_a_project_says_when_its_last_open_task_finishes_and_what_has_no_date():
+    words = project_words(ProjectSummary(date(2027, 1, 20), date(2027, 1, 28), 2, 5, 1), TODAY)
     assert words == (
-        "Its last open task likely finishes 20\u201328 Jan 2027, 85 % by 28 Jan 2027 (the latest dates among its "
-        "open tasks); 1 open task without a date yet."
+        "Its last open task likely finishes 20\u201328 Jan 2027, 85 % by 28 Jan 2027; 1 open task without a date yet."
     )
-    assert project_words(ProjectForecast(None, None, 0, 0, 0), TODAY) == "No forecast yet for its open tasks."
-    assert "no date yet" in project_words(ProjectForecast(None, None, 0, 3, 3), TODAY)
+    assert project_words(ProjectSummary(None, None, 0, 0, 0, kept=False), TODAY) == (
+        "No forecast yet for its open tasks."
+    )
+    thin = ProjectSummary(None, None, 0, 0, 3, reason="Too little history: no date yet.")
+    assert project_words(thin, TODAY) == "Too little history: no date yet."
 
 
 def test_the_calibration_in_plain_words():
