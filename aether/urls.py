@@ -7,8 +7,6 @@ from django.urls import include, path
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from analytics import views as analytics_views
-
 from . import views
 from .api import error_response_for_status, is_api_request, too_large
 from .outages import outage_response
@@ -37,8 +35,6 @@ urlpatterns = [
     path("", include("tasks.urls")),
     path("notifications/", include("notifications.urls")),
     path("dashboard/", include("analytics.urls")),
-    # A project's forecast, beside its board and list (tasks' pages load it in place; tasks may not import analytics)
-    path("projects/<int:pk>/forecast/", analytics_views.project_forecast, name="project_forecast"),
     path("anymail/<str:esp>/tracking/", tracking_webhook, name="anymail_tracking"),
     path("api/v1/", include("aether.api_urls")),
     path("admin/", admin.site.urls),

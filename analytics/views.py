@@ -6,16 +6,13 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 
 from accounts.selectors import first_team_run_by, teams_of
-from tasks.deadlines import deadlines_at
-from tasks.forecast_text import project_words
 from tasks.selectors import projects_visible_to
 
 from .forecast_selectors import AT_RISK_COUNT_CAP, at_risk_tasks, calibrations
-from .forecast_selectors import project_forecast as read_project_forecast
 from .forms import DashboardFilterForm
 from .selectors import PRESETS, assignee_choices, dashboard_figures, dashboard_scope
 
@@ -75,24 +72,6 @@ def dashboard(request):
         calibrations=calibrations(scope),
     )
     return render(request, "analytics/dashboard.html", context)
-
-
-@login_required
-def project_forecast(request, pk: int):
-    """A project's forecast in words: the engine's kept distribution of its last open task's finish and how many
-    of its open tasks are at risk (analytics/forecast_selectors.py project_forecast, two short queries). The head
-    of its board and list loads it in place after the page (htmx takes `#project-forecast` from this page;
-    without JavaScript the head links here). Another team's project is a 404."""
-    project = get_object_or_404(projects_visible_to(request.user), pk=pk)
-    summary = read_project_forecast(project.pk)
-    today = deadlines_at().today(project.team.time_zone)
-    context = {
-        "project": project,
-        "summary": summary,
-        "words": project_words(summary, today),
-        "at_risk_url": reverse("tasks:task_list", args=[project.pk]) + "?at_risk=true",
-    }
-    return render(request, "analytics/project_forecast.html", context)
 
 
 def _ranked(stages: dict) -> list[dict]:

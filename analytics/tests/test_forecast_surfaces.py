@@ -177,15 +177,6 @@ def test_the_board_marks_and_filters_the_at_risk_cards(client, world):
     assert "Fine docs" in bad
 
 
-def test_the_projects_head_loads_its_forecast_in_place(client, world):
-    project = world["project"]
-    for view in ("tasks:board", "tasks:task_list"):
-        html = html_of(client, world["member"], reverse(view, args=[project.pk]))
-        url = f"/projects/{project.pk}/forecast/"
-        assert f'id="project-forecast" data-background hx-get="{url}" hx-trigger="load" hx-target="this"' in html
-        assert f'<a href="/projects/{project.pk}/forecast/">' in html  # without JavaScript, a link to it
-
-
 def test_the_projects_forecast_says_when_its_last_task_finishes_and_how_many_are_at_risk(client, world):
     today, project = world["today"], world["project"]
     ProjectForecast.objects.update_or_create(
@@ -201,19 +192,19 @@ def test_the_projects_forecast_says_when_its_last_task_finishes_and_how_many_are
             "computed_at": timezone.now(),
         },
     )
-    html = html_of(client, world["member"], f"/projects/{project.pk}/forecast/")
+    for view in ("tasks:board", "tasks:task_list"):  # the head of both
+        html = html_of(client, world["member"], reverse(view, args=[project.pk]))
+        assert html.count('id="project-forecast"') == 1
     head = html.split('id="project-forecast"')[1].split("</p>")[0]
     latest = words(today + timedelta(days=6), today + timedelta(days=9), today).removeprefix("likely ")
     assert f"Its last open task likely finishes {latest}" in head
     assert "1 open task without a date yet" in head
     assert "1 at risk</a> of missing its due date" in head
-    client.force_login(world["people"]["outsider"])
-    assert client.get(f"/projects/{world['project'].pk}/forecast/").status_code == 404
 
 
 def test_a_project_without_forecasts_says_so(client, world):
     empty = ProjectFactory(team=world["team"], name="Quiet")
-    html = html_of(client, world["member"], f"/projects/{empty.pk}/forecast/")
+    html = html_of(client, world["member"], reverse("tasks:board", args=[empty.pk]))
     assert "No forecast yet for its open tasks." in html
 
 

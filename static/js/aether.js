@@ -218,16 +218,7 @@
   // its id), else to the card it was on, else to the form it sent; what happened is read out (#announcer).
   var focusWas = null;
 
-  // What a page loads by itself once shown (data-background: a project's forecast in its head) is no update of
-  // the user's: it neither takes nor moves the focus, nor reads the page's messages out again.
-  function inBackground(event) {
-    var config = event.detail && event.detail.requestConfig;
-    var elt = (config && config.elt) || (event.detail && event.detail.elt);
-    return !!(elt && elt.hasAttribute && elt.hasAttribute("data-background"));
-  }
-
   document.addEventListener("htmx:beforeRequest", function (event) {
-    if (inBackground(event)) { return; }
     var active = document.activeElement;
     var elt = event.detail.elt;
     var on = active && active !== document.body ? active : elt;
@@ -257,8 +248,7 @@
     return false;
   }
 
-  document.addEventListener("htmx:afterSettle", function (event) {
-    if (inBackground(event)) { return; }
+  document.addEventListener("htmx:afterSettle", function () {
     var dialog = document.querySelector("dialog[open]");
     if (dialog) {  // a refused form in a dialog: to its first wrong field
       var wrong = dialog.querySelector(".has-error input, input");
