@@ -6,7 +6,8 @@ API's at-risk list.
 
 The database is a copy of a `seed_demo --tasks 1000000` one with a forecast row for each open task, as the
 engine would keep them (the SQL below, `--fill` runs it once): 450,249 rows, 412,107 at risk (most demo tasks are
-past their due date, so nearly every forecast is late: the worst case for the counts), 5 % without a date.
+past their due date, so nearly every forecast is late: the worst case for the counts), 5 % without a date; and a
+ProjectForecast row per project (its dates the latest of its tasks', as a stand-in for the engine's draws).
 
     createdb -h 127.0.0.1 -U postgres -T aether_bench_1m aether_fsurf_1m
     .venv/bin/python bench/at_risk_bench.py --database aether_fsurf_1m --fill --requests 200
@@ -43,6 +44,11 @@ SELECT t.id, p.team_id, t.project_id, current_date,
 FROM tasks_task t JOIN tasks_project p ON p.id = t.project_id
 WHERE t.status <> 'completed' AND t.deleted_at IS NULL AND t.archived_at IS NULL
 ON CONFLICT (task_id) DO NOTHING;
+INSERT INTO analytics_projectforecast (project_id, team_id, as_of, p50, p85, at_risk, forecast, unforecast, reason,
+                                       computed_at)
+SELECT project_id, team_id, current_date, max(p50), max(p85), bool_or(at_risk), count(p85), count(*) - count(p85), '',
+       now()
+FROM analytics_forecast GROUP BY 1, 2 ON CONFLICT DO NOTHING;
 INSERT INTO analytics_forecastcalibration (team_id, as_of, replayed, within_p50, within_p85, thin, computed_at)
 SELECT id, current_date, 412, 210, 354, 12, now() FROM accounts_team ON CONFLICT DO NOTHING;
 """
@@ -153,7 +159,6 @@ def main() -> None:
         "dashboard page, team (whole page)": (html_alice, f"/dashboard/?team={team_id}&range=30"),
         "dashboard page, my work (whole page)": (html_bob, "/dashboard/?team=&range=30"),
         "task page (at risk)": (html_bob, f"/tasks/{task_id}/"),
-        "project forecast (loaded in place by board and list)": (html_bob, f"/projects/{project.pk}/forecast/"),
         "list page": (html_bob, f"/projects/{project.pk}/list/"),
         "list page ?at_risk=true": (html_bob, f"/projects/{project.pk}/list/?at_risk=true"),
         "board": (html_bob, f"/projects/{project.pk}/"),
