@@ -11,8 +11,8 @@ date, then the date by which it finishes with 85 % probability. One date when bo
 year only on a date outside the current one (the team's today). Where the engine found no honest date it gave a reason
 (analytics.models.Forecast.reason), which is said instead; a task with no forecast row yet reads NO_FORECAST.
 
-A project's forecast is the distribution of its last open task's finish: `project_words` says the latest 50 % and 85 %
-dates among its open tasks, and how many are at risk."""
+A project's forecast is the distribution of its last open task's finish (the engine keeps it): `project_words` says its
+50 % and 85 % dates the same way, and what has no date yet."""
 
 from __future__ import annotations
 
