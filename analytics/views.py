@@ -7,10 +7,12 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 
 from accounts.selectors import first_team_run_by, teams_of
 from tasks.selectors import projects_visible_to
 
+from .forecast_selectors import AT_RISK_COUNT_CAP, at_risk_tasks, calibrations
 from .forms import DashboardFilterForm
 from .selectors import PRESETS, assignee_choices, dashboard_figures, dashboard_scope
 
@@ -41,6 +43,7 @@ def dashboard(request):
         form.add_error(field, f"There is no such {field} among yours: choose one from the list.")
         return render(request, "analytics/dashboard.html", context, status=404)
     figures = dashboard_figures(scope)
+    at_risk, at_risk_total = at_risk_tasks(scope)
     heat = figures["heatmap"]
     completion = figures["completion"]
     context.update(
@@ -61,6 +64,12 @@ def dashboard(request):
         ),
         scope_projects=[p for p in projects if scope.team is not None and p.team_id == scope.team.pk],
         stages_ranked=_ranked(figures["stages"]),
+        at_risk=at_risk,
+        at_risk_total=at_risk_total,
+        at_risk_cap=AT_RISK_COUNT_CAP,
+        # the rest of a project's at-risk tasks: its list, filtered (a team's span projects, each its own list)
+        at_risk_url=f"{reverse('tasks:task_list', args=[scope.project.pk])}?at_risk=true" if scope.project else None,
+        calibrations=calibrations(scope),
     )
     return render(request, "analytics/dashboard.html", context)
 

@@ -204,6 +204,12 @@ class TaskFilterBackend(DjangoFilterBackend):
                 description="true: open and past the due date in its team's time zone; false: the others.",
             ),
             OpenApiParameter(
+                "at_risk",
+                bool,
+                description="true: the tasks whose forecast's 85 % date is after their due date (each task's "
+                "`forecast.at_risk`); false: the others, tasks without a forecast included.",
+            ),
+            OpenApiParameter(
                 "due_soon",
                 bool,
                 description="true: open and due today or within AETHER_DUE_SOON_HOURS (24: today or tomorrow) in its "

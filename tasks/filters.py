@@ -82,6 +82,7 @@ class TaskFilter(django_filters.FilterSet):
     label = django_filters.ModelChoiceFilter(queryset=Label.objects.none(), field_name="labels")
     overdue = StrictBooleanFilter(method="filter_overdue")
     due_soon = StrictBooleanFilter(method="filter_due_soon")
+    at_risk = StrictBooleanFilter(method="filter_at_risk")
     due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
     due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
@@ -120,6 +121,13 @@ class TaskFilter(django_filters.FilterSet):
             return qs
         due_soon = deadlines_for(self.request).due_soon()
         return qs.filter(due_soon) if value else qs.exclude(due_soon)
+
+    def filter_at_risk(self, qs, name, value):
+        """At risk as analytics' forecast says it (its 85 % date after the due date); a task without a forecast
+        is not at risk."""
+        if value is None:
+            return qs
+        return qs.filter(forecast__at_risk=True) if value else qs.exclude(forecast__at_risk=True)
 
     def filter_search(self, qs, name, value):
         """The search box's selector: full-text over title, description and comments, best match first (an

@@ -56,9 +56,10 @@ def _stage_count(**conditions) -> Coalesce:
 
 
 def with_card_data(qs: QuerySet[Task]) -> QuerySet[Task]:
-    """What a card or list row shows, in a fixed number of queries however many tasks there are."""
+    """What a card or list row shows, in a fixed number of queries however many tasks there are; its forecast
+    (analytics' row, for the at-risk mark) comes along the reverse one-to-one, a LEFT JOIN on its key."""
     return (
-        qs.select_related("project", "assignee")
+        qs.select_related("project", "assignee", "forecast")
         .prefetch_related("labels")
         .annotate(stage_count=_stage_count(), stages_done=_stage_count(status=Status.COMPLETED))
     )
@@ -66,17 +67,33 @@ def with_card_data(qs: QuerySet[Task]) -> QuerySet[Task]:
 
 def with_details(qs: QuerySet[Task]) -> QuerySet[Task]:
     """A task with everything its page or API object shows."""
-    return qs.select_related("project__team", "assignee", "created_by", "template").prefetch_related(
+    return qs.select_related("project__team", "assignee", "created_by", "template", "forecast").prefetch_related(
         "labels", Prefetch("stages", queryset=Stage.objects.order_by("order"))
     )
 
 
 def with_api_fields(qs: QuerySet[Task]) -> QuerySet[Task]:
-    """What an API task row shows, lean: its own columns and its team's time zone (`team_time_zone`, for
-    is_overdue). The API shows people, project and template as ids, so none of those rows is joined: on a
-    million tasks each extra join costs the planner more than the rows do. Labels and stages come from
-    `label_rows_by_task` and `stage_rows_by_task` once the page is known."""
-    return qs.annotate(team_time_zone=F("project__team__time_zone"))
+    """What an API task row shows, lean: its own columns, its team's time zone (`team_time_zone`, for
+    is_overdue) and its forecast's columns (`forecast_*`, NULL without a forecast row: a LEFT JOIN on the
+    forecast's key, one probe a row of the page). The API shows people, project and template as ids, so none
+    of those rows is joined: on a million tasks each extra join costs the planner more than the rows do. Labels
+    and stages come from `label_rows_by_task` and `stage_rows_by_task` once the page is known."""
+    return qs.annotate(
+        team_time_zone=F("project__team__time_zone"),
+        **{name: F(f"forecast__{name.removeprefix('forecast_')}") for name in FORECAST_ROW_FIELDS},
+    )
+
+
+# A task's forecast as the API shows it (tasks/serializers.py ForecastSerializer), read with the task's row.
+FORECAST_ROW_FIELDS = (
+    "forecast_p50", "forecast_p85", "forecast_at_risk", "forecast_basis", "forecast_reason", "forecast_as_of",
+)  # fmt: skip
+
+
+def loaded_forecast(task):
+    """The task's forecast row when its query loaded it (`select_related("forecast")`: with_card_data,
+    with_details), else None; never a query (a page that did not ask for forecasts shows none)."""
+    return Task._meta.get_field("forecast").get_cached_value(task, default=None)
 
 
 def label_rows_by_task(task_ids) -> dict[int, list[dict]]:
@@ -93,7 +110,7 @@ def label_rows_by_task(task_ids) -> dict[int, list[dict]]:
 # What an API task row reads (tasks/serializers.py TaskSerializer), besides its labels and stages.
 API_ROW_FIELDS = (
     "id", "project_id", "title", "description", "status", "priority", "assignee_id", "created_by_id", "due_date",
-    "started_at", "completed_at", "created_at", "updated_at", "team_time_zone",
+    "started_at", "completed_at", "created_at", "updated_at", "team_time_zone", *FORECAST_ROW_FIELDS,
 )  # fmt: skip
 
 
@@ -245,7 +262,9 @@ def project_tasks(user, project: Project) -> QuerySet[Task]:
     return with_card_data(tasks_visible_to(user, resolve_projects=True).active().filter(project=project))
 
 
-def board_columns(user, project: Project, *, limit: int = BOARD_COLUMN_LIMIT) -> dict[str, list[Task]]:
+def board_columns(
+    user, project: Project, *, limit: int = BOARD_COLUMN_LIMIT, at_risk: bool | None = None
+) -> dict[str, list[Task]]:
     """The project's active tasks by status, most urgent first: at most `limit` + 1 cards a column (the extra
         one tells the page there are more; the list page shows them all), with how many of each card's stages have
     begun (`stages_begun`: the moves a card offers depend on it). Each column is one range scan of the
@@ -255,6 +274,15 @@ def board_columns(user, project: Project, *, limit: int = BOARD_COLUMN_LIMIT) ->
         .annotate(stages_begun=_stage_count(status__in=[Status.IN_PROGRESS, Status.COMPLETED]))
         .order_by("-priority", "due_date", "-created_at", "-id")
     )
+    if at_risk is not None:  # the board's filter, as the list's (tasks/filters.py filter_at_risk)
+        ordered = ordered.filter(forecast__at_risk=True) if at_risk else ordered.exclude(forecast__at_risk=True)
+    if at_risk:
+        # A completed task is never at risk (forecasts are kept for open tasks): its column is not searched, which
+        # would walk every completed task of the project to find none (3 s on the 1M bench).
+        return {
+            status: [] if status == Status.COMPLETED else list(ordered.filter(status=status)[: limit + 1])
+            for status in Status.values
+        }
     return {status: list(ordered.filter(status=status)[: limit + 1]) for status in Status.values}
 
 

@@ -8,6 +8,7 @@ requesting user may see, so another team's id is answered like an unknown one (4
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -18,6 +19,7 @@ from accounts.selectors import teammates_of, teams_of
 
 from . import selectors
 from .deadlines import deadlines_for
+from .forecast_text import forecast_words
 from .models import HOURS, Activity, ActivityVerb, Comment, Label, Priority, Project, Stage, Status, Task, Template
 from .services import MAX_STAGES
 
@@ -110,12 +112,57 @@ def _stage_json(row: dict, zone) -> dict:
     }
 
 
+BASIS_CHOICES = ["stages", "team", "prior", "none"]  # analytics.models.ForecastBasis (tasks may not import it)
+
+
+class ForecastSerializer(serializers.Serializer):
+    """A task's completion forecast (kept by analytics, renewed when the task or its team's record changes)."""
+
+    p50 = serializers.DateField(allow_null=True, help_text="Finishes by this team-local day with 50 % probability.")
+    p85 = serializers.DateField(allow_null=True, help_text="Finishes by this day with 85 % probability.")
+    at_risk = serializers.BooleanField(help_text="The 85 % date is after the due date.")
+    basis = serializers.ChoiceField(
+        choices=BASIS_CHOICES,
+        help_text="What the estimate error came from: the team's record for these stages, for all its stages, a "
+        "prior (too little record), or none (no dates).",
+    )
+    reason = serializers.CharField(help_text="Why there is no date (both dates null); empty otherwise.")
+    as_of = serializers.DateField(help_text="The team-local day the forecast was made.")
+    text = serializers.CharField(help_text='In words, as the pages say it: "likely 12\u201315 Dec, 85 % by 15 Dec".')
+
+
+def _forecast_json(task) -> dict | None:
+    """The task's forecast from its row's `forecast_*` columns (selectors.with_api_fields), else from a loaded
+    forecast row; None when it has none."""
+    if hasattr(task, "forecast_as_of"):
+        values = {name.removeprefix("forecast_"): getattr(task, name) for name in selectors.FORECAST_ROW_FIELDS}
+        if values["as_of"] is None:
+            return None
+        forecast = SimpleNamespace(**values)
+    else:
+        forecast = selectors.loaded_forecast(task)
+        if forecast is None:
+            return None
+    return {
+        "p50": None if forecast.p50 is None else forecast.p50.isoformat(),
+        "p85": None if forecast.p85 is None else forecast.p85.isoformat(),
+        "at_risk": forecast.at_risk,
+        "basis": forecast.basis,
+        "reason": forecast.reason,
+        "as_of": forecast.as_of.isoformat(),
+        "text": forecast_words(forecast),
+    }
+
+
 class TaskSerializer(serializers.ModelSerializer):
     priority = PriorityField(read_only=True)
     is_overdue = serializers.SerializerMethodField()
     is_due_soon = serializers.SerializerMethodField()
     labels = LabelSerializer(many=True, read_only=True)
     stages = StageSerializer(many=True, read_only=True, help_text="In order.")
+    forecast = ForecastSerializer(
+        read_only=True, allow_null=True, help_text="When it will likely be done; null while it has no forecast."
+    )
 
     class Meta:
         model = Task
@@ -135,6 +182,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "is_due_soon",
             "labels",
             "stages",
+            "forecast",
             "created_at",
             "updated_at",
         ]
@@ -179,6 +227,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "is_due_soon": self.get_is_due_soon(task),
             "labels": labels,
             "stages": [_stage_json(row, zone) for row in stages],
+            "forecast": _forecast_json(task),
             "created_at": _datetime(task.created_at, zone),
             "updated_at": _datetime(task.updated_at, zone),
         }

@@ -28,6 +28,9 @@ HEADER = [
     "Started",
     "Completed",
     "Link",
+    "Likely by (50 %)",
+    "85 % by",
+    "At risk",
 ]
 
 
@@ -112,11 +115,15 @@ def test_the_file_is_the_list_in_human_values_with_team_zone_times_labels_and_li
         "2026-12-02T08:00:00+01:00",
         "",
         f"https://aether.example.org/tasks/{started.pk}/",
+        "No forecast yet",  # an open task the engine has not reached (tests/test_forecast_surfaces.py: with one)
+        "",
+        "",
     ]
     assert by_id[str(open_.pk)][2:6] == ["Pending", "High", "Member Person", "alpha; beta"]
     assert by_id[str(done.pk)][1:4] == ["'=HYPERLINK(evil)", "Completed", "Low"]  # no formula for a spreadsheet
     assert by_id[str(done.pk)][7] == "2026-07-01T00:15:00+02:00"  # Berlin in summer: the day it was there
     assert by_id[str(done.pk)][9] == "2026-07-01T14:00:00+02:00"
+    assert by_id[str(done.pk)][11:] == ["", "", ""]  # a completed task has no forecast
     # The connection goes back to UTC for the next request.
     with connection.cursor() as cursor:
         cursor.execute("SHOW TimeZone")

@@ -23,6 +23,7 @@ FILTER_NAMES = {
     "label": "Label",
     "overdue": "Overdue",
     "due_soon": "Due soon",
+    "at_risk": "At risk",
     "due_after": "Due from",
     "due_before": "Due until",
     "ordering": "Sort",

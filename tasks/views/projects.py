@@ -20,7 +20,8 @@ from aether.posting import post_only
 
 from .. import selectors, services
 from ..deadlines import deadlines_for
-from ..filters import TaskFilter
+from ..filters import StrictBooleanField, TaskFilter
+from ..forecast_text import forecast_words, risk_words
 from ..forms import (
     ProjectCreateForm,
     ProjectForm,
@@ -50,14 +51,22 @@ def _url_maker(name: str):
 PRIORITY_DISPLAY = {p.value: (p.name.lower(), p.label) for p in Priority}
 
 
-def _for_display(tasks, deadlines) -> None:
+def _for_display(tasks, deadlines, *, forecasts: bool = False) -> None:
     """What the card and row templates (includes/task_meta.html) show of each task, computed once here in
     Python: its link, whether it is overdue or due soon by the one definition (`deadlines`: a Day of the
     project's team, or the Deadlines of a page that spans teams; tasks/deadlines.py), its priority's class
     and label, its due date as text and its assignee's name. A board renders 150 cards: each lookup and
-    filter the template engine does not do is a few milliseconds of the page."""
+    filter the template engine does not do is a few milliseconds of the page.
+
+    With `forecasts` (rows from selectors.with_card_data, their forecast loaded): the forecast in words
+    (`forecast_text`, the tooltip), whether it is at risk and why (`at_risk`, `risk_text`)."""
     detail = _url_maker("tasks:task_detail")
     for task in tasks:
+        if forecasts:
+            forecast, done = selectors.loaded_forecast(task), task.status == Status.COMPLETED
+            task.forecast_text = "" if done else forecast_words(forecast)  # a completed task has no forecast
+            task.at_risk = bool(forecast and forecast.at_risk) and not done
+            task.risk_text = risk_words(forecast, task.due_date) if task.at_risk else ""
         task.url = detail(task.pk)
         task.overdue = deadlines.is_overdue(task)
         task.due_soon = not task.overdue and deadlines.is_due_soon(task)
@@ -92,7 +101,7 @@ def my_work(request):
     limit = selectors.MY_WORK_GROUP_LIMIT
     groups = selectors.my_work(request.user, deadlines=deadlines, limit=limit)
     for tasks in groups.values():
-        _for_display(tasks[:limit], deadlines)
+        _for_display(tasks[:limit], deadlines, forecasts=True)
     return render(
         request,
         "tasks/my_work.html",
@@ -142,19 +151,29 @@ def project_list(request):
     )
 
 
+def _at_risk_param(request) -> tuple[bool | None, str | None]:
+    """The board's `at_risk` (as the list's filter reads it: true or false, empty for either): (the value, the
+    error to announce when it is not one; the board then shows every task)."""
+    try:
+        return StrictBooleanField(required=False).clean(request.GET.get("at_risk", "")), None
+    except ValidationError as exc:
+        return None, f"At risk: {_errors_text(exc)} Every task is shown."
+
+
 @login_required
 @live_page("project")
 def board(request, pk: int):
     project = _project_or_404(request, pk)
     limit = selectors.BOARD_COLUMN_LIMIT
-    columns = selectors.board_columns(request.user, project, limit=limit)
+    at_risk, at_risk_error = _at_risk_param(request)
+    columns = selectors.board_columns(request.user, project, limit=limit, at_risk=at_risk)
     day = deadlines_for(request).day(project.team.time_zone)
     can_work = can(request.user, Action.WORK, project.team_id)
     board_url = reverse("tasks:board", args=[project.pk])
     status_url, complete_url = _url_maker("tasks:task_status"), _url_maker("tasks:task_complete_stages")
     back = urlencode({"next": board_url})
     for cards in columns.values():
-        _for_display(cards[:limit], day)
+        _for_display(cards[:limit], day, forecasts=True)
         if can_work:
             for task in cards[:limit]:
                 task.moves = board_moves(task)
@@ -175,6 +194,10 @@ def board(request, pk: int):
             "ask_hours": ASK_HOURS,
             "board_url": board_url,
             "can_manage": can(request.user, Action.MANAGE, project.team_id),
+            "at_risk": at_risk,
+            "at_risk_error": at_risk_error,
+            # what the columns' "see all in the list" links keep of the board's filter
+            "list_filter": "&at_risk=true" if at_risk else "&at_risk=false" if at_risk is False else "",
         },
     )
 
@@ -202,6 +225,7 @@ LIST_HEADERS = [
     ("assignee", "Assignee", None),
     ("due_date", "Due", "due_date"),
     ("stages", "Stages", None),
+    ("forecast", "Forecast", None),
 ]
 SORT_NAMES = {
     "-status": "open tasks first, newest first",
@@ -284,7 +308,7 @@ def task_list(request, pk: int):
     listed = task_list_query(request, project)
     filterset, sort, sort_error, filtered = listed.filterset, listed.sort, listed.sort_error, listed.filtered
     page = CappedPaginator(listed.tasks, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
-    _for_display(page.object_list, deadlines_for(request).day(project.team.time_zone))
+    _for_display(page.object_list, deadlines_for(request).day(project.team.time_zone), forecasts=True)
     return render(
         request,
         "tasks/task_list.html",

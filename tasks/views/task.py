@@ -18,6 +18,7 @@ from aether.posting import post_only
 
 from .. import selectors, services
 from ..deadlines import deadlines_for
+from ..forecast_text import forecast_words, risk_words
 from ..forms import (
     CommentForm,
     LabelForm,
@@ -139,6 +140,7 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
         rule = parse_rule(recurrence.rule)
         recurrence_summary = rule.summary(recurrence.starts_on)
         recurrence_initial = choices_from_rule(rule, recurrence.starts_on)
+    forecast = selectors.loaded_forecast(task)  # with_details loaded it
     latest = None
     if recurrence is not None:
         latest = recurrence.occurrences.filter(task__isnull=False).order_by("-on_date").first()
@@ -161,6 +163,9 @@ def _task_page(request, task: Task, *, status: int = 200, **forms):
         "latest_occurrence": latest,
         "mentions": mentions,
         "today": today,
+        "forecast": forecast,
+        "forecast_text": forecast_words(forecast, today),
+        "risk_text": risk_words(forecast, task.due_date, today),
     }
     if can_work:
         context.update(
