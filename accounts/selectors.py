@@ -28,6 +28,12 @@ def teams_of(user) -> QuerySet[Team]:
     return Team.objects.filter(pk__in=team_ids_visible_to(user)).order_by("name")
 
 
+def team_ids_of_person(user_id: int) -> set[int]:
+    """The ids of the teams a person belongs to now, by the person's id; none once the account is inactive
+    (the live pages re-check a person's streams with it when their memberships or account change)."""
+    return set(Membership.objects.filter(user_id=user_id, user__is_active=True).values_list("team_id", flat=True))
+
+
 def team_for_member(user, team_id: int) -> Team | None:
     """The team if the user belongs to it; None for an outsider (the view answers 404)."""
     return teams_of(user).filter(pk=team_id).first()

@@ -61,9 +61,9 @@ class Stream:
 
 def teams_of(user_id: int) -> set[int]:
     """The teams the person may see now (none once the account is inactive): what the pages' selectors use."""
-    from accounts.models import Membership
+    from accounts.selectors import team_ids_of_person
 
-    return set(Membership.objects.filter(user_id=user_id, user__is_active=True).values_list("team_id", flat=True))
+    return team_ids_of_person(user_id)
 
 
 def release_connection() -> None:
