@@ -265,7 +265,23 @@ class Forecast(models.Model):
         return f"task {self.task_id}: {self.p50}..{self.p85}" if self.p50 else f"task {self.task_id}: {self.reason}"
 
 
-class ForecastCalibration(models.Model):
+class CalibrationShares:
+    """The shares of a backtest's replayed tasks that finished by their 50 % and 85 % dates (None before any)."""
+
+    replayed: int
+    within_p50: int
+    within_p85: int
+
+    @property
+    def share_p85(self) -> float | None:
+        return self.within_p85 / self.replayed if self.replayed else None
+
+    @property
+    def share_p50(self) -> float | None:
+        return self.within_p50 / self.replayed if self.replayed else None
+
+
+class ForecastCalibration(CalibrationShares, models.Model):
     """How well the team's forecasts would have done: the backtest replays the team's recently completed tasks
     as they stood when they started, with only the history before then, and counts the actual finishes on or
     before the forecast's 50th and 85th percentile dates. Written by analytics/forecasts' backtest."""
@@ -280,14 +296,6 @@ class ForecastCalibration(models.Model):
 
     def __str__(self):
         return f"team {self.team_id}: {self.within_p85}/{self.replayed} within the 85 % date"
-
-    @property
-    def share_p85(self) -> float | None:
-        return self.within_p85 / self.replayed if self.replayed else None
-
-    @property
-    def share_p50(self) -> float | None:
-        return self.within_p50 / self.replayed if self.replayed else None
 
 
 class ProjectForecast(models.Model):

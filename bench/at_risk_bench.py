@@ -12,8 +12,8 @@ ProjectForecast row per project (its dates the latest of its tasks', as a stand-
     createdb -h 127.0.0.1 -U postgres -T aether_bench_1m aether_fsurf_1m
     .venv/bin/python bench/at_risk_bench.py --database aether_fsurf_1m --fill --requests 200
 
-Everything runs in this process: the selectors timed as called, the pages through the WSGI application as
-gunicorn calls it (bench/inprocess.py; session for HTML, JWT for the API), as the demo owner alice (the team)
+Everything runs in this process: the selectors timed as called, the pages through the Django stack in-process
+(bench/inprocess.py; session for HTML, JWT for the API), as the demo owner alice (the team)
 and the demo member bob (his own work).
 """
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from inprocess import percentiles  # noqa: E402 -- after the path
 
 FILL_SQL = """
 INSERT INTO analytics_forecast (task_id, team_id, project_id, as_of, p50, p85, at_risk, basis, reason,
@@ -54,19 +55,6 @@ SELECT id, current_date, 412, 210, 354, 12, now() FROM accounts_team ON CONFLICT
 """
 
 
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 2)
-
-
-def _percentiles(samples: list[float]) -> dict:
-    samples = sorted(samples)
-    return {
-        "p50": _ms(statistics.median(samples)),
-        "p95": _ms(samples[max(0, int(len(samples) * 0.95) - 1)]),
-        "max": _ms(samples[-1]),
-    }
-
-
 def _timed(call, n: int) -> dict:
     """p50, p95 and max of `n` calls after 5 warm-ups, and the queries of one (a page's are not counted here:
     the request resets Django's query log)."""
@@ -82,7 +70,7 @@ def _timed(call, n: int) -> dict:
         started = time.perf_counter()
         call()
         samples.append(time.perf_counter() - started)
-    return {**_percentiles(samples), "queries": len(ctx.captured_queries)}
+    return {**percentiles(samples), "queries": len(ctx.captured_queries)}
 
 
 def _page(client, url: str):

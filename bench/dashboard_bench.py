@@ -26,7 +26,6 @@ import json
 import os
 import random
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -35,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from inprocess import WSGIClient  # noqa: E402 -- after the path
+from inprocess import WSGIClient, ms, percentiles  # noqa: E402 -- after the path
 
 DATABASES = ["aether_analytics_10k", "aether_analytics_100k", "aether_analytics_1m"]
 PRESETS = ["7", "30", "90", "quarter", "all"]
@@ -53,19 +52,6 @@ def _env(database: str) -> dict:
         "SESSION_COOKIE_SECURE": "0",
         "API_THROTTLE_USER": "100000000/min",
         "LOG_LEVEL": "WARNING",
-    }
-
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 2)
-
-
-def _percentiles(samples: list[float]) -> dict:
-    samples = sorted(samples)
-    return {
-        "p50": _ms(statistics.median(samples)),
-        "p95": _ms(samples[max(0, int(len(samples) * 0.95) - 1)]),
-        "max": _ms(samples[-1]),
     }
 
 
@@ -155,7 +141,7 @@ def _direct_figures(project_id: int) -> dict:
             started = time.perf_counter()
             cursor.execute(sql, [project_id])
             cursor.fetchall()
-            times[name] = _ms(time.perf_counter() - started)
+            times[name] = ms(time.perf_counter() - started)
     times["total"] = round(sum(times.values()), 2)
     return times
 
@@ -193,7 +179,7 @@ def child(requests: int) -> dict:
             status, _ = api.get(target)
             samples.append(time.perf_counter() - started)
             assert status == 200, status
-        return _percentiles(samples)
+        return percentiles(samples)
 
     out["json"] = json_samples()  # every request computes its figures: no cache of answers
     samples = []
@@ -203,7 +189,7 @@ def child(requests: int) -> dict:
         status, _ = html.get(target)
         samples.append(time.perf_counter() - started)
         assert status == 200, status
-    out["html"] = _percentiles(samples)
+    out["html"] = percentiles(samples)
     # each chart's data: the queries behind it, all time, all assignees (the widest case), slowest of 20 runs
     slowest: dict[str, float] = {}
     for _ in range(20):
@@ -294,12 +280,12 @@ def main() -> None:
         print(f"dashboard JSON: {r['json_queries']} queries, p50 {j['p50']} ms, p95 {j['p95']} ms")
         print(f"HTML page: p50 {r['html']['p50']} ms, p95 {r['html']['p95']} ms")
         print("each chart's data (slowest query behind it, ms):")
-        for name, ms in r["chart_queries_ms"].items():
-            print(f"    {name:<50} {ms}")
+        for name, took in r["chart_queries_ms"].items():
+            print(f"    {name:<50} {took}")
         print(f"straight from the task tables (all time), total {r['direct_ms']['total']} ms:")
-        for name, ms in r["direct_ms"].items():
+        for name, took in r["direct_ms"].items():
             if name != "total":
-                print(f"    {name:<50} {ms}")
+                print(f"    {name:<50} {took}")
         if "csv" in r:
             c = r["csv"]
             print(

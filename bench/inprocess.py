@@ -1,12 +1,27 @@
-"""The project's WSGI application called in-process as gunicorn calls it (middleware, authentication,
-throttling, the request signals and persistent connections as in production), without a socket: what the
-API and dashboard benchmarks time as "server time"."""
+"""The project's Django stack called in-process through its WSGI entry (the same middleware, authentication,
+throttling and request signals as the ASGI web process runs), without a socket: what the API and dashboard
+benchmarks time as "server time"; and the percentiles they report."""
 
 from __future__ import annotations
 
 import io
+import statistics
 import sys
 from collections.abc import Callable
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def percentiles(samples: list[float]) -> dict:
+    """p50, p95 and the maximum of timings in seconds, in milliseconds."""
+    samples = sorted(samples)
+    return {
+        "p50": ms(statistics.median(samples)),
+        "p95": ms(samples[max(0, int(len(samples) * 0.95) - 1)]),
+        "max": ms(samples[-1]),
+    }
 
 
 class WSGIClient:

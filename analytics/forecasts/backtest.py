@@ -21,7 +21,7 @@ from accounts.models import Team
 from tasks.models import Stage, Status, Task
 
 from ..figures import _local
-from ..models import ForecastCalibration
+from ..models import CalibrationShares, ForecastCalibration
 from .history import TeamHistory
 from .method import Draws, TaskInput, forecast_tasks
 
@@ -29,19 +29,11 @@ LIMIT = 500
 
 
 @dataclass(frozen=True)
-class Backtest:
+class Backtest(CalibrationShares):
     replayed: int
     within_p50: int
     within_p85: int
     thin: int
-
-    @property
-    def share_p85(self) -> float | None:
-        return self.within_p85 / self.replayed if self.replayed else None
-
-    @property
-    def share_p50(self) -> float | None:
-        return self.within_p50 / self.replayed if self.replayed else None
 
 
 def backtest(team_id: int, *, limit: int = LIMIT) -> Backtest:
