@@ -146,7 +146,11 @@ if env.bool("DATABASE_POOL", default=False):
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN", default=2),
         "max_size": env.int("DATABASE_POOL_MAX", default=20),
-        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=5),
+        # A connection the pool could not make is retried with a doubling delay until this many seconds have
+        # passed, then given up until a request asks again: kept short, so that once PostgreSQL is back the
+        # next request connects at once instead of waiting out a delay grown during the outage (bench/faults.py).
+        "reconnect_timeout": env.float("DATABASE_POOL_RECONNECT_TIMEOUT", default=3),
     }
 if env.str("DATABASE_REPLICA_URL", default=""):
     # A read replica for reporting: dashboard figures and CSV exports read it (analytics/routers.py). In tests it

@@ -214,7 +214,12 @@ def test_a_refresh_while_another_runs_leaves_the_bump_to_it(world):
     open_task(world, ("Build", "11"))  # a forecast written: a refresh asked for (wanted > done)
     settings = connection.settings_dict
     with psycopg.connect(
-        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"], port=settings["PORT"], autocommit=True
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"],
+        host=settings["HOST"],
+        port=settings["PORT"],
+        autocommit=True,
     ) as other:
         other.execute("SELECT pg_advisory_lock(%s)", [_advisory_key(world["team"].pk)])  # another worker's refresh
         with at(NOW):
