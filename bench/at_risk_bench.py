@@ -87,19 +87,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--fill", action="store_true", help="insert the forecast rows first (once)")
     args = parser.parse_args()
-    os.environ.update(
-        {
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.database}",
-            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/7"),
-            "SECRET_KEY": "bench-only-secret-key-0123456789-0123456789-0123456789",
-            "DJANGO_SETTINGS_MODULE": "aether.settings",
-            "ALLOWED_HOSTS": "testserver",
-            "SECURE_SSL_REDIRECT": "0",
-            "SESSION_COOKIE_SECURE": "0",
-            "API_THROTTLE_USER": "100000000/min",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    from dashboard_bench import _env
+
+    os.environ.update(_env(args.database))  # the dashboard bench's settings: production's, DEBUG off
     import django
     from django.conf import settings
 
