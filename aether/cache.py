@@ -70,3 +70,22 @@ class RedisCache(django_redis.RedisCache):
         for key, value in mapping.items():
             pipe.set(self.make_and_validate_key(key), value, ex=timeout)
         pipe.execute()
+
+    # --- live pages (aether/live/publish.py): an event id and its message in one step
+
+    _INCR_AND_PUBLISH = """
+    local id = redis.call('INCR', KEYS[1])
+    redis.call('PUBLISH', ARGV[1], '{"id":' .. id .. ',"events":' .. ARGV[2] .. '}')
+    return id
+    """
+
+    def incr_and_publish(self, counter: str, channel: str, events_json: str) -> int:
+        """Add one to the counter `counter` (a plain integer, so `get` reads it too) and publish
+        `{"id": <that number>, "events": <events_json>}` on the pub/sub `channel`, in one round trip: ids are
+        given in the order the messages are published. Returns the id."""
+        key = self.make_and_validate_key(counter)
+        client = self._cache.get_client(key, write=True)
+        script = self.__dict__.get("_incr_and_publish_script")
+        if script is None or script.registered_client is not client:
+            script = self.__dict__["_incr_and_publish_script"] = client.register_script(self._INCR_AND_PUBLISH)
+        return int(script(keys=[key], args=[channel, events_json], client=client))

@@ -26,11 +26,9 @@ def channel() -> str:
     return f"{settings.REDIS_KEY_PREFIX}:live"
 
 
-def sequence_key() -> str:
-    """The counter of event ids, a cache key (so the pages read it with their generations, pages.py)."""
-    from django.core.cache import cache
-
-    return cache.make_key("live:seq")
+# The counter of event ids, a cache key: the publisher adds to it, the pages read it with their generations
+# (pages.py) and a stream reads it when it opens (views.py).
+SEQUENCE = "live:seq"
 
 
 def events_of(changes: Changes) -> list[dict]:

@@ -22,6 +22,7 @@ from django.urls import reverse
 
 from .. import generations
 from ..conditional import _not_modified, account_of, matches
+from . import events
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def page_state(request) -> tuple[str | None, int | None]:
     for team, _zone in teams:
         scopes += [generations.team_tasks(team), generations.team(team)]
     try:
-        gens, (seq,) = generations.current(scopes, plain=["live:seq"])
+        gens, (seq,) = generations.current(scopes, plain=[events.SEQUENCE])
     except Exception:
         log.warning("live page: the generations cannot be read; no ETag", exc_info=True)
         return None, None

@@ -18,28 +18,15 @@ from . import events
 
 log = logging.getLogger(__name__)
 
-# INCR and PUBLISH in one step: ids are given in the order messages are published, in one round trip.
-_PUBLISH = """
-local id = redis.call('INCR', KEYS[1])
-redis.call('PUBLISH', ARGV[1], '{"id":' .. id .. ',"events":' .. ARGV[2] .. '}')
-return id
-"""
-
 
 class LivePublisher:
-    def __init__(self):
-        self._script = None
-
     def publish(self, changes: Changes) -> int | None:
         """Publish a committed change; its event id, or None when there was nothing to say."""
         found = events.events_of(changes)
         if not found:
             return None
-        client = cache._cache.get_client(None, write=True)
-        if self._script is None or self._script.registered_client is not client:
-            self._script = client.register_script(_PUBLISH)
         payload = json.dumps(found, separators=(",", ":"))
-        return int(self._script(keys=[events.sequence_key()], args=[events.channel(), payload], client=client))
+        return cache.incr_and_publish(events.SEQUENCE, events.channel(), payload)
 
     def committed(self, changes: Changes) -> None:
         try:

@@ -27,6 +27,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
+from . import events
 from .hub import CLOSE, Stream, hub, release_connection, teams_of
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def _since(request) -> int | None:
 async def _current_id() -> int | None:
     """The last event id given (None when Redis does not answer: the page then resynchronises)."""
     try:
-        value = await caches["default"].aget("live:seq")  # a plain integer, as INCR left it
+        value = await caches["default"].aget(events.SEQUENCE)  # a plain integer, as INCR left it
     except Exception:
         return None
     return int(value or 0)
