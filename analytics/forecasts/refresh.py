@@ -289,8 +289,7 @@ def team_refresh(team_id: int, *, force: bool = False, now: datetime | None = No
             wanted, done = _state(team_id)
             if wanted <= done and not (force and passes == 0):
                 return RefreshRun(team_id, passes, open_tasks, changed)
-            n, c = refresh_locked(team_id, now=now)
-            ForecastTeamState.objects.filter(team_id=team_id, done__lt=wanted).update(done=wanted)
+            n, c = _pass_covering(team_id, wanted, now=now)
         passes, open_tasks, changed = passes + 1, n, changed + c
 
 
@@ -303,6 +302,13 @@ def _try_lock(team_id: int) -> bool:
 def _state(team_id: int) -> tuple[int, int]:
     row = ForecastTeamState.objects.filter(team_id=team_id).values_list("wanted", "done").first()
     return row or (0, 0)
+
+
+def _pass_covering(team_id: int, wanted: int, *, now: datetime | None) -> tuple[int, int]:
+    """One pass (refresh_locked), then every request up to `wanted` (read before the pass) counted as done."""
+    result = refresh_locked(team_id, now=now)
+    ForecastTeamState.objects.filter(team_id=team_id, done__lt=wanted).update(done=wanted)
+    return result
 
 
 def refresh_locked(team_id: int, *, now: datetime | None = None) -> tuple[int, int]:
@@ -431,10 +437,7 @@ def forecasts_daily(*, now: datetime | None = None) -> DailyRun:
                     continue  # another run did (or is doing) this team's day
             backtest_team(team_id, now=now)
             if _try_lock(team_id):  # else a refresh is running now, as of today: it covers the day
-                wanted, _ = _state(team_id)
-                _, c = refresh_locked(team_id, now=now)
-                ForecastTeamState.objects.filter(team_id=team_id, done__lt=wanted).update(done=wanted)
-                changed += c
+                changed += _pass_covering(team_id, _state(team_id)[0], now=now)[1]
         claimed.append(team_id)
     # A refresh asked for and never done: the broker was down at the commit, or the worker died in the pass.
     # This run, every quarter hour, does it (the advisory lock and wanted/done keep it to once).
