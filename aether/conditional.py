@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 
 from django.http import HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
@@ -54,14 +55,22 @@ def account_of(user):
 def etag_for(request, scopes: list[str], *, days: bool) -> str | None:
     """The tag of the answer to `request` given the generations of `scopes` now; None when Redis cannot be
     reached (the answer then goes without one)."""
+    return etag_and_values(request, scopes, days=days)[0]
+
+
+def etag_and_values(
+    request, scopes: list[str], *, days: bool, plain: Sequence[str] = ()
+) -> tuple[str | None, list[bytes | None]]:
+    """`etag_for`, and the values of the cache keys `plain` read in the same round trip (the live pages' event
+    id, aether/live/pages.py); (None, None for each) when Redis cannot be reached."""
     user = request.user
     account = account_of(user)
     scopes = [generations.account(user.pk), *scopes]
     try:
-        gens, _ = generations.current(scopes)
+        gens, values = generations.current(scopes, plain=plain)
     except Exception:
         log.warning("conditional GET: the generations cannot be read; answering without an ETag", exc_info=True)
-        return None
+        return None, [None] * len(plain)
     parts: list = [user.pk, gens, request.get_full_path(), getattr(request, "accepted_media_type", "")]
     if days:
         from tasks.deadlines import deadlines_for
@@ -69,7 +78,7 @@ def etag_for(request, scopes: list[str], *, days: bool) -> str | None:
         deadlines = deadlines_for(request)
         parts.append([(team, deadlines.day(zone)) for team, zone in account.teams])
     digest = hashlib.sha256(repr((scopes, parts)).encode()).hexdigest()[:32]
-    return f'W/"{digest}"'
+    return f'W/"{digest}"', values
 
 
 def matches(request, tag: str) -> bool:

@@ -14,40 +14,27 @@ Only the page's own refetches (static/js/live.js, header `X-Aether-Live: 1`) are
 from __future__ import annotations
 
 import functools
-import hashlib
-import logging
 from urllib.parse import urlencode
 
 from django.urls import reverse
 
 from .. import generations
-from ..conditional import _not_modified, account_of, matches
+from ..conditional import _not_modified, _validators, account_of, etag_and_values, matches
 from . import events
-
-log = logging.getLogger(__name__)
 
 REFETCH_HEADER = "X-Aether-Live"
 
 
 def page_state(request) -> tuple[str | None, int | None]:
-    """(the ETag of this page now, the last event id given), or (None, None) when Redis does not answer."""
+    """(the ETag of this page now, the last event id given), or (None, None) when Redis does not answer. The tag
+    moves with everything the person's pages show: their teams' tasks and own things, their inbox, their
+    account, and the day in each team (the overdue marks move at a team's midnight)."""
     user = request.user
-    teams = account_of(user).teams
-    scopes = [generations.account(user.pk), generations.inbox(user.pk)]
-    for team, _zone in teams:
+    scopes = [generations.inbox(user.pk)]
+    for team, _zone in account_of(user).teams:
         scopes += [generations.team_tasks(team), generations.team(team)]
-    try:
-        gens, (seq,) = generations.current(scopes, plain=[events.SEQUENCE])
-    except Exception:
-        log.warning("live page: the generations cannot be read; no ETag", exc_info=True)
-        return None, None
-    from tasks.deadlines import deadlines_for
-
-    deadlines = deadlines_for(request)
-    days = [(team, deadlines.day(zone)) for team, zone in teams]  # the overdue marks move at a team's midnight
-    parts = (scopes, user.pk, gens, request.get_full_path(), days)
-    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
-    return f'W/"live-{digest}"', int(seq or 0)
+    tag, (seq,) = etag_and_values(request, scopes, days=True, plain=[events.SEQUENCE])
+    return tag, None if tag is None else int(seq or 0)
 
 
 def live_page(about: str):
@@ -69,8 +56,7 @@ def live_page(about: str):
             request.live = {"url": f"{reverse('live_stream')}?{urlencode(query)}", "etag": tag or ""}
             response = view(request, *args, **kwargs)
             if refetch and tag is not None and response.status_code == 200:
-                response["ETag"] = tag
-                response["Cache-Control"] = "private, no-cache"
+                _validators(response, tag)  # as the 304's: ETag, Cache-Control and Vary
             return response
 
         return wrapped
