@@ -5,7 +5,7 @@ the teams its page shows, and a bounded queue of what to send. The hub indexes s
 a message is parsed once and each stream gets the part of it that its page shows, by `put_nowait`: a stream
 whose queue is full belongs to a client that has stopped reading, and is dropped on the spot.
 
-A member who left a team, or whose account changed, is re-checked against the database (`teams_of`) before
+A member who left a team, or whose account changed, is re-checked against the database (`current_teams`) before
 their streams hear anything more of that team: the team is held back from them at once, while the check
 runs, and a stream whose page's team they no longer belong to is closed.
 """
@@ -59,13 +59,6 @@ class Stream:
         self.queue.put_nowait(CLOSE)
 
 
-def teams_of(user_id: int) -> set[int]:
-    """The teams the person may see now (none once the account is inactive): what the pages' selectors use."""
-    from accounts.selectors import team_ids_of_person
-
-    return team_ids_of_person(user_id)
-
-
 def release_connection() -> None:
     """Give this thread's database connection back (to the pool) now: a stream lives for hours, and must not
     hold a connection it used once, at its start (outside a test's transaction, which owns its connection)."""
@@ -76,8 +69,11 @@ def release_connection() -> None:
 
 
 def current_teams(user_id: int) -> set[int]:
+    """The teams the person may see now (accounts/selectors.py), the connection given back at once."""
+    from accounts.selectors import team_ids_of_person
+
     try:
-        return teams_of(user_id)
+        return team_ids_of_person(user_id)
     finally:
         release_connection()
 
@@ -227,7 +223,10 @@ class Hub:
         attempt = 0
         first = True
         while True:
-            client = aioredis.from_url(settings.REDIS_URL, socket_connect_timeout=3, health_check_interval=15)
+            connect_timeout = settings.CACHES["default"]["OPTIONS"]["socket_connect_timeout"]  # REDIS_CONNECT_TIMEOUT
+            client = aioredis.from_url(
+                settings.REDIS_URL, socket_connect_timeout=connect_timeout, health_check_interval=15
+            )
             try:
                 async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(events.channel())

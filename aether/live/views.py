@@ -28,7 +28,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from . import events
-from .hub import CLOSE, Stream, hub, release_connection, teams_of
+from .hub import CLOSE, Stream, hub, release_connection
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ def _id(request, name: str) -> int | None:
 
 def subscription_of(request) -> Subscription:
     """What this person's page may hear of, checked as the page itself checks it (404 / 403)."""
+    from accounts.selectors import team_ids_of_person
     from tasks import selectors
 
     user = request.user
@@ -67,7 +68,7 @@ def subscription_of(request) -> Subscription:
     if sum(x is not None for x in (project_id, task_id, team_id)) + mine != 1:
         raise Http404("Say which page: project, task, team or mine.")
     if mine:
-        teams = frozenset(teams_of(user.pk))
+        teams = frozenset(team_ids_of_person(user.pk))
         return Subscription(user.pk, teams, frozenset(), True)
     if project_id is not None:
         team = get_object_or_404(selectors.projects_visible_to(user), pk=project_id).team_id
@@ -75,7 +76,7 @@ def subscription_of(request) -> Subscription:
         visible = selectors.tasks_visible_to(user, include_deleted=True)
         team = get_object_or_404(visible.values("project__team_id"), pk=task_id)["project__team_id"]
     else:
-        if team_id not in teams_of(user.pk):
+        if team_id not in team_ids_of_person(user.pk):
             raise Http404("No such team.")
         team = team_id
     return Subscription(user.pk, frozenset({team}), frozenset({team}), False)
