@@ -18,6 +18,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from accounts.models import Team
+from tasks.deadlines import deadlines_at
 from tasks.models import Stage, Status, Task
 
 from ..figures import _local
@@ -76,15 +77,13 @@ def backtest(team_id: int, *, limit: int = LIMIT) -> Backtest:
 
 def backtest_team(team_id: int, *, limit: int = LIMIT, now: datetime | None = None) -> ForecastCalibration:
     """Run the backtest and keep its figures (ForecastCalibration, as of the team-local day of `now`)."""
-    from .refresh import local_today
-
     now = now or timezone.now()
     result = backtest(team_id, limit=limit)
     time_zone = Team.objects.values_list("time_zone", flat=True).get(pk=team_id)
     calibration, _ = ForecastCalibration.objects.update_or_create(
         team_id=team_id,
         defaults={
-            "as_of": local_today(time_zone, now),
+            "as_of": deadlines_at(now).today(time_zone),
             "replayed": result.replayed,
             "within_p50": result.within_p50,
             "within_p85": result.within_p85,

@@ -34,9 +34,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from aether.changes import record
+from tasks.deadlines import deadlines_at
 from tasks.models import Status, Task
 
-from ..figures import _zone, contributions_of
+from ..figures import contributions_of
 from ..models import CompletedDay, Forecast, ForecastDailyRun, ForecastTeamState, ProjectForecast, StageDay
 from .history import history_at
 from .method import Draws, Result, TaskInput, forecast_project, forecast_tasks
@@ -45,10 +46,6 @@ log = logging.getLogger(__name__)
 
 CHUNK = 2000
 _FIELDS = ("p50", "p85", "at_risk", "basis", "reason", "remaining_hours")
-
-
-def local_today(time_zone: str, now: datetime | None = None) -> date:
-    return (now or timezone.now()).astimezone(_zone(time_zone)).date()
 
 
 # --- reading ---------------------------------------------------------------------------------------------
@@ -83,7 +80,7 @@ def _open_inputs(where: str, params: list) -> tuple[list[TaskInput], dict[int, i
 
 
 def _forecast(team_id: int, time_zone: str, inputs: list[TaskInput], now: datetime) -> tuple[date, list[Result]]:
-    as_of = local_today(time_zone, now)
+    as_of = deadlines_at(now).today(time_zone)
     history = history_at(team_id, date.fromordinal(as_of.toordinal() + 1))
     draws = Draws(team_id, as_of)
     results: list[Result] = []
@@ -423,7 +420,7 @@ def forecasts_daily(*, now: datetime | None = None) -> DailyRun:
         ForecastDailyRun.objects.filter(day__gte=(now - timedelta(days=1)).date()).values_list("team_id", "day")
     )
     for team_id, time_zone in teams:
-        day = local_today(time_zone, now)
+        day = deadlines_at(now).today(time_zone)
         if (team_id, day) in done_today:
             continue  # the common case of a run every quarter hour: two reads, no write
         with transaction.atomic():
